@@ -1,0 +1,68 @@
+# ecohub: everything a fresh machine needs is installed from here.
+#   make          venv in .venv/ from the pinned requirements.txt, plus the project (editable)
+#   make demo     the main job end to end: local Kafka + Techport simulator, sync, load, summary
+#   make test     lint, type-check and every test, starting (and stopping) the services it needs
+#   make up/down  the local stack (Kafka KRaft, PostgreSQL, S3 endpoint); idempotent, by pid
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: all venv jars up down status lint test test-unit demo acceptance bench clean
+
+all: venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+jars: venv
+	$(PY) -m ecohub.services install
+
+up: venv
+	$(PY) -m ecohub.services up
+
+down:
+	@if [ -x $(PY) ]; then $(PY) -m ecohub.services down; fi
+
+status: venv
+	$(PY) -m ecohub.services status
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+# Services are started, the whole suite runs, and the services are stopped whatever happened.
+test: venv
+	@set -o pipefail; status=0; \
+	$(MAKE) --no-print-directory lint || status=$$?; \
+	if [ $$status -eq 0 ]; then $(PY) -m ecohub.services up || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(VENV)/bin/pytest -p no:cacheprovider tests || status=$$?; fi; \
+	$(PY) -m ecohub.services down || true; \
+	exit $$status
+
+test-unit: venv
+	$(VENV)/bin/pytest -m "not integration" tests
+
+demo: venv
+	@status=0; \
+	$(PY) -m ecohub.services up --only kafka || status=$$?; \
+	if [ $$status -eq 0 ]; then $(VENV)/bin/ecohub demo || status=$$?; fi; \
+	$(PY) -m ecohub.services down || true; \
+	exit $$status
+
+acceptance: venv
+	@status=0; $(PY) -m ecohub.services up || status=$$?; \
+	if [ $$status -eq 0 ]; then ECOHUB_ACCEPTANCE=1 $(VENV)/bin/pytest tests/acceptance || status=$$?; fi; \
+	$(PY) -m ecohub.services down || true; exit $$status
+
+bench: venv
+	$(PY) -m bench
+
+clean: down
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,221 @@
+"""Typed configuration of ecohub, read once from ``ECOHUB_*`` variables and an optional file.
+
+Why one object: every component (connectors, publisher, loader, DAGs, CLI) reads the same
+validated settings, so a typo fails at start with one clear message instead of half-way
+through a sync. Precedence, lowest first: built-in defaults (the embedded stack: SQLite
+warehouse and landing directory under ``var/``, Kafka on 127.0.0.1:9092), then the TOML file
+named by ``ECOHUB_CONFIG_FILE``, then ``ECOHUB_*`` environment variables.
+
+Nested keys use a double underscore in the environment: ``ECOHUB_TECHPORT__API_KEY`` sets
+``portals.techport.api_key``. Secrets are :class:`pydantic.SecretStr`, shown as ``***``
+everywhere, including ``repr`` and :meth:`Settings.describe`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from ecohub.errors import ConfigError
+
+__all__ = [
+    "KafkaSettings",
+    "LandingSettings",
+    "PortalSettings",
+    "Settings",
+    "env_names",
+    "load_settings",
+]
+
+PORTALS = ("stinet", "techport", "hoip")
+_PREFIX = "ECOHUB_"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PortalSettings(_Model):
+    """Where a portal lives and how politely to talk to it."""
+
+    base_url: str
+    auth: Literal["none", "api_key", "oauth2"] = "none"
+    api_key: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    rate_limit: float = Field(default=20.0, gt=0, description="requests per second")
+    timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
+    max_retries: int = Field(default=6, ge=0)
+    max_response_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    lookback_seconds: int = Field(default=3600, ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class KafkaSettings(_Model):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = "ecohub"
+    partitions: int = Field(default=3, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
+    consumer_group: str = "ecohub-loader"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+
+class LandingSettings(_Model):
+    """Raw landing zone: ``file:///abs/dir`` (embedded default) or ``s3://bucket/prefix``."""
+
+    url: str = "file://var/landing"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("file://", "s3://")):
+            raise ValueError("must start with file:// or s3://")
+        return value
+
+
+def _default_portals() -> dict[str, PortalSettings]:
+    return {
+        "stinet": PortalSettings(base_url="http://127.0.0.1:8101"),
+        "techport": PortalSettings(
+            base_url="http://127.0.0.1:8102", auth="api_key", api_key=SecretStr("dev-techport-key")
+        ),
+        "hoip": PortalSettings(
+            base_url="http://127.0.0.1:8103",
+            auth="oauth2",
+            client_id="ecohub",
+            client_secret=SecretStr("dev-hoip-secret"),
+        ),
+    }
+
+
+class Settings(_Model):
+    """The whole configuration; build it with :func:`load_settings`."""
+
+    var_dir: Path = Path("var")
+    warehouse_url: str = "sqlite:///var/warehouse.db"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    pii_hmac_key: SecretStr = SecretStr("dev-only-pii-key-change-me")
+    kafka: KafkaSettings = KafkaSettings()
+    landing: LandingSettings = LandingSettings()
+    portals: dict[str, PortalSettings] = Field(default_factory=_default_portals)
+
+    @field_validator("portals")
+    @classmethod
+    def _known_portals(cls, value: dict[str, PortalSettings]) -> dict[str, PortalSettings]:
+        unknown = sorted(set(value) - set(PORTALS))
+        if unknown:
+            raise ValueError(f"unknown portal(s) {unknown}; valid: {list(PORTALS)}")
+        return value
+
+    def portal(self, name: str) -> PortalSettings:
+        """Settings of one portal; an unknown name fails listing the valid ones."""
+        try:
+            return self.portals[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown portal {name!r}; valid portals: {', '.join(sorted(self.portals))}"
+            ) from None
+
+    def describe(self) -> dict[str, Any]:
+        """A printable view with every secret masked."""
+        return _mask(self.model_dump(mode="python"))
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "***"
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``ECOHUB_KAFKA__PARTITIONS=6`` -> ``{"kafka": {"partitions": "6"}}``; portals nest under
+    ``portals`` (``ECOHUB_TECHPORT__API_KEY``)."""
+    tree: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(_PREFIX) or name == "ECOHUB_CONFIG_FILE":
+            continue
+        path = name[len(_PREFIX) :].lower().split("__")
+        if path[0] in PORTALS:
+            path = ["portals", *path]
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name} conflicts with another ECOHUB_ variable")
+        node[path[-1]] = value
+    return tree
+
+
+def _defaults_tree() -> dict[str, Any]:
+    return {"portals": {k: v.model_dump() for k, v in _default_portals().items()}}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the configuration; raise :class:`ConfigError` naming each bad key."""
+    environ = os.environ if environ is None else environ
+    tree = _defaults_tree()
+    config_file = environ.get("ECOHUB_CONFIG_FILE")
+    if config_file:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError("ECOHUB_CONFIG_FILE does not name a readable file", path=str(path))
+        try:
+            tree = _deep_merge(tree, tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"ECOHUB_CONFIG_FILE is not valid TOML: {exc}", path=str(path)) from exc
+    tree = _deep_merge(tree, _from_env(environ))
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid ecohub configuration: {problems}") from None
+
+
+def env_names() -> list[str]:
+    """Every ``ECOHUB_*`` variable ecohub reads (for ``.env.example`` and the compose check)."""
+    names = ["ECOHUB_CONFIG_FILE"]
+    for field_name, info in Settings.model_fields.items():
+        annotation = info.annotation
+        if field_name == "portals":
+            for portal in PORTALS:
+                names += [f"ECOHUB_{portal.upper()}__{f.upper()}" for f in PortalSettings.model_fields]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names += [f"ECOHUB_{field_name.upper()}__{f.upper()}" for f in annotation.model_fields]
+        else:
+            names.append(f"ECOHUB_{field_name.upper()}")
+    return names

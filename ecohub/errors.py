@@ -6,9 +6,11 @@
     ├── ConfigError                  fix the configuration, then rerun (never retried)
     ├── RetriableError               transient: back off and try again
     │   ├── ServiceUnavailable       Kafka / S3 / warehouse / portal not answering
-    │   └── RateLimited              portal said 429; ``retry_after`` seconds if known
+    │   ├── RateLimited              portal said 429; ``retry_after`` seconds if known
+    │   └── MalformedResponse        a 200 whose body does not parse (truncated JSON/XML)
     ├── FatalError                   a bug or a broken contract: stop the run, page a human
     │   ├── PortalContractError      the portal answered something its contract forbids
+    │   │   └── ResponseTooLargeError  a response exceeded ``max_response_bytes``
     │   ├── PaginationLoopError      a page or token was seen twice
     │   ├── UnsafeRedirectError      a next link left the configured host or scheme
     │   └── ReconciliationError      counts of a run do not balance
@@ -29,11 +31,13 @@ __all__ = [
     "DataQualityError",
     "EcohubError",
     "FatalError",
+    "MalformedResponse",
     "NormalizationError",
     "PaginationLoopError",
     "PortalContractError",
     "RateLimited",
     "ReconciliationError",
+    "ResponseTooLargeError",
     "RetriableError",
     "SchemaValidationError",
     "ServiceUnavailable",
@@ -84,12 +88,20 @@ class RateLimited(RetriableError):
         self.retry_after = retry_after
 
 
+class MalformedResponse(RetriableError):
+    """A successful status with a body that does not parse, typically cut off in transit."""
+
+
 class FatalError(EcohubError):
     """Retrying will not help: stop the run and report."""
 
 
 class PortalContractError(FatalError):
     """The portal answered something its written contract does not allow."""
+
+
+class ResponseTooLargeError(PortalContractError):
+    """A response body exceeded the configured ``max_response_bytes``; reading was aborted."""
 
 
 class PaginationLoopError(FatalError):

@@ -54,6 +54,7 @@ class PortalSettings(_Model):
     max_retries: int = Field(default=6, ge=0)
     max_response_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     lookback_seconds: int = Field(default=3600, ge=0)
+    schedule: str | None = Field(default="@hourly", description="Airflow schedule of its sync DAG")
 
     @field_validator("base_url")
     @classmethod

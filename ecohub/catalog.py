@@ -1,0 +1,39 @@
+"""Which canonical entities exist and which portal produces which: the light registry that DAG
+files may import at parse time (standard library only, no I/O).
+
+A test checks that every portal's normalizer only produces the entity types listed here, so the
+Airflow Assets a sync DAG declares are exactly the topics it writes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ENTITY_TYPES", "PORTAL_ENTITIES", "asset_uri", "topic_name"]
+
+ENTITY_TYPES: tuple[str, ...] = (
+    "organization",
+    "person",
+    "research_project",
+    "document",
+    "technology_offer",
+    "technology_demand",
+    "startup_project",
+    "programme",
+    "challenge",
+    "support_application",
+)
+
+PORTAL_ENTITIES: dict[str, tuple[str, ...]] = {
+    "stinet": ("document", "research_project", "person", "organization"),
+    "techport": ("technology_offer", "technology_demand", "organization", "person", "research_project"),
+    "hoip": ("startup_project", "organization", "programme", "challenge", "support_application", "person"),
+}
+
+
+def topic_name(entity_type: str, prefix: str = "ecohub") -> str:
+    """``ecohub.<entity_type>.v1``: the shared topic of one canonical entity."""
+    return f"{prefix}.{entity_type}.v1"
+
+
+def asset_uri(entity_type: str, prefix: str = "ecohub") -> str:
+    """The Airflow Asset URI of one entity topic."""
+    return f"kafka://ecohub/{topic_name(entity_type, prefix)}"

@@ -1,0 +1,216 @@
+"""``ecohub``: the operator's command line.
+
+Each subcommand is a thin shell over an engine function, so what the CLI does an Airflow task
+can do too. Exit codes: 0 success, 1 the job ran but found a problem (unbalanced run, failed
+check), 2 usage or configuration error, 3 a service or portal is unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ecohub.errors import ConfigError, EcohubError, FatalError, RetriableError
+from ecohub.settings import PORTALS, load_settings
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
+
+EPILOG = """\
+typical session:
+  ecohub services up                  start local Kafka, PostgreSQL and the S3 endpoint
+  ecohub simulate --portal all &      serve the three portal simulators on 8101-8103
+  ecohub sync techport                pull Techport incrementally, land, normalize, publish
+  ecohub consume                      validate with Great Expectations and load the warehouse
+  ecohub status                       last run per portal and stream, counts, lag, balance
+  ecohub doctor                       what is misconfigured or unreachable, and how to fix it
+
+configuration comes from ECOHUB_* variables (ECOHUB_CONFIG_FILE names an optional TOML file);
+`ecohub config` prints the effective settings with secrets masked."""
+
+
+def _cmd_services(args: argparse.Namespace) -> int:
+    from ecohub import services
+
+    if args.action == "up":
+        services.up(only=args.only.split(",") if args.only else None)
+    elif args.action == "down":
+        services.down()
+    else:
+        return services.main(["status"])
+    return EXIT_OK
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import simulators
+
+    argv = ["--portal", args.portal, "--scale", args.scale, "--seed", str(args.seed)]
+    return int(simulators.main([*argv, "--host", args.host]))
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from ecohub.pipeline import sync
+
+    reports = sync(
+        args.portal,
+        args.stream or None,
+        run_id=args.run_id,
+        full_refresh=args.full_refresh,
+    )
+    for r in reports:
+        print(json.dumps(r.as_dict(), ensure_ascii=False))
+    return EXIT_OK if all(r.balanced for r in reports) else EXIT_PROBLEM
+
+
+def _cmd_consume(args: argparse.Namespace) -> int:
+    from ecohub.loader import consume
+
+    stats = consume(load_settings(), max_batches=args.max_batches, idle_timeout_s=args.idle_timeout)
+    print(json.dumps(_as_dict(stats), ensure_ascii=False, default=str))
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from ecohub.pipeline import replay
+
+    report = replay(
+        args.portal,
+        args.stream,
+        source_run_id=args.run_id,
+        date_from=date.fromisoformat(args.date_from) if args.date_from else None,
+        date_to=date.fromisoformat(args.date_to) if args.date_to else None,
+    )
+    print(json.dumps(report.as_dict(), ensure_ascii=False))
+    return EXIT_OK if report.balanced else EXIT_PROBLEM
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from ecohub.ops import status
+
+    return status(load_settings(), as_json=args.json)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from ecohub.ops import doctor
+
+    return doctor(load_settings())
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ecohub.report import write_report
+
+    path = write_report(load_settings(), out_dir=args.out)
+    print(path)
+    return EXIT_OK
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    from ecohub.ops import resolve
+
+    return resolve(load_settings(), score_url=args.score)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from ecohub.ops import demo
+
+    return demo(load_settings(), scale=args.scale)
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(load_settings().describe(), indent=2, ensure_ascii=False, default=str))
+    return EXIT_OK
+
+
+def _as_dict(obj: Any) -> Any:
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return obj
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ecohub",
+        description="ecohub links Stinet, Techport and H.OIP into one ecosystem warehouse.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=func)
+        return sp
+
+    sp = add("services", _cmd_services, "start, stop or inspect the local Kafka/PostgreSQL/S3 stack")
+    sp.add_argument("action", choices=["up", "down", "status"])
+    sp.add_argument("--only", help="comma-separated subset: kafka,postgres,s3")
+
+    sp = add("simulate", _cmd_simulate, "serve portal simulators until interrupted")
+    sp.add_argument("--portal", default="all", choices=[*PORTALS, "all"])
+    sp.add_argument("--scale", default="small", choices=["small", "real", "xl"])
+    sp.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
+    sp.add_argument("--host", default="127.0.0.1")
+
+    sp = add("sync", _cmd_sync, "pull a portal incrementally and publish its events")
+    sp.add_argument("portal", choices=PORTALS)
+    sp.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    sp.add_argument("--run-id", help="reuse a run id (default: a new one)")
+    sp.add_argument("--full-refresh", action="store_true", help="ignore saved cursors")
+
+    sp = add("consume", _cmd_consume, "validate events with Great Expectations and load them")
+    sp.add_argument("--max-batches", type=int, default=None)
+    sp.add_argument("--idle-timeout", type=float, default=5.0, help="stop after N idle seconds")
+
+    sp = add("replay", _cmd_replay, "rebuild events from the raw landing zone, no portal calls")
+    sp.add_argument("portal", choices=PORTALS)
+    sp.add_argument("stream")
+    sp.add_argument("--run-id", help="replay only this landed run")
+    sp.add_argument("--from", dest="date_from", help="first landing date, YYYY-MM-DD")
+    sp.add_argument("--to", dest="date_to", help="last landing date, YYYY-MM-DD")
+
+    sp = add("status", _cmd_status, "last run per portal and stream: counts, lag, reconciliation")
+    sp.add_argument("--json", action="store_true")
+    add("doctor", _cmd_doctor, "check configuration and connectivity, say how to fix problems")
+    sp = add("report", _cmd_report, "write the auditors' HTML quality report")
+    sp.add_argument("--out", default=None, help="output folder (default var/report)")
+    sp = add("resolve", _cmd_resolve, "run cross-portal entity resolution")
+    sp.add_argument("--score", metavar="TRUTH_URL", help="score against a simulator's /_admin/truth")
+    sp = add("demo", _cmd_demo, "Techport end to end against its simulator, with a summary")
+    sp.add_argument("--scale", default="small", choices=["small", "real"])
+    add("config", _cmd_config, "print the effective configuration (secrets masked)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"ecohub: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RetriableError as exc:
+        print(f"ecohub: unavailable: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except (FatalError, EcohubError) as exc:
+        print(f"ecohub: {exc}", file=sys.stderr)
+        return EXIT_PROBLEM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -98,7 +98,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from ecohub.ops import doctor
+    from ecohub.doctor import doctor
 
     return doctor(load_settings())
 

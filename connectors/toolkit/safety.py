@@ -61,7 +61,7 @@ def resolve_url(base_url: str, path_or_url: str) -> str:
     if origin(target) != origin(base):
         raise UnsafeRedirectError(
             "refusing to follow a link outside the configured portal",
-            allowed=urlunsplit((*origin(base)[:1], urlsplit(base).netloc, "", "", "")),
+            allowed=f"{urlsplit(base).scheme}://{urlsplit(base).netloc}",
             target=redact_url(target),
         )
     return target

@@ -63,6 +63,7 @@ def _sync_dag(portal: str) -> DAG:
         @task
         def ensure_topics() -> list[str]:
             from ecohub.kafka import ensure_topics as run
+
             from ecohub.settings import load_settings
 
             return run(load_settings())
@@ -155,6 +156,7 @@ with DAG(
     @task
     def write_report() -> str:
         from ecohub.report import write_report as run
+
         from ecohub.settings import load_settings
 
         return str(run(load_settings()))

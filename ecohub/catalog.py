@@ -24,8 +24,21 @@ ENTITY_TYPES: tuple[str, ...] = (
 
 PORTAL_ENTITIES: dict[str, tuple[str, ...]] = {
     "stinet": ("document", "research_project", "person", "organization"),
-    "techport": ("technology_offer", "technology_demand", "organization", "person", "research_project"),
-    "hoip": ("startup_project", "organization", "programme", "challenge", "support_application", "person"),
+    "techport": (
+        "technology_offer",
+        "technology_demand",
+        "organization",
+        "person",
+        "research_project",
+    ),
+    "hoip": (
+        "startup_project",
+        "organization",
+        "programme",
+        "challenge",
+        "support_application",
+        "person",
+    ),
 }
 
 

@@ -148,12 +148,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(func=func)
         return sp
 
-    sp = add("services", _cmd_services, "start, stop or inspect the local Kafka/PostgreSQL/S3 stack")
+    sp = add(
+        "services", _cmd_services, "start, stop or inspect the local Kafka/PostgreSQL/S3 stack"
+    )
     sp.add_argument("action", choices=["up", "down", "status"])
     sp.add_argument("--only", help="comma-separated subset: kafka,postgres,s3")
 
@@ -186,7 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     sp = add("report", _cmd_report, "write the auditors' HTML quality report")
     sp.add_argument("--out", default=None, help="output folder (default var/report)")
     sp = add("resolve", _cmd_resolve, "run cross-portal entity resolution")
-    sp.add_argument("--score", metavar="TRUTH_URL", help="score against a simulator's /_admin/truth")
+    sp.add_argument(
+        "--score", metavar="TRUTH_URL", help="score against a simulator's /_admin/truth"
+    )
     sp = add("demo", _cmd_demo, "Techport end to end against its simulator, with a summary")
     sp.add_argument("--scale", default="small", choices=["small", "real"])
     add("config", _cmd_config, "print the effective configuration (secrets masked)")

@@ -88,7 +88,12 @@ def check_landing(settings: Settings) -> Check:
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:
-            return Check("landing", False, f"{path} is not writable ({exc.strerror})", "fix ECOHUB_LANDING__URL")
+            return Check(
+                "landing",
+                False,
+                f"{path} is not writable ({exc.strerror})",
+                "fix ECOHUB_LANDING__URL",
+            )
         return Check("landing", True, f"landing directory {path} is writable")
     try:
         from ecohub.landing import Landing

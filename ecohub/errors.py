@@ -45,7 +45,9 @@ __all__ = [
     "redact",
 ]
 
-_SECRET_KEYS = re.compile(r"(secret|password|passwd|token|api[_-]?key|authorization|credential)", re.I)
+_SECRET_KEYS = re.compile(
+    r"(secret|password|passwd|token|api[_-]?key|authorization|credential)", re.I
+)
 
 
 def redact(context: dict[str, Any]) -> dict[str, Any]:

@@ -153,7 +153,6 @@ def sync_stream(
 ) -> StreamReport:
     """Incrementally sync one stream of one portal and record its extract counts."""
     from connectors import StateStore, get_connector
-
     from ecohub.db import get_engine
     from ecohub.kafka import Publisher
     from ecohub.landing import Landing
@@ -208,7 +207,6 @@ def sync(
 ) -> list[StreamReport]:
     """Sync every (or the named) stream of a portal under one run id."""
     from connectors import get_connector
-
     from ecohub.kafka import ensure_topics
 
     settings = settings or load_settings()
@@ -232,7 +230,6 @@ def replay(
 ) -> StreamReport:
     """Rebuild and republish events from the raw landing zone, without calling the portal."""
     import connectors
-
     from ecohub.kafka import Publisher, ensure_topics
     from ecohub.landing import Landing
 

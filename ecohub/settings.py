@@ -52,6 +52,8 @@ class PortalSettings(_Model):
     rate_limit: float = Field(default=20.0, gt=0, description="requests per second")
     timeout: float = Field(default=30.0, gt=0, description="seconds per HTTP request")
     max_retries: int = Field(default=6, ge=0)
+    backoff_base: float = Field(default=0.5, ge=0, description="seconds before the first retry")
+    backoff_max: float = Field(default=30.0, ge=0, description="cap on any wait, Retry-After too")
     max_response_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     lookback_seconds: int = Field(default=3600, ge=0)
     schedule: str | None = Field(default="@hourly", description="Airflow schedule of its sync DAG")
@@ -196,7 +198,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             tree = _deep_merge(tree, tomllib.loads(path.read_text(encoding="utf-8")))
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"ECOHUB_CONFIG_FILE is not valid TOML: {exc}", path=str(path)) from exc
+            raise ConfigError(
+                f"ECOHUB_CONFIG_FILE is not valid TOML: {exc}", path=str(path)
+            ) from exc
     tree = _deep_merge(tree, _from_env(environ))
     try:
         return Settings.model_validate(tree)
@@ -214,7 +218,9 @@ def env_names() -> list[str]:
         annotation = info.annotation
         if field_name == "portals":
             for portal in PORTALS:
-                names += [f"ECOHUB_{portal.upper()}__{f.upper()}" for f in PortalSettings.model_fields]
+                names += [
+                    f"ECOHUB_{portal.upper()}__{f.upper()}" for f in PortalSettings.model_fields
+                ]
         elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
             names += [f"ECOHUB_{field_name.upper()}__{f.upper()}" for f in annotation.model_fields]
         else:

@@ -67,6 +67,8 @@ class OAuth2ClientCredentials:
     response is never landed.
     """
 
+    refreshable = True
+
     def __init__(
         self,
         *,
@@ -95,7 +97,7 @@ class OAuth2ClientCredentials:
         self.fetch_count = 0
 
     def __repr__(self) -> str:
-        return f"OAuth2ClientCredentials(token_url={self._token_url!r}, client_id={self._client_id!r})"
+        return f"OAuth2ClientCredentials({self._token_url!r}, client_id={self._client_id!r})"
 
     def headers(self, *, refresh: bool = False) -> dict[str, str]:
         with self._lock:
@@ -127,7 +129,7 @@ def auth_from_settings(
     settings: PortalSettings,
     *,
     fetch: TokenFetcher | None = None,
-    token_path: str = "/oauth/token",
+    token_path: str = "/oauth/token",  # noqa: S107 - a path, not a password
     api_key_header: str = "X-API-Key",
     **oauth_options: Any,
 ) -> AuthStrategy:

@@ -44,6 +44,7 @@ __all__ = [
     "consumer_offsets",
     "dim_date",
     "dim_field",
+    "entity_field",
     "entity_link",
     "entity_version",
     "golden_entity",
@@ -239,9 +240,20 @@ dim_field = Table(
     Column("field_code", String(20), primary_key=True),
     Column("name_vi", Text, nullable=False),
     Column("name_en", Text, nullable=False),
+    Column("oecd_fos", String(20), nullable=True),
     Column("parent_code", String(20), nullable=True),
     Column("level", Integer, nullable=False),
     comment="S&T field classification (Vietnam, aligned with OECD Fields of Science).",
+)
+
+entity_field = Table(
+    "entity_field",
+    metadata,
+    Column("entity_key", String(_KEY), primary_key=True),
+    Column("field_code", String(20), primary_key=True),
+    Column("entity_type", String(40), nullable=False),
+    Index("ix_entity_field_field_code", "field_code"),
+    comment="Bridge: the canonical S&T fields of each entity's current version.",
 )
 
 dim_date = Table(

@@ -28,7 +28,11 @@ def test_no_import_errors(dagbag):
 
 
 def test_expected_dags(dagbag):
-    expected = {f"ecohub_sync_{p}" for p in PORTALS} | {"ecohub_load", "ecohub_replay", "ecohub_report"}
+    expected = {f"ecohub_sync_{p}" for p in PORTALS} | {
+        "ecohub_load",
+        "ecohub_replay",
+        "ecohub_report",
+    }
     assert set(dagbag.dag_ids) == expected
 
 

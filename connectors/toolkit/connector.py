@@ -1,0 +1,355 @@
+"""The connector base class (layer 1): the read loop every portal shares.
+
+A portal's connector (layer 2) subclasses :class:`Connector` and answers five questions: how to
+authenticate, which paginator, the first request of a stream given a start cursor, how to parse
+one page, and how to read its cursor format. The loop here does everything else, identically
+for all portals: fetch (retried, rate limited, size capped), land the raw page, check and
+de-duplicate its records, and yield one :class:`Batch` per page with the state to save once
+that batch is published.
+
+Listings that shift while we page (records created, changed or removed between two requests,
+visible as a changed total) and listings whose token expired are restarted from the largest
+cursor fully read, so nothing is skipped; what is re-read is de-duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from connectors.toolkit.auth import AuthStrategy, auth_from_settings
+from connectors.toolkit.http import HttpClient, Request, Response
+from connectors.toolkit.incremental import CursorTracker, to_utc_text
+from connectors.toolkit.pagination import PageInfo, Paginator
+from connectors.toolkit.ratelimit import shared_limiter
+from connectors.toolkit.retry import RetryPolicy
+from connectors.toolkit.stream import ParsedPage, RawRecord, Stream
+from ecohub.errors import ConfigError, PortalContractError, ReconciliationError
+from ecohub.records import SourceRecord
+from ecohub.settings import PortalSettings
+
+if TYPE_CHECKING:
+    from ecohub.landing import Landing
+
+__all__ = ["RECONCILIATION_KEY", "Batch", "Connector", "ListingRestart", "ReadRun"]
+
+log = logging.getLogger(__name__)
+RECONCILIATION_KEY = "ecohub_reconciliation"
+
+
+class ListingRestart(Exception):
+    """Raised by a parser when the listing must start again (e.g. OAI ``badResumptionToken``)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One fetched page: its new records, the state to save after publishing them, its landing.
+
+    ``state`` is empty for batches that must not move the stream's state (replays, and
+    reconciliation of a connector that has not read the stream in this process).
+    """
+
+    records: list[SourceRecord]
+    state: dict[str, Any]
+    landing_uri: str
+    page: int
+
+
+@dataclass
+class ReadRun:
+    """One read of one stream under way: where pages go and what state they carry."""
+
+    spec: Stream
+    tracker: CursorTracker
+    extras: dict[str, Any]
+    run_id: str
+    landing: Landing
+    page: int
+    emitted: int = 0
+
+
+@dataclass
+class _Fetched:
+    response: Response
+    parsed: ParsedPage
+    finished: bool
+    advanced: bool
+
+
+class Connector(ABC):
+    """A portal: its streams (layer 3) and how to talk to it (layer 2 hooks)."""
+
+    portal: ClassVar[str]
+    streams: ClassVar[tuple[Stream, ...]]
+    sorted_by_cursor: ClassVar[bool] = True
+    max_stalled_restarts: ClassVar[int] = 5
+    max_delete_fraction: ClassVar[float] = 0.5
+
+    def __init__(self, settings: PortalSettings, *, sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings
+        self.http = HttpClient(
+            portal=self.portal,
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            max_response_bytes=settings.max_response_bytes,
+            retry=RetryPolicy(settings.max_retries, settings.backoff_base, settings.backoff_max),
+            limiter=shared_limiter(self.portal, settings.rate_limit),
+            sleep=sleep,
+        )
+        self.http.auth = self.build_auth()
+        self._last_state: dict[str, dict[str, Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.settings.base_url!r})"
+
+    # ---- what the pipeline uses -------------------------------------------------------------
+
+    @property
+    def stream_names(self) -> list[str]:
+        return [s.name for s in self.streams]
+
+    @property
+    def needs_key_reconciliation(self) -> bool:
+        """True when some stream has no delete signal and needs :meth:`reconcile_deletes`."""
+        return any(s.deletes == "reconcile" for s in self.streams)
+
+    def stream(self, name: str) -> Stream:
+        for spec in self.streams:
+            if spec.name == name:
+                return spec
+        valid = ", ".join(self.stream_names)
+        raise ConfigError(f"unknown stream {name!r} of {self.portal}; valid streams: {valid}")
+
+    def read(
+        self, stream: str, *, state: dict[str, Any] | None, run_id: str, landing: Landing
+    ) -> Iterator[Batch]:
+        """Fetch the stream from ``state`` on; one batch per page, already de-duplicated."""
+        spec = self.stream(stream)
+        tracker = CursorTracker(
+            state,
+            lookback=timedelta(seconds=self.settings.lookback_seconds),
+            sorted_by_cursor=self.sorted_by_cursor,
+        )
+        extras = {k: v for k, v in (state or {}).items() if k not in CursorTracker.KEYS}
+        run = ReadRun(spec, tracker, extras, run_id, landing,
+                      _next_page_number(landing, self.portal, stream, run_id))
+        for fetched in self._walk(spec, tracker):
+            yield self.emit_page(run, fetched.response, fetched.parsed,
+                                 finished=fetched.finished, advanced=fetched.advanced)
+        yield from self.follow_up(run)
+        landing.write_manifest(self.portal, stream, run_id, summary={
+            "emitted": run.emitted, "since": tracker.since, "cursor_after": tracker.high_water,
+            "resumed": tracker.resumed,
+        })
+
+    def emit_page(
+        self, run: ReadRun, response: Response, parsed: ParsedPage, *, finished: bool,
+        advanced: bool = True, kind: str = "page",
+    ) -> Batch:
+        """Land one fetched page, admit its new records and build its batch."""
+        before = run.tracker.high_water
+        uri = self._land(run, response, parsed, before, kind)
+        records, page_max = self.admit(run.spec, parsed, run.tracker, uri, run.run_id)
+        if advanced:
+            run.tracker.page_done(page_max)
+        state = run.tracker.checkpoint(finished=finished, pages=run.page) | run.extras
+        self._last_state[run.spec.name] = state
+        run.emitted += len(records)
+        batch = Batch(records, state, uri, run.page)
+        run.page += 1
+        return batch
+
+    def reconcile_deletes(
+        self, stream: str, *, run_id: str, landing: Landing, known_keys: Iterable[str]
+    ) -> Iterator[Batch]:
+        """Emit deletes for known keys the portal no longer lists (streams without a signal).
+
+        Lists every key, then confirms each vanished key through the detail endpoint (a key
+        missed only because the listing shifted while we paged still answers 200 there). More
+        than ``max_delete_fraction`` of the known keys vanishing at once is refused as a
+        :class:`ReconciliationError`: that smells of a broken listing, not of deletions.
+        """
+        spec = self.stream(stream)
+        if spec.deletes != "reconcile":
+            return
+        known, listed = set(known_keys), set[str]()
+        state = self._last_state.get(stream, {})
+        page = _next_page_number(landing, self.portal, stream, run_id)
+        paginator = self.paginator(spec)
+        request: Request | None = self.key_listing_request(spec)
+        while request is not None:
+            response, parsed = self.http.get(request, parse=lambda b: self.parse_page(spec, b))
+            listed.update(r.key for r in parsed.records)
+            uri = landing.put_page(
+                self.portal, stream, run_id, page, response.body, request=response.request,
+                status=response.status, record_count=len(parsed.records), cursor_before=None,
+                cursor_after=None, content_type=response.content_type, kind="listing",
+            )
+            yield Batch([], state, uri, page)
+            page += 1
+            request = paginator.next_request(request, parsed.info)
+        yield self._deletes_batch(spec, known, listed, run_id, landing, page, state)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ---- layer-2 hooks ----------------------------------------------------------------------
+
+    def build_auth(self) -> AuthStrategy:
+        """The auth strategy named in the settings; override for another header or token path."""
+        return auth_from_settings(self.settings, fetch=self.http.fetch_token)
+
+    @abstractmethod
+    def paginator(self, stream: Stream) -> Paginator:
+        """A fresh paginator for one listing of ``stream``."""
+
+    @abstractmethod
+    def first_request(self, stream: Stream, since: datetime | None) -> Request:
+        """The first request of a listing, from ``since`` (``None``: everything)."""
+
+    @abstractmethod
+    def parse_page(self, stream: Stream, body: bytes) -> ParsedPage:
+        """Records and pagination info of one page; raise ``MalformedResponse`` if cut off."""
+
+    @abstractmethod
+    def parse_cursor(self, stream: Stream, value: str) -> datetime:
+        """An aware datetime from the portal's own cursor format."""
+
+    def follow_up(self, run: ReadRun) -> Iterator[Batch]:
+        """Pages read after the listing (H.OIP: its change feed); nothing by default."""
+        return iter(())
+
+    def parse_landed(self, stream: Stream, kind: str, body: bytes) -> ParsedPage | None:
+        """Re-parse a landed page for replay; ``None`` for pages that carried no records."""
+        if kind == "page":
+            return self.parse_page(stream, body)
+        if kind == "reconciliation":
+            deleted = json.loads(body)[RECONCILIATION_KEY]["deleted"]
+            return ParsedPage([self.tombstone_raw(stream, k) for k in deleted], PageInfo(0))
+        return None
+
+    def key_listing_request(self, stream: Stream) -> Request:
+        """The first request of a full key listing (reconciliation)."""
+        return self.first_request(stream, None)
+
+    def detail_request(self, stream: Stream, key: str) -> Request:
+        if stream.detail_path is None:
+            raise ConfigError("stream declares no detail_path", stream=stream.name)
+        return Request(stream.detail_path.format(key=key))
+
+    def listing_shifted(self, previous: PageInfo, current: PageInfo) -> bool:
+        """True when the listing changed between two pages (its total moved)."""
+        return previous.total is not None and current.total not in (None, previous.total)
+
+    # ---- the shared loop --------------------------------------------------------------------
+
+    def _walk(self, spec: Stream, tracker: CursorTracker) -> Iterator[_Fetched]:
+        paginator = self.paginator(spec)
+        request: Request | None = self.first_request(spec, tracker.start)
+        previous: PageInfo | None = None
+        stalled, last_restart = 0, None
+
+        def restart(reason: str) -> Request:
+            nonlocal paginator, previous, stalled, last_restart
+            stalled = stalled + 1 if tracker.restart_from == last_restart else 1
+            if stalled > self.max_stalled_restarts:
+                raise PortalContractError(
+                    "listing keeps changing without progress; giving up", portal=self.portal,
+                    stream=spec.name, reason=reason, restart_from=tracker.restart_from,
+                )
+            last_restart = tracker.restart_from
+            log.info("%s/%s: %s; restarting from %s", self.portal, spec.name, reason,
+                     tracker.restart_from)
+            paginator, previous = self.paginator(spec), None
+            return self.first_request(spec, tracker.start)
+
+        while request is not None:
+            try:
+                response, parsed = self.http.get(
+                    request, parse=lambda body: self.parse_page(spec, body)
+                )
+            except ListingRestart as signal:
+                request = restart(str(signal))
+                continue
+            if previous is not None and self.listing_shifted(previous, parsed.info):
+                yield _Fetched(response, parsed, finished=False, advanced=False)
+                request = restart("listing changed while paging")
+                continue
+            previous = parsed.info
+            request = paginator.next_request(request, parsed.info)
+            yield _Fetched(response, parsed, finished=request is None, advanced=True)
+
+    def _land(
+        self, run: ReadRun, response: Response, parsed: ParsedPage, before: str | None, kind: str
+    ) -> str:
+        cursors = [
+            to_utc_text(self.parse_cursor(run.spec, r.cursor)) for r in parsed.records if r.cursor
+        ]
+        after = max([*cursors, before or ""]) or None
+        return run.landing.put_page(
+            self.portal, run.spec.name, run.run_id, run.page, response.body,
+            request=response.request, status=response.status, record_count=len(parsed.records),
+            cursor_before=before, cursor_after=after, content_type=response.content_type,
+            kind=kind,
+        )
+
+    def admit(
+        self, spec: Stream, parsed: ParsedPage, tracker: CursorTracker, uri: str, run_id: str
+    ) -> tuple[list[SourceRecord], str | None]:
+        """Check and de-duplicate a page's records; also the page's largest cursor."""
+        records, page_max = [], None
+        for index, raw in enumerate(parsed.records):
+            if not raw.deleted:
+                spec.check(raw.data, where=f"{uri}#{index}")
+            cursor = to_utc_text(self.parse_cursor(spec, raw.cursor)) if raw.cursor else None
+            if cursor is not None:
+                page_max = max(page_max or cursor, cursor)
+            if tracker.admit(raw.key, cursor, raw.deleted):
+                records.append(SourceRecord(
+                    self.portal, spec.name, raw.key, raw.data, raw.cursor, raw.deleted, uri, run_id
+                ))
+        return records, page_max
+
+    def _deletes_batch(
+        self, spec: Stream, known: set[str], listed: set[str], run_id: str, landing: Landing,
+        page: int, state: dict[str, Any],
+    ) -> Batch:
+        vanished = sorted(known - listed)
+        if known and len(vanished) > self.max_delete_fraction * len(known):
+            raise ReconciliationError(
+                "too many known keys vanished at once; refusing to delete them", portal=self.portal,
+                stream=spec.name, known=len(known), listed=len(listed), vanished=len(vanished),
+            )
+        gone = [key for key in vanished if self.http.probe(self.detail_request(spec, key)) >= 400]
+        body = json.dumps({RECONCILIATION_KEY: {
+            "stream": spec.name, "known": len(known), "listed": len(listed),
+            "vanished": vanished, "deleted": gone,
+        }}, ensure_ascii=False).encode()
+        uri = landing.put_page(
+            self.portal, spec.name, run_id, page, body,
+            request={"method": "RECONCILE", "known": len(known), "listed": len(listed)},
+            status=200, record_count=len(gone), cursor_before=None, cursor_after=None,
+            content_type="application/json", kind="reconciliation",
+        )
+        landing.write_manifest(self.portal, spec.name, run_id, summary={"deleted": len(gone)})
+        records = [
+            SourceRecord(self.portal, spec.name, raw.key, raw.data, None, True, uri, run_id)
+            for raw in (self.tombstone_raw(spec, key) for key in gone)
+        ]
+        return Batch(records, state, uri, page)
+
+    def tombstone_raw(self, spec: Stream, key: str) -> RawRecord:
+        """The delete record of a key found gone by reconciliation: only its key."""
+        return RawRecord(key, {spec.key: key, "_deleted_by": "reconciliation"}, None, True)
+
+
+def _next_page_number(landing: Landing, portal: str, stream: str, run_id: str) -> int:
+    """Page numbers continue within a run (a read followed by its reconciliation)."""
+    pages = landing.list_pages(portal, stream, run_id=run_id)
+    return max((p.page for p in pages), default=0) + 1

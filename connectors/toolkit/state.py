@@ -1,0 +1,137 @@
+"""Durable sync state and the key sets used for delete reconciliation, in the warehouse DB.
+
+Why in the warehouse database: the state must survive the worker (Airflow tasks run anywhere)
+and must be as durable as the data it describes. The pipeline saves a batch's state only after
+the batch's events are acknowledged by Kafka, so a crash re-reads at most one page.
+
+Both tables hang off :data:`ecohub.db.metadata` (one migration history) and are created here on
+first use if missing, so a connector also works against a fresh SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Engine, String, Table, and_, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ecohub.db import metadata
+
+__all__ = ["KeyStore", "StateStore", "source_keys", "sync_state"]
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("portal", String(20), primary_key=True),
+    Column("stream", String(80), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+source_keys = Table(
+    "source_keys",
+    metadata,
+    Column("portal", String(20), primary_key=True),
+    Column("stream", String(80), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("last_seen_run", String(120), nullable=False),
+)
+
+_CHUNK = 500
+
+
+def _now() -> datetime:
+    """Naive UTC, as the baseline migration declares ``updated_at`` without a time zone."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class StateStore:
+    """``get``/``save`` the JSON state of one (portal, stream)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine, tables=[sync_state], checkfirst=True)
+
+    def get(self, portal: str, stream: str) -> dict[str, Any] | None:
+        query = select(sync_state.c.state).where(
+            and_(sync_state.c.portal == portal, sync_state.c.stream == stream)
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar_one_or_none()
+        return None if value is None else dict(value)
+
+    def save(self, portal: str, stream: str, state: dict[str, Any]) -> None:
+        """Store ``state``; an empty dict (replays, bare reconciliation) changes nothing."""
+        if not state:
+            return
+        where = and_(sync_state.c.portal == portal, sync_state.c.stream == stream)
+        values = {"state": state, "updated_at": _now()}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(sync_state).where(where).values(**values))
+            if done.rowcount == 0:
+                conn.execute(sync_state.insert().values(portal=portal, stream=stream, **values))
+
+    def reset(self, portal: str, stream: str) -> None:
+        """Forget the state: the next read is a full sync."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(sync_state).where(
+                and_(sync_state.c.portal == portal, sync_state.c.stream == stream)
+            ))
+
+
+class KeyStore:
+    """The keys a stream has published, for key-set reconciliation (Techport, Stinet JSON API)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine, tables=[source_keys], checkfirst=True)
+
+    def keys(self, portal: str, stream: str) -> set[str]:
+        query = select(source_keys.c.key).where(
+            and_(source_keys.c.portal == portal, source_keys.c.stream == stream)
+        )
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
+    def record(self, portal: str, stream: str, keys: Iterable[str], run_id: str) -> None:
+        """Remember ``keys`` as live, seen in ``run_id`` (call after publishing their batch)."""
+        rows = [
+            {"portal": portal, "stream": stream, "key": k, "last_seen_run": run_id} for k in keys
+        ]
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _CHUNK):
+                conn.execute(self._upsert(rows[start : start + _CHUNK]))
+
+    def forget(self, portal: str, stream: str, keys: Iterable[str]) -> None:
+        """Drop deleted keys (call after publishing their deletes)."""
+        doomed = list(keys)
+        with self.engine.begin() as conn:
+            for start in range(0, len(doomed), _CHUNK):
+                conn.execute(delete(source_keys).where(and_(
+                    source_keys.c.portal == portal, source_keys.c.stream == stream,
+                    source_keys.c.key.in_(doomed[start : start + _CHUNK]),
+                )))
+
+    def apply(self, portal: str, stream: str, records: Iterable[Any], run_id: str) -> None:
+        """Record live keys and forget deleted ones of a batch of ``SourceRecord``."""
+        live: list[str] = []
+        gone: list[str] = []
+        for record in records:
+            (gone if record.deleted else live).append(record.key)
+        if live:
+            self.record(portal, stream, live, run_id)
+        if gone:
+            self.forget(portal, stream, gone)
+
+    def _upsert(self, rows: list[dict[str, str]]) -> Any:
+        dialect = self.engine.dialect.name
+        module: Any = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+        if module is None:
+            raise NotImplementedError(f"KeyStore has no upsert for {dialect}")
+        stmt = module.insert(source_keys).values(rows)
+        return stmt.on_conflict_do_update(
+            index_elements=[source_keys.c.portal, source_keys.c.stream, source_keys.c.key],
+            set_={"last_seen_run": stmt.excluded.last_seen_run},
+        )

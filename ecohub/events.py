@@ -1,0 +1,192 @@
+"""The canonical event envelope: build it, validate it, name its topic.
+
+Why here and not in the publisher: the warehouse loader, the quality gate, replay tools and
+downstream apps all need the same envelope rules; the Kafka code only moves bytes. The envelope
+is CloudEvents 1.0 plus ecohub extensions (``schemas/envelope.v1.json``); its ``id`` is a UUIDv5
+over ``entitykey|entityversion|operation`` so that a replay of the same source state re-sends
+the same id and consumers can de-duplicate (docs/events/delivery-semantics.md).
+
+Validation is two-step: the envelope schema, then ``data`` against the entity schema named by
+``entitytype``, then the cross-field rules JSON Schema cannot say (``type`` agrees with
+``entitytype`` and ``operation``, ``subject`` is the key, ``id`` is the deterministic one...).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from ecohub.contract import ENTITY_TYPES, dataschema_url, entity_schema, load_schema
+from ecohub.errors import ConfigError, SchemaValidationError
+from ecohub.records import CanonicalRecord, SourceRecord
+
+__all__ = [
+    "EVENT_NAMESPACE",
+    "deadletter_topic",
+    "event_headers",
+    "event_id",
+    "quarantine_topic",
+    "restricted_topic",
+    "schema_id",
+    "side_message_validator",
+    "to_event",
+    "topic_for",
+    "validate_event",
+]
+
+EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ecohub.hcmc.vn/events")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def topic_for(entity_type: str, prefix: str = "ecohub") -> str:
+    """``<prefix>.<entity_type>.v1``; an unknown entity type is a configuration error."""
+    if entity_type not in ENTITY_TYPES:
+        raise ConfigError(f"unknown entity type {entity_type!r}; valid: {', '.join(ENTITY_TYPES)}")
+    return f"{prefix}.{entity_type}.v1"
+
+
+def deadletter_topic(prefix: str = "ecohub") -> str:
+    return f"{prefix}.deadletter.v1"
+
+
+def quarantine_topic(prefix: str = "ecohub") -> str:
+    return f"{prefix}.quarantine.v1"
+
+
+def restricted_topic(prefix: str = "ecohub") -> str:
+    return f"{prefix}.restricted.pii.v1"
+
+
+def schema_id(entity_type: str, version: int = 1) -> str:
+    return f"{entity_type}/v{version}"
+
+
+def event_id(entity_key: str, entity_version: int, operation: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{entity_key}|{entity_version}|{operation}"))
+
+
+def _time(entity_version: int) -> str:
+    moment = _EPOCH + timedelta(milliseconds=entity_version)
+    millis = moment.microsecond // 1000
+    stamp = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{millis:03d}Z" if millis else f"{stamp}Z"
+
+
+def _sourceref(source: SourceRecord) -> dict[str, Any]:
+    return {"portal": source.portal, "stream": source.stream, "id": source.key,
+            "cursor": source.cursor}
+
+
+def to_event(rec: CanonicalRecord, run_id: str) -> dict[str, Any]:
+    """The envelope of one canonical record, exactly as specified (see module doc)."""
+    source = rec.source
+    return {
+        "specversion": "1.0",
+        "id": event_id(rec.entity_key, rec.version, rec.operation),
+        "source": f"urn:ecohub:{source.portal}:{source.stream}",
+        "type": f"vn.hcmc.ecohub.{rec.entity_type}.{rec.operation}",
+        "time": _time(rec.version),
+        "subject": rec.entity_key,
+        "dataschema": dataschema_url(rec.entity_type),
+        "datacontenttype": "application/json",
+        "operation": rec.operation,
+        "entitytype": rec.entity_type,
+        "entitykey": rec.entity_key,
+        "entityversion": rec.version,
+        "sourceref": _sourceref(source),
+        "landinguri": source.landing_uri,
+        "runid": run_id,
+        "data": None if rec.operation == "delete" else rec.data,
+    }
+
+
+def event_headers(event: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Kafka headers of an event: ``ce_type``, ``schema_id``, ``run_id``."""
+    return [
+        ("ce_type", str(event["type"]).encode()),
+        ("schema_id", schema_id(str(event["entitytype"])).encode()),
+        ("run_id", str(event["runid"]).encode()),
+    ]
+
+
+# --------------------------------------------------------------------------- validation
+def _format_checker() -> FormatChecker:
+    """Only the formats our schemas use, checked without optional packages."""
+    checker = FormatChecker(formats=())
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        if isinstance(value, str):
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+
+    return checker
+
+
+@cache
+def _validator(relative: str) -> Draft202012Validator:
+    schema = load_schema(relative)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=_format_checker())
+
+
+@cache
+def _entity_validator(entity_type: str) -> Draft202012Validator:
+    entity_schema(entity_type)  # raises ConfigError on unknown types
+    return _validator(f"entities/{entity_type}.v1.json")
+
+
+def side_message_validator(stem: str) -> Draft202012Validator:
+    """Validator of a side-topic message: ``deadletter``, ``restricted_pii``, ``quarantine``."""
+    return _validator(f"{stem}.v1.json")
+
+
+def _first_error(validator: Draft202012Validator, instance: Any, where: str) -> str | None:
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return None
+    error = errors[0]
+    path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}/{path}: {error.message}{more}"
+
+
+def _cross_field_problem(event: dict[str, Any]) -> str | None:
+    entity_type, operation, key = event["entitytype"], event["operation"], event["entitykey"]
+    portal = event["sourceref"]["portal"]
+    checks = [
+        (event["type"] == f"vn.hcmc.ecohub.{entity_type}.{operation}",
+         "type does not match entitytype and operation"),
+        (event["subject"] == key, "subject must equal entitykey"),
+        (key.startswith(f"{portal}:{entity_type}:"), "entitykey must start with <portal>:<entitytype>:"),
+        (event["dataschema"] == dataschema_url(entity_type), "dataschema does not name the entity schema"),
+        (event["source"] == f"urn:ecohub:{portal}:{event['sourceref']['stream']}",
+         "source does not match sourceref"),
+        (event["id"] == event_id(key, event["entityversion"], operation),
+         "id is not the UUIDv5 of entitykey|entityversion|operation"),
+        (event["time"] == _time(event["entityversion"]), "time does not match entityversion"),
+        ((event["data"] is None) == (operation == "delete"), "data must be null exactly on delete"),
+    ]
+    for ok, why in checks:
+        if not ok:
+            return why
+    return None
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Raise :class:`SchemaValidationError` with the first reason an event is not valid."""
+    problem = _first_error(_validator("envelope.v1.json"), event, "envelope")
+    if problem is None:
+        problem = _cross_field_problem(event)
+    if problem is None and event["data"] is not None:
+        problem = _first_error(_entity_validator(event["entitytype"]), event["data"], "data")
+    if problem is not None:
+        raise SchemaValidationError(
+            problem,
+            entitykey=event.get("entitykey") if isinstance(event, dict) else None,
+            schema=schema_id(str(event.get("entitytype"))) if isinstance(event, dict) else None,
+        )

@@ -1,0 +1,168 @@
+"""Vietnamese money text to integer VND, keeping the text.
+
+Why: Techport prices and Stinet budgets are free text: ``"2 tỷ đồng"``, ``"1,5 tỷ"``,
+``"400 triệu VNĐ"``, ``"2.000.000.000 đ"``, ``"2 tỷ 500 triệu"``, ``"Từ 500 triệu đến 1 tỷ"``,
+``"Thỏa thuận"``. Vietnamese writes ``.`` for thousands and ``,`` for decimals, but English
+habits leak in; the rules below read both without guessing wrong on the common cases:
+
+* a separator followed by exactly three digits groups thousands (``2.000``, ``2,000``);
+* one separator followed by one or two digits is a decimal mark (``1,5 tỷ``, ``1.25 triệu``);
+* with both marks, the last one is the decimal mark (``1.234,5 triệu``);
+* units ``tỷ``/``tỉ`` (10⁹), ``triệu``/``tr`` (10⁶), ``nghìn``/``ngàn``/``k`` (10³) multiply;
+  decreasing units add up (``2 tỷ 500 triệu``); a bare number after a unit is ambiguous and
+  refused; a range takes its unit from the right when the left has none (``1 - 2 tỷ``);
+* ``Thỏa thuận``/``Liên hệ`` (negotiable) has no amount; USD/EUR amounts are kept in their
+  currency with ``amount_vnd`` empty (no exchange rate is invented).
+
+Amounts round to the nearest đồng (VND has no minor unit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Literal
+
+from ecohub.errors import NormalizationError
+from ecohub.normalize.text import clean_text, fold
+
+__all__ = ["Money", "canonical_money_text", "parse_money"]
+
+Status = Literal["exact", "range", "negotiable", "foreign_currency"]
+
+_UNITS: dict[str, int] = {
+    "ty": 10**9, "ti": 10**9, "tỷ": 10**9, "tỉ": 10**9,
+    "trieu": 10**6, "triệu": 10**6, "tr": 10**6,
+    "nghin": 10**3, "nghìn": 10**3, "ngan": 10**3, "ngàn": 10**3, "k": 10**3,
+}
+_NEGOTIABLE = ("thoa thuan", "thuong luong", "lien he", "negotiable", "contact", "negotiate")
+_FOREIGN = {"usd": "USD", "us$": "USD", "$": "USD", "eur": "EUR", "€": "EUR", "euro": "EUR"}
+_AMOUNT = re.compile(
+    r"(?P<num>\d[\d.,]*(?:\s\d{3}(?![\d]))*)\s*"
+    r"(?P<unit>tỷ|tỉ|ty|ti|triệu|trieu|tr|nghìn|nghin|ngàn|ngan|k)?(?![\wđ])",
+    re.IGNORECASE,
+)
+_RANGE = re.compile(r"\s(?:-|–|—|~|đến|tới|to)\s|(?<=\d)\s*[-–~]\s*(?=\d)", re.IGNORECASE)
+_FROM = re.compile(r"^\s*(?:từ|from)\s+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Money:
+    """``amount_vnd`` is the amount (the low end of a range); ``text`` is what was served."""
+
+    text: str
+    status: Status
+    amount_vnd: int | None = None
+    max_amount_vnd: int | None = None
+    currency: str = "VND"
+    amount: str | None = None  # decimal text in ``currency`` when it is not VND
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "status": self.status,
+            "amount_vnd": self.amount_vnd,
+            "max_amount_vnd": self.max_amount_vnd,
+            "currency": self.currency,
+            "amount": self.amount,
+        }
+
+
+def _fail(why: str, text: str) -> NormalizationError:
+    return NormalizationError(f"money: {why}", field="money", value=text)
+
+
+def _number(raw: str, text: str) -> Decimal:
+    """Read '2.000.000', '1,5', '1.234,5' or '2 000 000' following the module's rules."""
+    digits = raw.replace(" ", ".").rstrip(".,")
+    marks = [ch for ch in digits if ch in ".,"]
+    decimal_mark: str | None = None
+    if marks:
+        last = marks[-1]
+        tail = digits.rsplit(last, 1)[1]
+        if len(tail) != 3 and marks.count(last) == 1:
+            decimal_mark = last
+    integer, _, fraction = digits.rpartition(decimal_mark) if decimal_mark else (digits, "", "")
+    groups = re.split(r"[.,]", integer)
+    if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
+        raise _fail(f"digit grouping of {raw!r} is neither thousands nor decimal", text)
+    try:
+        return Decimal("".join(groups) + ("." + fraction if fraction else ""))
+    except InvalidOperation:
+        raise _fail(f"{raw!r} is not a number", text) from None
+
+
+def _amounts(part: str, text: str) -> tuple[Decimal, int | None]:
+    """Sum 'number unit' pairs of one side; returns (value, smallest unit used or None)."""
+    pairs = [(m.group("num"), m.group("unit")) for m in _AMOUNT.finditer(part)]
+    if not pairs:
+        raise _fail("no amount found", text)
+    total, previous, last_unit = Decimal(0), None, None
+    for raw, unit in pairs:
+        multiplier = _UNITS[unit.lower()] if unit else None
+        if len(pairs) > 1 and (multiplier is None or (previous and multiplier >= previous)):
+            raise _fail("amounts must be in decreasing units (e.g. '2 tỷ 500 triệu')", text)
+        total += _number(raw, text) * (multiplier or 1)
+        previous, last_unit = multiplier, multiplier
+    return total, last_unit
+
+
+def _to_vnd(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _currency(folded: str, text: str) -> str:
+    lowered = text.lower()
+    for token, code in _FOREIGN.items():
+        if token in lowered.split() or (not token.isalpha() and token in lowered):
+            return code
+        if token.isalpha() and re.search(rf"\b{re.escape(token)}\b", folded):
+            return code
+    return "VND"
+
+
+def _split_range(body: str) -> tuple[str, str | None]:
+    body = _FROM.sub("", body)
+    parts = _RANGE.split(body, maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (body, None)
+
+
+def parse_money(value: object) -> Money:
+    """Parse money text; raise :class:`NormalizationError` (with the reason) when unreadable."""
+    text = clean_text(str(value)) if value is not None else ""
+    if not text:
+        raise _fail("empty", text)
+    folded = fold(text)
+    if any(word in folded for word in _NEGOTIABLE) and not re.search(r"\d", text):
+        return Money(text=text, status="negotiable")
+    currency = _currency(folded, text)
+    low_text, high_text = _split_range(text)
+    if high_text is None:
+        amount, _ = _amounts(low_text, text)
+        high = None
+    else:
+        high, high_unit = _amounts(high_text, text)
+        amount, low_unit = _amounts(low_text, text)
+        if low_unit is None and high_unit is not None:
+            amount *= high_unit
+        if amount > high:
+            raise _fail("range starts above its end", text)
+    if amount < 0:
+        raise _fail("negative amount", text)
+    if currency != "VND":
+        return Money(text=text, status="foreign_currency", currency=currency, amount=str(amount))
+    if high is None:
+        return Money(text=text, status="exact", amount_vnd=_to_vnd(amount))
+    return Money(text=text, status="range", amount_vnd=_to_vnd(amount), max_amount_vnd=_to_vnd(high))
+
+
+def canonical_money_text(money: Money) -> str:
+    """A text that parses back to the same amounts (used to check idempotence)."""
+    if money.status == "negotiable":
+        return "Thỏa thuận"
+    if money.status == "foreign_currency":
+        return f"{money.amount} {money.currency}"
+    if money.status == "range":
+        return f"{money.amount_vnd} - {money.max_amount_vnd} đồng"
+    return f"{money.amount_vnd} đồng"

@@ -1,0 +1,188 @@
+"""Operator commands built from the engine: the demo, ``status``, pending reconciliation and
+entity resolution. The CLI and the DAGs call these; each returns an exit code or plain data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from ecohub.errors import ReconciliationError
+from ecohub.settings import Settings
+
+__all__ = ["demo", "last_runs", "reconcile_pending", "resolve", "status"]
+
+log = logging.getLogger(__name__)
+
+
+def _engine(settings: Settings) -> Engine:
+    from ecohub.db import get_engine
+    from ecohub.warehouse import init_db
+
+    engine = get_engine(settings.warehouse_url)
+    init_db(engine)
+    return engine
+
+
+def _total_lag(settings: Settings) -> int | None:
+    """Messages on the entity topics not yet loaded; None when Kafka cannot be asked."""
+    try:
+        from ecohub.loader import lag
+
+        return sum(lag(settings).values())
+    except Exception as exc:  # status must still print what the warehouse knows
+        log.warning("consumer lag unavailable: %s", exc)
+        return None
+
+
+def reconcile_pending(settings: Settings) -> list[dict[str, Any]]:
+    """Reconcile every run not yet judged balanced; raise if a complete run does not balance."""
+    from ecohub.warehouse.runs import reconcile
+    from ecohub.warehouse.tables import run_extracts, runs
+
+    engine = _engine(settings)
+    lag = _total_lag(settings)
+    done = select(runs.c.run_id).where(runs.c.status == "balanced")
+    with engine.connect() as conn:
+        pending = (
+            conn.execute(
+                select(run_extracts.c.run_id).where(run_extracts.c.run_id.not_in(done)).distinct()
+            )
+            .scalars()
+            .all()
+        )
+    verdicts, failures = [], []
+    for run_id in sorted(pending):
+        try:
+            verdicts.append(reconcile(engine, run_id, consumer_lag=lag).as_dict())
+        except ReconciliationError as exc:
+            failures.append(str(exc))
+    if failures:
+        raise ReconciliationError(f"{len(failures)} run(s) do not balance", runs=failures)
+    return verdicts
+
+
+def last_runs(settings: Settings) -> list[dict[str, Any]]:
+    """The newest run of every (portal, stream) with its counts and reconciliation verdict."""
+    from ecohub.warehouse.tables import run_extracts, runs
+
+    engine = _engine(settings)
+    e = run_extracts.c
+    newest = (
+        select(e.portal, e.stream, func.max(e.recorded_at).label("at"))
+        .group_by(e.portal, e.stream)
+        .subquery()
+    )
+    query = (
+        select(
+            e.portal,
+            e.stream,
+            e.run_id,
+            e.fetched,
+            e.published,
+            e.dead_lettered,
+            e.events,
+            e.recorded_at,
+            runs.c.status,
+            runs.c.loaded,
+            runs.c.quarantined,
+        )
+        .join(
+            newest,
+            (e.portal == newest.c.portal)
+            & (e.stream == newest.c.stream)
+            & (e.recorded_at == newest.c.at),
+        )
+        .outerjoin(runs, runs.c.run_id == e.run_id)
+        .order_by(e.portal, e.stream)
+    )
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def status(settings: Settings, *, as_json: bool = False) -> int:
+    """Print the last run per portal and stream; exit 1 when one of them does not balance."""
+    rows = last_runs(settings)
+    lag = _total_lag(settings)
+    if as_json:
+        print(json.dumps({"runs": rows, "consumer_lag": lag}, default=str, ensure_ascii=False))
+    else:
+        header = ("portal", "stream", "run", "fetched", "published", "dead", "events", "status")
+        print("  ".join(f"{h:>10}" if i > 2 else f"{h:<22}" for i, h in enumerate(header)))
+        for r in rows:
+            cells = (
+                r["portal"],
+                r["stream"],
+                r["run_id"][-22:],
+                r["fetched"],
+                r["published"],
+                r["dead_lettered"],
+                r["events"],
+                r["status"] or "pending",
+            )
+            print("  ".join(f"{c!s:>10}" if i > 2 else f"{c!s:<22}" for i, c in enumerate(cells)))
+        print(f"consumer lag: {'unknown' if lag is None else lag}")
+        if not rows:
+            print("no runs yet: `ecohub sync <portal>` then `ecohub consume`")
+    return 1 if any(r["status"] == "unbalanced" for r in rows) else 0
+
+
+def resolve(settings: Settings, *, score_url: str | None = None) -> int:
+    """Run entity resolution; with ``score_url`` print precision and recall against truth."""
+    from ecohub import resolve as er
+
+    engine = _engine(settings)
+    summary = er.resolve(engine)
+    print(json.dumps(_plain(summary), ensure_ascii=False, default=str))
+    if score_url:
+        truth = er.fetch_truth(score_url)
+        print(json.dumps(er.score_against_truth(engine, truth), ensure_ascii=False, indent=2))
+    return 0
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    return obj
+
+
+def demo(settings: Settings, *, scale: str = "small") -> int:
+    """Techport end to end against its simulator; prints per-stage counts that must balance."""
+    import simulators
+    from ecohub.loader import consume
+    from ecohub.pipeline import sync
+    from ecohub.warehouse.runs import reconcile
+
+    with simulators.start("techport", scale=scale, port=0) as server:
+        portals = dict(settings.portals)
+        portals["techport"] = portals["techport"].model_copy(update={"base_url": server.url})
+        settings = settings.model_copy(update={"portals": portals})
+        reports = sync("techport", settings=settings)
+    run_id = reports[0].run_id
+    stats = consume(settings, idle_timeout_s=5.0)
+    balance = reconcile(_engine(settings), run_id, consumer_lag=_total_lag(settings))
+    _print_demo(reports, stats, balance)
+    return 0 if balance.balanced else 1
+
+
+def _print_demo(reports: list[Any], stats: Any, balance: Any) -> None:
+    print(f"\necohub demo: Techport, run {balance.run_id}\n")
+    print(f"{'stream':<26}{'fetched':>9}{'published':>11}{'dead-letter':>13}{'events':>9}")
+    for r in reports:
+        print(f"{r.stream:<26}{r.fetched:>9}{r.published:>11}{r.dead_lettered:>13}{r.events:>9}")
+    b = balance
+    print(
+        f"{'total':<26}{b.fetched:>9}{b.published:>11}{b.dead_lettered:>13}{b.events:>9}\n\n"
+        f"validated ok : {b.loaded}\nquarantined  : {b.quarantined}\nloaded       : {b.loaded}\n"
+        f"loader       : {json.dumps(_plain(stats), default=str)}\n\n"
+        f"fetched {b.fetched} = published {b.published} + dead-lettered {b.dead_lettered}\n"
+        f"events {b.events} = validated-ok {b.loaded} + quarantined {b.quarantined}\n"
+        f"reconciliation: {b.status}"
+    )

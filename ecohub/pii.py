@@ -1,0 +1,169 @@
+"""Personal data policy in code: contact points become keyed tokens on shared topics.
+
+Why: experts' and founders' emails and phone numbers are personal data under Decree
+13/2023/NĐ-CP. Downstream apps need to know *that* two records share a contact (to link an
+expert across portals) far more often than they need the contact itself. So shared topics carry
+``hmac:sha256:<hex>`` - HMAC-SHA256 under ``settings.pii_hmac_key`` over the *normalized* value
+(lower-cased email, E.164 phone) - which is stable across portals and runs, joinable, and not
+reversible without the key (a plain hash of a phone number is: the space is small). The clear
+values travel only in :attr:`CanonicalRecord.restricted`, to the restricted topic.
+
+Every contact email and phone is treated as personal, including organizations' (``info@...``):
+telling a personal mailbox from a role mailbox is guesswork, and a wrong guess leaks.
+Free text (descriptions, abstracts) is scrubbed too: an email or phone typed inside it is
+replaced by its token (:func:`redact_text`). :func:`find_clear_pii` is the scanner that the
+publisher runs before sending and that the tests run over whole topics.
+
+See docs/events/pii-policy.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+
+from ecohub.errors import NormalizationError
+from ecohub.normalize.phones import normalize_phone
+from ecohub.normalize.text import clean_text
+
+__all__ = [
+    "TOKEN_PATTERN",
+    "TOKEN_PREFIX",
+    "ContactTokens",
+    "PiiFinding",
+    "find_clear_pii",
+    "normalize_email",
+    "redact_text",
+    "tokenize",
+]
+
+TOKEN_PREFIX = "hmac:sha256:"
+TOKEN_PATTERN = re.compile(r"^hmac:sha256:[0-9a-f]{64}$")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_EMAIL_FULL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$")
+# Keys whose values are identifiers that can look like phone numbers (tax codes) or are tokens.
+_NOT_CONTACT_KEYS = frozenset({"tax_code", "company_tax_code", "id", "source_id", "code"})
+
+
+def tokenize(normalized_value: str, key: bytes) -> str:
+    """``hmac:sha256:<hex>`` of an already normalized value (see :func:`normalize_email`)."""
+    if not key:
+        raise ValueError("the PII HMAC key is empty")
+    digest = hmac.new(key, normalized_value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return TOKEN_PREFIX + digest
+
+
+def normalize_email(value: object) -> str:
+    """Trimmed, lower-cased email; raises :class:`NormalizationError` when it is not one.
+
+    Lower-casing the local part is a deliberate simplification: every Vietnamese mail host in
+    the data treats it case-insensitively, and matching across portals needs it.
+    """
+    text = clean_text(str(value)) if value is not None else ""
+    text = text.removeprefix("mailto:").strip().lower()
+    if not _EMAIL_FULL.match(text):
+        raise NormalizationError("not an email address", field="email")
+    return text
+
+
+def _phone_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """Valid phone numbers written with a leading 0 or +84 inside free text."""
+    for match in phonenumbers.PhoneNumberMatcher(text, "VN", leniency=phonenumbers.Leniency.VALID):
+        raw = match.raw_string.strip()
+        if raw.startswith(("0", "+", "(0", "(+")):
+            e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            yield match.start, match.end, e164
+
+
+def redact_text(text: str | None, key: bytes) -> str | None:
+    """Replace emails and phone numbers inside free text by their tokens."""
+    if text is None:
+        return None
+    redacted = _EMAIL.sub(lambda m: tokenize(m.group(0).lower(), key), text)
+    spans = list(_phone_spans(redacted))
+    for start, end, e164 in reversed(spans):
+        redacted = redacted[:start] + tokenize(e164, key) + redacted[end:]
+    return redacted
+
+
+@dataclass(frozen=True)
+class PiiFinding:
+    """A clear email or phone found at ``path`` (the value itself is never kept)."""
+
+    path: str
+    kind: str
+
+
+def _scan_string(text: str, path: str) -> list[PiiFinding]:
+    findings = [PiiFinding(path, "email") for _ in _EMAIL.finditer(text)][:1]
+    if any(ch.isdigit() for ch in text) and next(_phone_spans(text), None) is not None:
+        findings.append(PiiFinding(path, "phone"))
+    return findings
+
+
+def find_clear_pii(value: Any, path: str = "$") -> list[PiiFinding]:
+    """Every place in a JSON-like value where a clear email or phone number appears."""
+    if isinstance(value, str):
+        return _scan_string(value, path)
+    findings: list[PiiFinding] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in _NOT_CONTACT_KEYS:
+                findings += find_clear_pii(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            findings += find_clear_pii(item, f"{path}[{index}]")
+    return findings
+
+
+@dataclass
+class ContactTokens:
+    """Collects one record's contacts: tokens for the shared data, clear values aside.
+
+    ``restricted`` maps a field path (``"email"``, ``"founders[0].phone"``) to
+    ``{"kind", "value", "token"}``; ``issues`` lists unusable values (with the reason but
+    without the value, which may itself be personal).
+    """
+
+    key: bytes
+    restricted: dict[str, dict[str, str]] = field(default_factory=dict)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+
+    def _keep(self, path: str, kind: str, value: str, token: str) -> str:
+        self.restricted[path] = {"kind": kind, "value": value, "token": token}
+        return token
+
+    def email(self, value: object, path: str) -> str | None:
+        """Token of an email (``None`` when absent); an invalid one is tokenized as served."""
+        served = clean_text(str(value)) if value is not None else ""
+        if not served:
+            return None
+        try:
+            normalized = normalize_email(served)
+        except NormalizationError as exc:
+            self.issues.append({"field": path, "reason": exc.message, "value": None})
+            normalized = served
+        return self._keep(path, "email", normalized, tokenize(normalized, self.key))
+
+    def phone(self, value: object, path: str) -> str | None:
+        """Token of an E.164 phone (``None`` when absent); an invalid one as served."""
+        served = clean_text(str(value)) if value is not None else ""
+        if not served:
+            return None
+        try:
+            normalized = normalize_phone(served)
+        except NormalizationError as exc:
+            self.issues.append({"field": path, "reason": exc.message, "value": None})
+            normalized = served
+        return self._keep(path, "phone", normalized, tokenize(normalized, self.key))
+
+    def text(self, value: object) -> str | None:
+        """Clean free text with embedded contacts replaced by tokens."""
+        cleaned = clean_text(str(value)) if value is not None else ""
+        return redact_text(cleaned, self.key) if cleaned else None

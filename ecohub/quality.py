@@ -1,0 +1,345 @@
+"""The quality gate: validate a micro-batch of events with Great Expectations, row by row.
+
+Why GX and why this shape: auditors review the expectation suites as plain JSON files in
+``quality/`` (one per entity type, plus ``envelope.json`` applied to every event); the loader
+needs a *row-level* verdict so one bad record is quarantined while the rest of its batch loads.
+GX reports failing rows through ``unexpected_index_list`` (result format COMPLETE); we map them
+back to the events and name the failed expectations (each expectation's ``meta.name``).
+
+Severity follows GX: a ``critical`` failure quarantines the row; ``warning`` and ``info``
+failures are kept in the GX result (Data Docs) and in :attr:`BatchVerdict.warnings` but do not
+block the row. An expectation that fails without row indexes (a table-level check) is a
+batch-level finding: it is reported, and never blocks the rows that pass.
+
+GX costs seconds to import and set up, so the context and the suites are built once per
+process, lazily, on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ecohub.catalog import ENTITY_TYPES
+from ecohub.errors import ConfigError
+
+__all__ = [
+    "DELETE_SUITE",
+    "ENVELOPE_SUITE",
+    "SUITES_DIR",
+    "BatchVerdict",
+    "FailedRow",
+    "flatten_event",
+    "load_suite_file",
+    "suite_names",
+    "validate_batch",
+]
+
+log = logging.getLogger(__name__)
+
+SUITES_DIR = Path(__file__).resolve().parents[1] / "quality"
+ENVELOPE_SUITE = "envelope"
+DELETE_SUITE = "delete"
+_NO_SUITE = "entitytype.has_a_suite"
+_gx_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """One event that failed at least one critical expectation."""
+
+    row: Mapping[str, Any]
+    expectations: tuple[str, ...]
+
+
+@dataclass
+class BatchVerdict:
+    """The row-level outcome of validating one batch of one entity type."""
+
+    entity_type: str
+    passed: list[Mapping[str, Any]] = field(default_factory=list)
+    failed: list[FailedRow] = field(default_factory=list)
+    warnings: dict[int, list[str]] = field(default_factory=dict)
+    batch_findings: list[str] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return not self.failed and not self.batch_findings
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per failed expectation name, for logs and the report."""
+        counts: dict[str, int] = {}
+        for failed in self.failed:
+            for name in failed.expectations:
+                counts[name] = counts.get(name, 0) + 1
+        return {
+            "entity_type": self.entity_type,
+            "passed": len(self.passed),
+            "failed": len(self.failed),
+            "failed_by_expectation": dict(sorted(counts.items())),
+            "batch_findings": list(self.batch_findings),
+        }
+
+
+# --------------------------------------------------------------------------- suites on disk
+
+
+def load_suite_file(path: Path) -> dict[str, Any]:
+    """Read one suite file and check what GX would otherwise only log: names and shapes."""
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"expectation suite is unreadable: {exc}", path=str(path)) from exc
+    expectations = suite.get("expectations")
+    if not isinstance(expectations, list):
+        raise ConfigError("expectation suite has no 'expectations' list", path=str(path))
+    seen: set[str] = set()
+    for i, exp in enumerate(expectations):
+        name = (exp.get("meta") or {}).get("name")
+        if not name or name in seen:
+            raise ConfigError(
+                "every expectation needs a unique meta.name", path=str(path), index=i, name=name
+            )
+        seen.add(name)
+    return suite
+
+
+def suite_names(suites_dir: Path | None = None) -> list[str]:
+    """Entity types that have a suite file (besides envelope and delete)."""
+    root = suites_dir or SUITES_DIR
+    return sorted(
+        p.stem for p in root.glob("*.json") if p.stem not in {ENVELOPE_SUITE, DELETE_SUITE}
+    )
+
+
+@lru_cache(maxsize=64)
+def _suite_dict(name: str, suites_dir: Path) -> dict[str, Any] | None:
+    path = suites_dir / f"{name}.json"
+    return load_suite_file(path) if path.is_file() else None
+
+
+def _merged(name: str, suites_dir: Path) -> dict[str, Any] | None:
+    """Envelope expectations + the entity's (or the delete suite for deletes)."""
+    own = _suite_dict(name, suites_dir)
+    if own is None:
+        return None
+    envelope = _suite_dict(ENVELOPE_SUITE, suites_dir) or {"expectations": []}
+    expectations = list(envelope["expectations"]) + list(own["expectations"])
+    names = [e["meta"]["name"] for e in expectations]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError("expectation names repeat across suites", suite=name, names=duplicates)
+    return {"name": name, "expectations": expectations, "meta": own.get("meta", {})}
+
+
+# --------------------------------------------------------------------------- GX, built once
+
+
+class _Gx:
+    """The ephemeral GX context with one pandas asset and one suite per validated name."""
+
+    def __init__(self) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.source = self.context.data_sources.add_pandas("ecohub")
+        self.batches: dict[str, Any] = {}
+        self.suites: dict[tuple[str, Path], Any] = {}
+
+    def suite(self, name: str, suites_dir: Path) -> Any | None:
+        key = (name, suites_dir)
+        if key not in self.suites:
+            merged = _merged(name, suites_dir)
+            if merged is None:
+                return None
+            from great_expectations.core.expectation_suite import ExpectationSuite
+
+            suite = ExpectationSuite(name=f"{name}@{abs(hash(suites_dir))}", meta=merged["meta"])
+            for exp in merged["expectations"]:
+                suite.add_expectation_configuration(_configuration(exp))
+            if len(suite.expectations) != len(merged["expectations"]):
+                raise ConfigError("GX rejected an expectation of the suite", suite=name)
+            self.suites[key] = suite
+        return self.suites[key]
+
+    def batch_definition(self, name: str) -> Any:
+        if name not in self.batches:
+            asset = self.source.add_dataframe_asset(name)
+            self.batches[name] = asset.add_batch_definition_whole_dataframe(name)
+        return self.batches[name]
+
+
+def _configuration(exp: Mapping[str, Any]) -> Any:
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    try:
+        return ExpectationConfiguration(
+            type=exp["type"],
+            kwargs=dict(exp.get("kwargs") or {}),
+            meta=dict(exp.get("meta") or {}),
+            severity=exp.get("severity", "critical"),
+        )
+    except Exception as exc:  # GX raises several types for a bad configuration
+        raise ConfigError(
+            f"invalid expectation: {exc}", name=exp.get("meta", {}).get("name")
+        ) from exc
+
+
+@lru_cache(maxsize=1)
+def _gx() -> _Gx:
+    return _Gx()
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The tabular view of one event that the suites talk about.
+
+    Envelope attributes keep their names (``id``, ``entitykey``...), ``sourceref.*`` and
+    ``data.*`` are flattened with dots (nested objects too; lists stay lists). Three computed
+    columns make cross-field checks on the envelope expressible in GX:
+    ``_expected_type`` (``vn.hcmc.ecohub.<entitytype>.<operation>``), ``_key_prefix`` (the
+    first two segments of ``entitykey``) and ``_expected_key_prefix`` (``<portal>:<entitytype>``).
+    """
+    row: dict[str, Any] = {}
+    for key, value in event.items():
+        if key in {"data", "sourceref"} and isinstance(value, Mapping):
+            _flatten_into(row, key, value)
+        elif key not in {"data", "sourceref"}:
+            row[key] = value
+    portal = (
+        (event.get("sourceref") or {}).get("portal")
+        if isinstance(event.get("sourceref"), Mapping)
+        else None
+    )
+    entitykey = event.get("entitykey")
+    row["_expected_type"] = f"vn.hcmc.ecohub.{event.get('entitytype')}.{event.get('operation')}"
+    row["_key_prefix"] = ":".join(entitykey.split(":")[:2]) if isinstance(entitykey, str) else None
+    row["_expected_key_prefix"] = f"{portal}:{event.get('entitytype')}"
+    return row
+
+
+def _flatten_into(row: dict[str, Any], prefix: str, value: Mapping[str, Any]) -> None:
+    for key, inner in value.items():
+        name = f"{prefix}.{key}"
+        if isinstance(inner, Mapping):
+            _flatten_into(row, name, inner)
+        else:
+            row[name] = inner
+
+
+def _columns(suite_dict: Mapping[str, Any]) -> set[str]:
+    cols: set[str] = set()
+    for exp in suite_dict["expectations"]:
+        kwargs = exp.get("kwargs") or {}
+        for key in ("column", "column_A", "column_B"):
+            if key in kwargs:
+                cols.add(kwargs[key])
+        cols.update(kwargs.get("column_list") or [])
+    return cols
+
+
+def _frame(rows: Sequence[Mapping[str, Any]], needed: set[str]) -> Any:
+    import pandas as pd
+
+    flat = [flatten_event(r) for r in rows]
+    frame = pd.DataFrame.from_records(flat)
+    for column in needed - set(frame.columns):
+        frame[column] = None
+    return frame.astype(object).where(frame.notna(), None)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _run(
+    name: str, rows: Sequence[Mapping[str, Any]], suites_dir: Path
+) -> tuple[Any, dict[int, list[str]], dict[int, list[str]], list[str]]:
+    """Validate ``rows`` with suite ``name``: (result, critical per row, soft per row, batch)."""
+    gx = _gx()
+    suite = gx.suite(name, suites_dir)
+    merged = _merged(name, suites_dir)
+    assert suite is not None and merged is not None
+    frame = _frame(rows, _columns(merged))
+    batch = gx.batch_definition(name).get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    critical: dict[int, list[str]] = {}
+    soft: dict[int, list[str]] = {}
+    findings: list[str] = []
+    for res in result.results:
+        if res.success:
+            continue
+        config = res.expectation_config
+        exp_name = (config.meta or {}).get("name") or config.type
+        if res.exception_info and res.exception_info.get("raised_exception"):
+            findings.append(f"{exp_name}: {res.exception_info.get('exception_message')}")
+            continue
+        indexes = (res.result or {}).get("unexpected_index_list")
+        if not indexes:
+            findings.append(exp_name)
+            continue
+        target = (
+            critical
+            if str(config.severity.value if hasattr(config.severity, "value") else config.severity)
+            == "critical"
+            else soft
+        )
+        for index in indexes:
+            target.setdefault(int(index), []).append(exp_name)
+    return result, critical, soft, findings
+
+
+def validate_batch(
+    entity_type: str, rows: Sequence[Mapping[str, Any]], *, suites_dir: Path | None = None
+) -> BatchVerdict:
+    """Validate events of one entity type; every row ends up in ``passed`` or ``failed``.
+
+    Create/update events are checked against ``envelope.json`` + ``<entity_type>.json``;
+    delete events against ``envelope.json`` + ``delete.json``. An entity type without a suite
+    file fails every row with ``entitytype.has_a_suite`` (quarantined, never dropped).
+    """
+    root = (suites_dir or SUITES_DIR).resolve()
+    verdict = BatchVerdict(entity_type=entity_type)
+    if not rows:
+        return verdict
+    known = entity_type in ENTITY_TYPES and _suite_dict(entity_type, root) is not None
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        suite = DELETE_SUITE if row.get("operation") == "delete" else entity_type
+        groups.setdefault(suite, []).append(i)
+    outcome: dict[int, list[str]] = {i: [] for i in range(len(rows))}
+    with _gx_lock:
+        for suite_name, indexes in groups.items():
+            if suite_name == entity_type and not known:
+                for i in indexes:
+                    outcome[i].append(_NO_SUITE)
+                continue
+            subset = [rows[i] for i in indexes]
+            result, critical, soft, findings = _run(suite_name, subset, root)
+            verdict.results.append(result)
+            verdict.batch_findings.extend(findings)
+            for local, names in critical.items():
+                outcome[indexes[local]].extend(names)
+            for local, names in soft.items():
+                verdict.warnings.setdefault(indexes[local], []).extend(names)
+    for i, row in enumerate(rows):
+        if outcome[i]:
+            verdict.failed.append(FailedRow(row=row, expectations=tuple(sorted(set(outcome[i])))))
+        else:
+            verdict.passed.append(row)
+    if verdict.batch_findings:
+        log.warning("batch-level quality findings for %s: %s", entity_type, verdict.batch_findings)
+    return verdict

@@ -1,0 +1,163 @@
+"""Reconciliation of every sync run: nothing fetched may vanish on its way to the warehouse.
+
+Two equations per run, at two grains:
+
+* records: ``fetched = published + dead_lettered`` (reported by the pipeline per stream);
+* events: ``events published = loaded + quarantined`` (one source record may yield several
+  events; the loader writes one receipt per consumed message, so a replay counts nothing twice).
+
+A run is *complete* once the loader has consumed everything published for it: either the
+caller says so (``consumer_lag=0`` from :func:`ecohub.loader.lag`), or the receipts already
+cover every published event. An incomplete run is ``pending`` and never raises; a complete run
+that does not balance is stored as ``unbalanced`` and raises :class:`ReconciliationError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from ecohub.errors import ReconciliationError
+from ecohub.warehouse.sqlutil import upsert
+from ecohub.warehouse.tables import load_receipts, run_extracts, runs
+
+__all__ = ["RunBalance", "load_counts", "reconcile", "record_extract"]
+
+
+@dataclass(frozen=True)
+class RunBalance:
+    """The counts of one run and the verdict on them."""
+
+    run_id: str
+    portal: str | None
+    fetched: int
+    published: int
+    dead_lettered: int
+    events: int
+    loaded: int
+    quarantined: int
+    complete: bool
+
+    @property
+    def records_balance(self) -> bool:
+        return self.fetched == self.published + self.dead_lettered
+
+    @property
+    def events_balance(self) -> bool:
+        return self.events == self.loaded + self.quarantined
+
+    @property
+    def balanced(self) -> bool:
+        return self.records_balance and self.events_balance
+
+    @property
+    def status(self) -> str:
+        if not self.complete:
+            return "pending"
+        return "balanced" if self.balanced else "unbalanced"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status, "balanced": self.balanced}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def record_extract(
+    engine: Engine,
+    run_id: str,
+    portal: str,
+    stream: str,
+    *,
+    fetched: int,
+    published: int,
+    dead_lettered: int,
+    events: int | None = None,
+) -> None:
+    """Store what a sync run extracted from one stream (idempotent per run and stream).
+
+    ``events`` is the number of canonical events published (defaults to ``published`` when
+    every record yields one event).
+    """
+    row = {
+        "run_id": run_id,
+        "portal": portal,
+        "stream": stream,
+        "fetched": fetched,
+        "published": published,
+        "dead_lettered": dead_lettered,
+        "events": published if events is None else events,
+        "recorded_at": _now(),
+    }
+    with engine.begin() as conn:
+        upsert(conn, run_extracts, [row], keys=["run_id", "stream"])
+
+
+def load_counts(engine: Engine, run_id: str) -> dict[str, int]:
+    """Loaded and quarantined messages of one run, from the loader's receipts."""
+    c = load_receipts.c
+    query = select(c.outcome, func.count()).where(c.runid == run_id).group_by(c.outcome)
+    with engine.connect() as conn:
+        counts = {outcome: int(n) for outcome, n in conn.execute(query)}
+    return {"loaded": counts.get("loaded", 0), "quarantined": counts.get("quarantined", 0)}
+
+
+def _extract_totals(engine: Engine, run_id: str) -> tuple[str | None, dict[str, int]]:
+    c = run_extracts.c
+    query = select(
+        func.min(c.portal),
+        func.coalesce(func.sum(c.fetched), 0),
+        func.coalesce(func.sum(c.published), 0),
+        func.coalesce(func.sum(c.dead_lettered), 0),
+        func.coalesce(func.sum(c.events), 0),
+        func.count(),
+    ).where(c.run_id == run_id)
+    with engine.connect() as conn:
+        portal, fetched, published, dead, events, streams = conn.execute(query).one()
+    if not streams:
+        raise ReconciliationError("no extract counts recorded for this run", run_id=run_id)
+    totals = {"fetched": fetched, "published": published, "dead_lettered": dead, "events": events}
+    return portal, {k: int(v) for k, v in totals.items()}
+
+
+def reconcile(engine: Engine, run_id: str, *, consumer_lag: int | None = None) -> RunBalance:
+    """Check and store the balance of ``run_id``; raise if a complete run does not balance.
+
+    Pass ``consumer_lag`` (messages not yet consumed on the entity topics) when known: 0 means
+    the run is complete even if events are missing, which is exactly when loss must be loud.
+    """
+    portal, totals = _extract_totals(engine, run_id)
+    loaded = load_counts(engine, run_id)
+    consumed = loaded["loaded"] + loaded["quarantined"]
+    complete = consumer_lag == 0 if consumer_lag is not None else consumed >= totals["events"]
+    balance = RunBalance(run_id=run_id, portal=portal, complete=complete, **totals, **loaded)
+    message = None if balance.balanced or not complete else _explain(balance)
+    row = {
+        "run_id": run_id,
+        "portal": portal,
+        "status": balance.status,
+        **totals,
+        **loaded,
+        "message": message,
+        "checked_at": _now(),
+    }
+    with engine.begin() as conn:
+        upsert(conn, runs, [row], keys=["run_id"])
+    if balance.status == "unbalanced":
+        raise ReconciliationError(message or "run does not balance", **balance.as_dict())
+    return balance
+
+
+def _explain(b: RunBalance) -> str:
+    parts = []
+    if not b.records_balance:
+        parts.append(
+            f"fetched {b.fetched} != published {b.published} + dead-lettered {b.dead_lettered}"
+        )
+    if not b.events_balance:
+        parts.append(f"events {b.events} != loaded {b.loaded} + quarantined {b.quarantined}")
+    return "run does not balance: " + "; ".join(parts)

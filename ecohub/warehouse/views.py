@@ -1,0 +1,246 @@
+"""The typed unified model and the marts, as SQL views over the SCD2 history.
+
+Why views: they hold no data, so they are rebuilt from this module whenever their definition
+changes (a hash is stored in ``warehouse_meta``) without a data migration, and each is
+compiled for the database at hand (``json_extract`` on SQLite, ``->>`` on PostgreSQL) from one
+SQLAlchemy definition. ``docs/warehouse.md`` documents every view and column.
+
+Unified views (one per entity type, current non-deleted versions only) carry the typed
+columns of :data:`TYPED_COLUMNS` plus lineage (portal, entity key, version, event id, valid
+from) and, for organizations and persons, the golden record the entity resolved to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.sql import Select
+
+from ecohub.catalog import ENTITY_TYPES
+from ecohub.warehouse.sqlutil import upsert
+from ecohub.warehouse.tables import (
+    dim_field,
+    entity_field,
+    entity_link,
+    entity_version,
+    golden_entity,
+    warehouse_meta,
+)
+
+__all__ = ["TYPED_COLUMNS", "VIEWS", "rebuild_views", "view_sql", "views_hash"]
+
+# column -> (path in data, SQL type). Paths follow schemas/entities/<entity_type>.v1.json.
+_Col = tuple[tuple[str, ...], Any]
+TYPED_COLUMNS: dict[str, dict[str, _Col]] = {
+    "organization": {
+        "name": (("name",), String),
+        "tax_code": (("tax_code",), String),
+        "kind": (("kind",), String),
+    },
+    "person": {
+        "full_name": (("full_name",), String),
+        "affiliation": (("affiliation",), String),
+    },
+    "research_project": {"title": (("title",), String), "code": (("code",), String)},
+    "document": {"title": (("title",), String)},
+    "technology_offer": {"title": (("title",), String)},
+    "technology_demand": {"title": (("title",), String)},
+    "startup_project": {"name": (("name",), String), "stage": (("stage",), String)},
+    "programme": {"name": (("name",), String)},
+    "challenge": {"title": (("title",), String)},
+    "support_application": {"status": (("status",), String)},
+}
+
+
+def _json(path: tuple[str, ...], sql_type: Any) -> Any:
+    ev = entity_version.c
+    element = ev.data[path[0]] if len(path) == 1 else ev.data[path]
+    if sql_type is Integer:
+        return element.as_integer()
+    if sql_type is BigInteger:
+        return cast(element.as_string(), BigInteger)
+    return element.as_string()
+
+
+def _unified(entity_type: str) -> Select[Any]:
+    ev = entity_version.c
+    columns = [
+        ev.entity_key,
+        ev.portal,
+        ev.source_id,
+        ev.entityversion,
+        ev.valid_from,
+        ev.event_id,
+    ]
+    columns += [
+        _json(path, t).label(name) for name, (path, t) in TYPED_COLUMNS[entity_type].items()
+    ]
+    query = select(*columns)
+    if entity_type in {"organization", "person"}:
+        query = query.add_columns(entity_link.c.golden_id, entity_link.c.rule.label("match_rule"))
+        query = query.select_from(
+            entity_version.outerjoin(entity_link, entity_link.c.entity_key == ev.entity_key)
+        )
+    return query.where(
+        ev.entity_type == entity_type, ev.is_current.is_(True), ev.is_deleted.is_(False)
+    )
+
+
+def _current(entity_type: str) -> Any:
+    ev = entity_version.c
+    return and_(ev.entity_type == entity_type, ev.is_current.is_(True), ev.is_deleted.is_(False))
+
+
+def _mart_orgs_multi_portal() -> Select[Any]:
+    """Organizations (golden records) present on two or three portals."""
+    g = golden_entity.c
+    return (
+        select(
+            g.golden_id,
+            g.name,
+            g.tax_code,
+            g.member_count,
+            func.count(distinct(entity_version.c.portal)).label("portal_count"),
+        )
+        .select_from(
+            golden_entity.join(entity_link, entity_link.c.golden_id == g.golden_id).join(
+                entity_version, entity_version.c.entity_key == entity_link.c.entity_key
+            )
+        )
+        .where(g.kind == "organization", _current("organization"))
+        .group_by(g.golden_id, g.name, g.tax_code, g.member_count)
+        .having(func.count(distinct(entity_version.c.portal)) >= 2)
+    )
+
+
+def _per_field(entity_types: tuple[str, ...]) -> Select[Any]:
+    f = dim_field.c
+    return (
+        select(
+            f.field_code,
+            f.name_vi,
+            f.name_en,
+            entity_field.c.entity_type,
+            func.count().label("entity_count"),
+        )
+        .select_from(dim_field.join(entity_field, entity_field.c.field_code == f.field_code))
+        .where(entity_field.c.entity_type.in_(entity_types))
+        .group_by(f.field_code, f.name_vi, f.name_en, entity_field.c.entity_type)
+    )
+
+
+def _mart_startup_support() -> Select[Any]:
+    """Startup projects and the support they received, by stage and field."""
+    ev = entity_version.c
+    stage = _json(("stage",), String)
+    amount = _json(("support_amount_vnd",), BigInteger)
+    return (
+        select(
+            stage.label("stage"),
+            entity_field.c.field_code,
+            func.count(distinct(ev.entity_key)).label("project_count"),
+            func.coalesce(func.sum(amount), 0).label("support_vnd"),
+        )
+        .select_from(
+            entity_version.outerjoin(entity_field, entity_field.c.entity_key == ev.entity_key)
+        )
+        .where(_current("startup_project"))
+        .group_by(stage, entity_field.c.field_code)
+    )
+
+
+def _mart_experts_per_field() -> Select[Any]:
+    """Distinct experts (golden persons where resolved) per field."""
+    ev = entity_version.c
+    who = func.coalesce(entity_link.c.golden_id, ev.entity_key)
+    return (
+        select(
+            entity_field.c.field_code,
+            func.count(distinct(who)).label("expert_count"),
+            func.count(distinct(ev.entity_key)).label("source_records"),
+        )
+        .select_from(
+            entity_version.join(entity_field, entity_field.c.entity_key == ev.entity_key).outerjoin(
+                entity_link, entity_link.c.entity_key == ev.entity_key
+            )
+        )
+        .where(_current("person"))
+        .group_by(entity_field.c.field_code)
+    )
+
+
+def _mart_history_stats() -> Select[Any]:
+    """Versions, current and deleted entities per entity type and portal (freshness aid)."""
+    ev = entity_version.c
+    return select(
+        ev.entity_type,
+        ev.portal,
+        func.count().label("versions"),
+        func.sum(case((and_(ev.is_current.is_(True), ev.is_deleted.is_(False)), 1), else_=0)).label(
+            "current_entities"
+        ),
+        func.sum(case((and_(ev.is_current.is_(True), ev.is_deleted.is_(True)), 1), else_=0)).label(
+            "deleted_entities"
+        ),
+        func.max(ev.valid_from).label("latest_change"),
+    ).group_by(ev.entity_type, ev.portal)
+
+
+VIEWS: dict[str, Callable[[], Select[Any]]] = {
+    **{t: (lambda t=t: _unified(t)) for t in ENTITY_TYPES},  # type: ignore[misc]
+    "mart_organizations_multi_portal": _mart_orgs_multi_portal,
+    "mart_technologies_per_field": lambda: _per_field(("technology_offer", "technology_demand")),
+    "mart_tasks_per_field": lambda: _per_field(("research_project",)),
+    "mart_startup_support": _mart_startup_support,
+    "mart_experts_per_field": _mart_experts_per_field,
+    "mart_entity_history": _mart_history_stats,
+}
+_ = literal  # kept for view authors
+
+
+def view_sql(name: str, dialect: Any) -> str:
+    """``SELECT`` text of view ``name`` compiled for ``dialect``."""
+    return str(VIEWS[name]().compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _dialect(name: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return {"postgresql": postgresql.dialect(), "sqlite": sqlite.dialect()}[name]
+
+
+def views_hash(dialect_name: str) -> str:
+    """A digest of every view's SQL; ``init_db`` rebuilds the views when it changes."""
+    dialect = _dialect(dialect_name)
+    digest = hashlib.sha256()
+    for name in sorted(VIEWS):
+        digest.update(f"{name}\n{view_sql(name, dialect)}\n".encode())
+    return digest.hexdigest()
+
+
+def rebuild_views(conn: Connection) -> None:
+    """Drop and re-create every view in the caller's transaction; store the new hash."""
+    preparer = conn.dialect.identifier_preparer
+    for name in sorted(VIEWS):
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {preparer.quote(name)}")
+    for name in sorted(VIEWS):
+        conn.exec_driver_sql(
+            f"CREATE VIEW {preparer.quote(name)} AS {view_sql(name, conn.dialect)}"
+        )
+    row = {"key": "views_hash", "value": views_hash(conn.dialect.name)}
+    upsert(conn, warehouse_meta, [row], keys=["key"])

@@ -1,0 +1,96 @@
+"""The page-transactional publish loop, on pure logic: every record is published or
+dead-lettered, and cursor state is saved only after the page's flush."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from ecohub import pipeline
+from ecohub.errors import NormalizationError
+from ecohub.records import CanonicalRecord, SourceRecord
+from ecohub.settings import load_settings
+
+
+@dataclass
+class FakeBatch:
+    records: list[SourceRecord]
+    state: dict
+
+
+@dataclass
+class FakePublisher:
+    log: list[str] = field(default_factory=list)
+
+    def publish(self, rec):
+        self.log.append(f"publish {rec.entity_key}")
+
+    def dead_letter(self, record, reason):
+        self.log.append(f"dlq {record.key}: {reason}")
+
+    def flush(self):
+        self.log.append("flush")
+
+
+def _rec(key: str) -> SourceRecord:
+    return SourceRecord("techport", "technologies", key, {"ma": key}, run_id="r1")
+
+
+def _fake_normalize(record, pii_key):
+    if record.key.startswith("bad"):
+        raise NormalizationError("tieu_de is empty", field="tieu_de")
+    return [
+        CanonicalRecord(
+            "technology_offer", f"techport:technology_offer:{record.key}", "create", 1, {}, record
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pages", "published", "dead"),
+    [([["a", "b"], ["c"]], 3, 0), ([["a", "bad1"], ["bad2"]], 1, 2), ([[]], 0, 0)],
+)
+def test_every_record_published_or_dead_lettered(monkeypatch, pages, published, dead):
+    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    saved: list[dict] = []
+    pub = FakePublisher()
+    batches = [FakeBatch([_rec(k) for k in keys], {"page": i}) for i, keys in enumerate(pages)]
+    report = pipeline.publish_batches(
+        batches,
+        pipeline.StreamReport("techport", "technologies", "r1"),
+        settings=load_settings({}),
+        publisher=pub,
+        on_batch_published=lambda b: saved.append(b.state),
+    )
+    assert (report.fetched, report.published, report.dead_lettered) == (
+        published + dead,
+        published,
+        dead,
+    )
+    assert report.balanced
+    assert saved == [{"page": i} for i in range(len(pages))]
+    assert pub.log.count("flush") == len(pages)
+    assert all("tieu_de is empty" in line for line in pub.log if line.startswith("dlq"))
+
+
+def test_state_saved_only_after_flush(monkeypatch):
+    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    pub = FakePublisher()
+    pipeline.publish_batches(
+        [FakeBatch([_rec("a")], {"cursor": "x"})],
+        pipeline.StreamReport("techport", "t", "r1"),
+        settings=load_settings({}),
+        publisher=pub,
+        on_batch_published=lambda b: pub.log.append("save"),
+    )
+    assert pub.log == ["publish techport:technology_offer:a", "flush", "save"]
+
+
+def test_run_ids_sort_by_time_and_are_unique():
+    from datetime import UTC, datetime
+
+    a = pipeline.new_run_id("hoip", datetime(2026, 1, 2, tzinfo=UTC))
+    b = pipeline.new_run_id("hoip", datetime(2026, 1, 3, tzinfo=UTC))
+    assert a < b and a.startswith("hoip-20260102T000000Z-")
+    assert pipeline.new_run_id("hoip") != pipeline.new_run_id("hoip")

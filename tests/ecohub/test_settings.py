@@ -1,0 +1,97 @@
+"""Settings: defaults are the embedded stack, env overrides nest, bad values fail clearly,
+secrets never print."""
+
+from __future__ import annotations
+
+import pytest
+
+from ecohub.errors import ConfigError
+from ecohub.settings import env_names, load_settings
+
+
+def test_defaults_are_the_embedded_stack():
+    s = load_settings({})
+    assert s.warehouse_url == "sqlite:///var/warehouse.db"
+    assert s.landing.url == "file://var/landing"
+    assert s.kafka.bootstrap_servers == "127.0.0.1:9092"
+    assert set(s.portals) == {"stinet", "techport", "hoip"}
+
+
+@pytest.mark.parametrize(
+    ("env", "path", "expected"),
+    [
+        ({"ECOHUB_KAFKA__PARTITIONS": "6"}, ("kafka", "partitions"), 6),
+        (
+            {"ECOHUB_WAREHOUSE_URL": "postgresql+psycopg://u@h/db"},
+            ("warehouse_url",),
+            "postgresql+psycopg://u@h/db",
+        ),
+        ({"ECOHUB_TECHPORT__PAGE_SIZE": "250"}, ("portals", "techport", "page_size"), 250),
+        (
+            {"ECOHUB_HOIP__BASE_URL": "https://oip.hcm.gov.vn/api/"},
+            ("portals", "hoip", "base_url"),
+            "https://oip.hcm.gov.vn/api",
+        ),
+        (
+            {"ECOHUB_LANDING__URL": "s3://ecohub-landing/raw"},
+            ("landing", "url"),
+            "s3://ecohub-landing/raw",
+        ),
+    ],
+)
+def test_environment_overrides(env, path, expected):
+    value = load_settings(env)
+    for part in path:
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
+    assert value == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ECOHUB_KAFKA__PARTITIONS": "zero"}, "kafka.partitions"),
+        ({"ECOHUB_TECHPORT__BASE_URL": "ftp://x"}, "portals.techport.base_url"),
+        ({"ECOHUB_LANDING__URL": "/tmp/x"}, "landing.url"),
+        ({"ECOHUB_KAFKA__NO_SUCH": "1"}, "kafka.no_such"),
+        ({"ECOHUB_CONFIG_FILE": "/nonexistent/ecohub.toml"}, "ECOHUB_CONFIG_FILE"),
+    ],
+)
+def test_invalid_configuration_names_the_key(env, message):
+    with pytest.raises(ConfigError) as err:
+        load_settings(env)
+    assert message in str(err.value)
+
+
+def test_unknown_portal_lists_valid_ones():
+    with pytest.raises(ConfigError, match="valid portals: hoip, stinet, techport"):
+        load_settings({}).portal("vinatech")
+
+
+def test_config_file_then_env_precedence(tmp_path):
+    cfg = tmp_path / "ecohub.toml"
+    cfg.write_text('[kafka]\npartitions = 4\ntopic_prefix = "hub"\n', encoding="utf-8")
+    s = load_settings({"ECOHUB_CONFIG_FILE": str(cfg), "ECOHUB_KAFKA__PARTITIONS": "8"})
+    assert (s.kafka.partitions, s.kafka.topic_prefix) == (8, "hub")
+
+
+def test_secrets_never_printed():
+    s = load_settings(
+        {"ECOHUB_TECHPORT__API_KEY": "tp-live-9f8e7d", "ECOHUB_PII_HMAC_KEY": "k-123456"}
+    )
+    text = repr(s) + str(s.describe())
+    assert "tp-live-9f8e7d" not in text and "k-123456" not in text
+    assert s.describe()["portals"]["techport"]["api_key"] == "***"
+    assert s.portal("techport").api_key.get_secret_value() == "tp-live-9f8e7d"
+
+
+def test_env_names_cover_nested_settings():
+    names = env_names()
+    for expected in (
+        "ECOHUB_WAREHOUSE_URL",
+        "ECOHUB_KAFKA__BOOTSTRAP_SERVERS",
+        "ECOHUB_HOIP__CLIENT_SECRET",
+        "ECOHUB_LANDING__S3_ENDPOINT_URL",
+        "ECOHUB_STINET__SCHEDULE",
+    ):
+        assert expected in names
+    assert len(names) == len(set(names))

@@ -1,9 +1,11 @@
 """Stinet (stinet.gov.vn): OAI-PMH 2.0 for documents, a JSON API for tasks, experts, labs, orgs.
 
-Contract: ``docs/portals/stinet.md``. Public, no auth. Both interfaces sort by cursor ascending
-(datestamp / ``modified``, then id), which lets a killed or restarted harvest resume from the
-largest cursor fully read. Deletes: OAI ``status="deleted"`` headers for documents; the JSON
-API has no delete signal, so its streams are reconciled by key set (detail URL answers 404).
+Contract: ``docs/portals/stinet.md``. Public, no auth. The JSON API is paged by following
+``links.next`` (refused if it ever leaves the configured origin). Both interfaces sort by
+cursor ascending (datestamp / ``modified``, then id), which lets a killed or restarted harvest
+resume from the largest cursor fully read. Deletes: OAI ``status="deleted"`` headers for
+documents; the JSON API has no delete signal, so its streams are reconciled by key set (the
+detail URL answers 404).
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from zoneinfo import ZoneInfo
 from connectors.toolkit.connector import Connector, ListingRestart
 from connectors.toolkit.http import Request
 from connectors.toolkit.pagination import (
+    NextLinkPaginator,
     PageInfo,
-    PageNumberPaginator,
     Paginator,
     ResumptionTokenPaginator,
 )
 from connectors.toolkit.safety import parse_json, parse_xml
-from connectors.toolkit.stream import ParsedPage, RawRecord, Stream, record_schema
+from connectors.toolkit.stream import ParsedPage, RawRecord, Stream, raw_records, record_schema
 from ecohub.errors import PortalContractError
 
 __all__ = ["STREAMS", "StinetConnector"]
@@ -99,7 +101,7 @@ class StinetConnector(Connector):
     def paginator(self, stream: Stream) -> Paginator:
         if _is_oai(stream):
             return ResumptionTokenPaginator()
-        return PageNumberPaginator(page_size=self._page_size())
+        return NextLinkPaginator()  # links.next, checked against the configured origin
 
     def first_request(self, stream: Stream, since: datetime | None) -> Request:
         if _is_oai(stream):
@@ -136,17 +138,15 @@ class StinetConnector(Connector):
 
 
 def parse_json_page(stream: Stream, body: bytes) -> ParsedPage:
-    """The JSON API envelope: ``data`` list, ``meta`` totals."""
+    """The JSON API envelope: ``data`` list, ``meta`` totals, ``links.next``."""
     document = parse_json(body)
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise PortalContractError("Stinet JSON page without a data list", stream=stream.name)
     meta = document.get("meta") or {}
-    records = [
-        RawRecord(str(item.get(stream.key)), item, item.get(stream.cursor or ""))
-        for item in document["data"]
-    ]
-    info = PageInfo(len(records), page=meta.get("page"), total=meta.get("total"),
-                    total_pages=meta.get("total_pages"))
+    links = document.get("links") or {}
+    records = raw_records(document["data"], stream)
+    info = PageInfo(len(records), token=links.get("next") or None, page=meta.get("page"),
+                    total=meta.get("total"), total_pages=meta.get("total_pages"))
     return ParsedPage(records, info)
 
 

@@ -109,7 +109,9 @@ def schema_index(root: Path = SCHEMA_DIR, prefix: str = "ecohub") -> dict[str, A
             "schema_id": f"{name}/v1",
             "dataschema": dataschema_url(name),
             "topic": f"{prefix}.{name}.v1",
-            "cloudevents_types": [f"vn.hcmc.ecohub.{name}.{op}" for op in ("create", "update", "delete")],
+            "cloudevents_types": [
+                f"vn.hcmc.ecohub.{name}.{op}" for op in ("create", "update", "delete")
+            ],
         }
         for name in ENTITY_TYPES
     }
@@ -139,7 +141,8 @@ def _resolve(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
             target: Any = root
             for part in ref[2:].split("/"):
                 target = target[part]
-            merged = {**_resolve(target, root, depth + 1), **{k: v for k, v in node.items() if k != "$ref"}}
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            merged = {**_resolve(target, root, depth + 1), **rest}
             return _resolve(merged, root, depth + 1)
         return {k: _resolve(v, root, depth + 1) for k, v in node.items() if k != "$defs"}
     if isinstance(node, list):
@@ -229,7 +232,8 @@ def _problems(old: Any, new: Any, path: str) -> Iterator[str]:
         lost = "any" if old_types is None else ", ".join(sorted(old_types - new_types))
         yield f"{path}: type narrowed (no longer accepts {lost})"
     if "enum" in new:
-        removed = [v for v in old.get("enum", []) if v not in new["enum"]] if "enum" in old else ["*"]
+        removed = ([v for v in old["enum"] if v not in new["enum"]] if "enum" in old
+                   else ["(anything)"])
         if removed:
             yield f"{path}: enum values removed {removed}"
     yield from _bound_problems(old, new, path)
@@ -412,7 +416,8 @@ def validate_asyncapi(document: dict[str, Any]) -> list[str]:
 
 # --------------------------------------------------------------------------- CLI
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecohub.contract", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ecohub.contract",
+                                     description=(__doc__ or "").split("\n")[0])
     parser.add_argument("command", choices=["check", "snapshot", "asyncapi", "index"])
     args = parser.parse_args(argv)
     if args.command == "asyncapi":

@@ -43,7 +43,7 @@ __all__ = [
     "tokenize",
 ]
 
-TOKEN_PREFIX = "hmac:sha256:"
+TOKEN_PREFIX = "hmac:sha256:"  # noqa: S105 - a format prefix, not a secret
 TOKEN_PATTERN = re.compile(r"^hmac:sha256:[0-9a-f]{64}$")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _EMAIL_FULL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$")
@@ -113,8 +113,9 @@ def find_clear_pii(value: Any, path: str = "$") -> list[PiiFinding]:
         return _scan_string(value, path)
     findings: list[PiiFinding] = []
     if isinstance(value, dict):
+        is_tax_issue = "tax" in str(value.get("field", "")) and "reason" in value
         for key, item in value.items():
-            if key not in _NOT_CONTACT_KEYS:
+            if key not in _NOT_CONTACT_KEYS and not (is_tax_issue and key == "value"):
                 findings += find_clear_pii(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):

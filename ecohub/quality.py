@@ -164,9 +164,13 @@ class _Gx:
                 return None
             from great_expectations.core.expectation_suite import ExpectationSuite
 
-            suite = ExpectationSuite(name=f"{name}@{abs(hash(suites_dir))}", meta=merged["meta"])
-            for exp in merged["expectations"]:
-                suite.add_expectation_configuration(_configuration(exp))
+            # The constructor keeps every expectation; add_expectation_configuration() would
+            # fold two checks of one column (e.g. two regexes) into one.
+            suite = ExpectationSuite(
+                name=f"{name}@{abs(hash(suites_dir))}",
+                meta=merged["meta"],
+                expectations=[_configuration(exp) for exp in merged["expectations"]],
+            )
             if len(suite.expectations) != len(merged["expectations"]):
                 raise ConfigError("GX rejected an expectation of the suite", suite=name)
             self.suites[key] = suite
@@ -210,9 +214,10 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
 
     Envelope attributes keep their names (``id``, ``entitykey``...), ``sourceref.*`` and
     ``data.*`` are flattened with dots (nested objects too; lists stay lists). Three computed
-    columns make cross-field checks on the envelope expressible in GX:
+    columns make cross-field checks expressible in GX: ``len(<list column>)`` for every list,
     ``_expected_type`` (``vn.hcmc.ecohub.<entitytype>.<operation>``), ``_key_prefix`` (the
-    first two segments of ``entitykey``) and ``_expected_key_prefix`` (``<portal>:<entitytype>``).
+    first two segments of ``entitykey``), ``_expected_key_prefix`` (``<portal>:<entitytype>``)
+    and ``_tax_code_parent`` (the first 10 digits of ``data.tax_code.value``).
     """
     row: dict[str, Any] = {}
     for key, value in event.items():
@@ -229,6 +234,8 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     row["_expected_type"] = f"vn.hcmc.ecohub.{event.get('entitytype')}.{event.get('operation')}"
     row["_key_prefix"] = ":".join(entitykey.split(":")[:2]) if isinstance(entitykey, str) else None
     row["_expected_key_prefix"] = f"{portal}:{event.get('entitytype')}"
+    tax = row.get("data.tax_code.value")
+    row["_tax_code_parent"] = tax[:10] if isinstance(tax, str) else None
     return row
 
 
@@ -239,6 +246,8 @@ def _flatten_into(row: dict[str, Any], prefix: str, value: Mapping[str, Any]) ->
             _flatten_into(row, name, inner)
         else:
             row[name] = inner
+            if isinstance(inner, list):
+                row[f"len({name})"] = len(inner)
 
 
 def _columns(suite_dict: Mapping[str, Any]) -> set[str]:

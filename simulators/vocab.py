@@ -12,6 +12,7 @@ __all__ = [
     "AGENCIES",
     "BRAND_A",
     "BRAND_B",
+    "BRAND_TAILS",
     "COUNTRIES",
     "DOC_TYPES",
     "FIELDS",
@@ -205,7 +206,10 @@ INSTITUTE_QUALIFIERS = (
     ("", ""), ("Phía Nam", "Southern"), ("Miền Nam", "South Vietnam"), ("Nam Bộ", "Southern Region"),
     ("Sài Gòn", "Saigon"), ("Ứng dụng", "Applied"), ("Đông Nam Bộ", "Southeast Region"),
     ("Việt Nam", "Vietnam"), ("Phương Nam", "Phuong Nam"), ("Đồng bằng sông Cửu Long", "Mekong Delta"),
+    ("Tây Nguyên", "Central Highlands"), ("Duyên hải", "Coastal"), ("Quốc tế", "International"),
+    ("Phát triển Bền vững", "Sustainable Development"), ("Chuyển giao", "Transfer"), ("Thành phố", "City"),
 )
+BRAND_TAILS = ("Sài Gòn", "Việt Nam", "Quốc tế", "Toàn Cầu", "Miền Nam", "Phương Nam", "Gia Định", "Đông Dương", "Á Châu", "Thủ Đức")
 
 INDUSTRIES = (
     ("Công nghệ", "Technology", "TECH"), ("Giải pháp Phần mềm", "Software Solutions", "SOFT"),

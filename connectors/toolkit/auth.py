@@ -61,7 +61,8 @@ class ApiKeyAuth:
 class OAuth2ClientCredentials:
     """OAuth2 client-credentials grant (H.OIP): one token cached per process, refreshed early.
 
-    The token is renewed ``refresh_margin`` seconds before ``expires_in`` runs out, and at once
+    The token is renewed ``refresh_margin`` seconds (at most a quarter of its lifetime) before
+    ``expires_in`` runs out, and at once
     when the portal answers 401 (``refresh=True``), which handles tokens revoked early.
     ``fetch`` posts the form to the token endpoint through the same safe HTTP client; its
     response is never landed.
@@ -92,7 +93,7 @@ class OAuth2ClientCredentials:
         self._margin = refresh_margin
         self._clock = clock
         self._token: str | None = None
-        self._expires_at = 0.0
+        self._refresh_at = 0.0
         self._lock = threading.Lock()
         self.fetch_count = 0
 
@@ -101,7 +102,7 @@ class OAuth2ClientCredentials:
 
     def headers(self, *, refresh: bool = False) -> dict[str, str]:
         with self._lock:
-            if refresh or self._token is None or self._clock() >= self._expires_at - self._margin:
+            if refresh or self._token is None or self._clock() >= self._refresh_at:
                 self._renew()
             return {"Authorization": f"Bearer {self._token}"}
 
@@ -120,9 +121,10 @@ class OAuth2ClientCredentials:
             raise PortalContractError(
                 "token endpoint answered without an access_token", token_url=self._token_url
             )
-        expires_in = answer.get("expires_in", 3600)
+        lifetime = float(answer.get("expires_in", 3600))
         self._token = token
-        self._expires_at = self._clock() + float(expires_in)
+        # renew early, but never so early that a short-lived token is renewed at every request
+        self._refresh_at = self._clock() + lifetime - min(self._margin, lifetime / 4)
 
 
 def auth_from_settings(

@@ -14,6 +14,7 @@ cursor fully read, so nothing is skipped; what is re-read is de-duplicated.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -30,7 +31,12 @@ from connectors.toolkit.pagination import PageInfo, Paginator
 from connectors.toolkit.ratelimit import shared_limiter
 from connectors.toolkit.retry import RetryPolicy
 from connectors.toolkit.stream import ParsedPage, RawRecord, Stream
-from ecohub.errors import ConfigError, PortalContractError, ReconciliationError
+from ecohub.errors import (
+    ConfigError,
+    PaginationLoopError,
+    PortalContractError,
+    ReconciliationError,
+)
 from ecohub.records import SourceRecord
 from ecohub.settings import PortalSettings
 
@@ -150,13 +156,20 @@ class Connector(ABC):
 
     def emit_page(
         self, run: ReadRun, response: Response, parsed: ParsedPage, *, finished: bool,
-        advanced: bool = True, kind: str = "page",
+        advanced: bool = True, listing: bool = True, kind: str = "page",
     ) -> Batch:
-        """Land one fetched page, admit its new records and build its batch."""
+        """Land one fetched page, admit its new records and build its batch.
+
+        ``advanced`` is false for a listing page read just before a restart (it does not move
+        the restart point); ``listing`` is false for pages outside the cursor-ordered listing
+        (follow-ups such as a change feed), whose records do not move the cursor.
+        """
         before = run.tracker.high_water
         uri = self._land(run, response, parsed, before, kind)
-        records, page_max = self.admit(run.spec, parsed, run.tracker, uri, run.run_id)
-        if advanced:
+        records, page_max = self.admit(
+            run.spec, parsed, run.tracker, uri, run.run_id, advance=listing
+        )
+        if advanced and listing:
             run.tracker.page_done(page_max)
         state = run.tracker.checkpoint(finished=finished, pages=run.page) | run.extras
         self._last_state[run.spec.name] = state
@@ -250,40 +263,27 @@ class Connector(ABC):
     # ---- the shared loop --------------------------------------------------------------------
 
     def _walk(self, spec: Stream, tracker: CursorTracker) -> Iterator[_Fetched]:
-        paginator = self.paginator(spec)
-        request: Request | None = self.first_request(spec, tracker.start)
-        previous: PageInfo | None = None
-        stalled, last_restart = 0, None
-
-        def restart(reason: str) -> Request:
-            nonlocal paginator, previous, stalled, last_restart
-            stalled = stalled + 1 if tracker.restart_from == last_restart else 1
-            if stalled > self.max_stalled_restarts:
-                raise PortalContractError(
-                    "listing keeps changing without progress; giving up", portal=self.portal,
-                    stream=spec.name, reason=reason, restart_from=tracker.restart_from,
-                )
-            last_restart = tracker.restart_from
-            log.info("%s/%s: %s; restarting from %s", self.portal, spec.name, reason,
-                     tracker.restart_from)
-            paginator, previous = self.paginator(spec), None
-            return self.first_request(spec, tracker.start)
-
-        while request is not None:
+        """The listing's pages, restarted when it shifts or expires, re-asked when repeated."""
+        walk = _Walk(self, spec, tracker)
+        while walk.request is not None:
             try:
                 response, parsed = self.http.get(
-                    request, parse=lambda body: self.parse_page(spec, body)
+                    walk.request, parse=lambda body: self.parse_page(spec, body)
                 )
             except ListingRestart as signal:
-                request = restart(str(signal))
+                walk.restart(str(signal))
                 continue
-            if previous is not None and self.listing_shifted(previous, parsed.info):
+            if walk.shifted(parsed.info):
                 yield _Fetched(response, parsed, finished=False, advanced=False)
-                request = restart("listing changed while paging")
+                walk.restart("listing changed while paging")
                 continue
-            previous = parsed.info
-            request = paginator.next_request(request, parsed.info)
-            yield _Fetched(response, parsed, finished=request is None, advanced=True)
+            try:
+                walk.advance(response, parsed.info)
+            except PaginationLoopError as loop:
+                walk.repeated(loop)  # raises once the portal keeps repeating itself
+                yield _Fetched(response, parsed, finished=False, advanced=False)
+                continue
+            yield _Fetched(response, parsed, finished=walk.request is None, advanced=True)
 
     def _land(
         self, run: ReadRun, response: Response, parsed: ParsedPage, before: str | None, kind: str
@@ -300,9 +300,14 @@ class Connector(ABC):
         )
 
     def admit(
-        self, spec: Stream, parsed: ParsedPage, tracker: CursorTracker, uri: str, run_id: str
+        self, spec: Stream, parsed: ParsedPage, tracker: CursorTracker, uri: str, run_id: str,
+        *, advance: bool = True,
     ) -> tuple[list[SourceRecord], str | None]:
-        """Check and de-duplicate a page's records; also the page's largest cursor."""
+        """Check and de-duplicate a page's records; also the page's largest cursor.
+
+        ``advance=False`` for pages outside the cursor-ordered listing (a change feed, detail
+        lookups): their records are de-duplicated but do not move the stream's cursor.
+        """
         records, page_max = [], None
         for index, raw in enumerate(parsed.records):
             if not raw.deleted:
@@ -310,7 +315,7 @@ class Connector(ABC):
             cursor = to_utc_text(self.parse_cursor(spec, raw.cursor)) if raw.cursor else None
             if cursor is not None:
                 page_max = max(page_max or cursor, cursor)
-            if tracker.admit(raw.key, cursor, raw.deleted):
+            if tracker.admit(raw.key, cursor, raw.deleted, advance=advance):
                 records.append(SourceRecord(
                     self.portal, spec.name, raw.key, raw.data, raw.cursor, raw.deleted, uri, run_id
                 ))
@@ -347,6 +352,66 @@ class Connector(ABC):
     def tombstone_raw(self, spec: Stream, key: str) -> RawRecord:
         """The delete record of a key found gone by reconciliation: only its key."""
         return RawRecord(key, {spec.key: key, "_deleted_by": "reconciliation"}, None, True)
+
+
+class _Walk:
+    """Where a listing stands: the next request, and the guards against shifts and loops.
+
+    A page served twice in a row (same bytes, or a page number / token already followed) is
+    first taken as a glitch and asked again after a backoff; ``max_repeats`` times in a row
+    it is a loop and the stream is aborted with :class:`PaginationLoopError`.
+    """
+
+    max_repeats = 3
+
+    def __init__(self, connector: Connector, spec: Stream, tracker: CursorTracker) -> None:
+        self.connector, self.spec, self.tracker = connector, spec, tracker
+        self.paginator = connector.paginator(spec)
+        self.request: Request | None = connector.first_request(spec, tracker.start)
+        self.previous: PageInfo | None = None
+        self.digest: str | None = None
+        self.repeats = 0
+        self.stalled = 0
+        self.last_restart: str | None = None
+
+    def shifted(self, info: PageInfo) -> bool:
+        return self.previous is not None and self.connector.listing_shifted(self.previous, info)
+
+    def advance(self, response: Response, info: PageInfo) -> None:
+        assert self.request is not None
+        digest = hashlib.sha256(response.body).hexdigest()
+        if digest == self.digest:
+            raise PaginationLoopError("the portal served the same page twice in a row",
+                                      path=self.request.path)
+        self.request = self.paginator.next_request(self.request, info)
+        self.previous, self.digest, self.repeats = info, digest, 0
+
+    def repeated(self, loop: PaginationLoopError) -> None:
+        self.repeats += 1
+        if self.repeats > self.max_repeats:
+            loop.context.update(portal=self.connector.portal, stream=self.spec.name,
+                                attempts=self.repeats)
+            raise loop
+        wait = self.connector.http.retry.delay(self.repeats - 1)
+        log.warning("%s/%s: %s; asking again in %.2fs", self.connector.portal, self.spec.name,
+                    loop.message, wait)
+        self.connector.http.sleep(wait)
+
+    def restart(self, reason: str) -> None:
+        tracker = self.tracker
+        self.stalled = self.stalled + 1 if tracker.restart_from == self.last_restart else 1
+        if self.stalled > self.connector.max_stalled_restarts:
+            raise PortalContractError(
+                "listing keeps changing without progress; giving up",
+                portal=self.connector.portal, stream=self.spec.name, reason=reason,
+                restart_from=tracker.restart_from,
+            )
+        self.last_restart = tracker.restart_from
+        log.info("%s/%s: %s; restarting from %s", self.connector.portal, self.spec.name, reason,
+                 tracker.restart_from)
+        self.paginator = self.connector.paginator(self.spec)
+        self.previous, self.digest, self.repeats = None, None, 0
+        self.request = self.connector.first_request(self.spec, tracker.start)
 
 
 def _next_page_number(landing: Landing, portal: str, stream: str, run_id: str) -> int:

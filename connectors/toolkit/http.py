@@ -13,7 +13,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+from urllib.parse import urljoin
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -112,7 +113,7 @@ class HttpClient:
         self.limiter = limiter
         self._timeout = timeout
         self._cap = max_response_bytes
-        self._sleep = sleep
+        self.sleep = sleep
         self._session = session or _pooled_session()
         self._session.trust_env = False
         self._user_agent = user_agent
@@ -124,14 +125,23 @@ class HttpClient:
     def get(self, request: Request, *, parse: Callable[[bytes], T]) -> tuple[Response, T]:
         """GET and parse; a body that fails to parse as truncated is retried like a 5xx."""
         described = request.describe(self.base_url)
-        return self._execute("GET", request.path, dict(request.params), None, parse, described)
+        response, parsed = self._execute(
+            "GET", request.path, dict(request.params), None, parse, described
+        )
+        return response, cast(T, parsed)
+
+    def get_if_exists(
+        self, request: Request, *, parse: Callable[[bytes], T]
+    ) -> tuple[Response, T | None]:
+        """Like :meth:`get`, but 404/410 (record gone) answer ``(response, None)``."""
+        described = request.describe(self.base_url)
+        return self._execute(
+            "GET", request.path, dict(request.params), None, parse, described, accept=_GONE
+        )
 
     def probe(self, request: Request) -> int:
         """The status of a GET that may legitimately answer 404/410 (does this record exist?)."""
-        described = request.describe(self.base_url)
-        response, _ = self._execute(
-            "GET", request.path, dict(request.params), None, bytes, described, accept=_GONE
-        )
+        response, _ = self.get_if_exists(request, parse=bytes)
         return response.status
 
     def fetch_token(
@@ -140,6 +150,7 @@ class HttpClient:
         """POST a token request (OAuth2); the answer is returned, never landed or logged."""
         described = {"method": "POST", "url": redact_url(resolve_url(self.base_url, path_or_url))}
         _, answer = self._execute("POST", path_or_url, None, (form, basic), parse_json, described)
+        answer = cast(Any, answer)
         if not isinstance(answer, dict):
             raise PortalContractError("token endpoint did not answer a JSON object", **described)
         return answer
@@ -153,7 +164,7 @@ class HttpClient:
         parse: Callable[[bytes], T],
         described: dict[str, Any],
         accept: frozenset[int] = frozenset(),
-    ) -> tuple[Response, T]:
+    ) -> tuple[Response, T | None]:
         url = resolve_url(self.base_url, target)
         use_auth = form is None
         refresh, refreshed, attempt, hops = False, False, 0, 0
@@ -165,14 +176,16 @@ class HttpClient:
                     hops += 1
                     if hops > _MAX_REDIRECTS:
                         raise PortalContractError("too many redirects", **described)
-                    url, params = resolve_url(url, raw.headers["Location"]), None
+                    location = urljoin(url, raw.headers["Location"])
+                    url, params = resolve_url(self.base_url, location), None
                     continue
                 if raw.status == 401 and use_auth and not refreshed and _refreshable(self.auth):
                     refresh = refreshed = True
                     continue
-                if raw.status not in accept:
+                gone = raw.status in accept
+                if not gone:
                     self._raise_for_status(raw, described)
-                parsed = parse(raw.body)
+                parsed = None if gone else parse(raw.body)
                 response = Response(
                     raw.status, raw.body, raw.headers.get("Content-Type", ""),
                     redact_url(raw.url), described, attempt + 1,
@@ -189,7 +202,7 @@ class HttpClient:
                 self.portal, error.message, described.get("url"), attempt + 1,
                 self.retry.max_retries, wait,
             )
-            self._sleep(wait)
+            self.sleep(wait)
             attempt += 1
 
     def _send(

@@ -85,18 +85,25 @@ class CursorTracker:
         candidates = [c for c in (self.committed, self.run_max) if c]
         return max(candidates) if candidates else None
 
-    def admit(self, key: str, cursor: str | None, deleted: bool) -> bool:
-        """True when this version of ``key`` has not been emitted yet (and remember it)."""
-        version = _version(cursor, deleted)
-        known = self._seen.get(key, self.window.get(key))
-        if known == version:
+    def knows(self, key: str, cursor: str | None, deleted: bool = False) -> bool:
+        """True when exactly this version of ``key`` was emitted already."""
+        return self._seen.get(key, self.window.get(key)) == _version(cursor, deleted)
+
+    def admit(self, key: str, cursor: str | None, deleted: bool, *, advance: bool = True) -> bool:
+        """True when this version of ``key`` has not been emitted yet (and remember it).
+
+        ``advance=False``: the record does not move the cursor (it came from outside the
+        cursor-ordered listing, e.g. a change feed).
+        """
+        if self.knows(key, cursor, deleted):
             return False
-        self._seen[key] = version
+        self._seen[key] = _version(cursor, deleted)
         if cursor is not None:
-            self.run_max = max(self.run_max or cursor, cursor)
+            if advance:
+                self.run_max = max(self.run_max or cursor, cursor)
             floor = self._minus_lookback(self.high_water)
             if floor is None or cursor >= floor:
-                self.window[key] = version
+                self.window[key] = self._seen[key]
         return True
 
     def page_done(self, page_max: str | None) -> None:

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from connectors.toolkit.pagination import PageInfo
 from ecohub.errors import PortalContractError
 
-__all__ = ["DeleteSignal", "ParsedPage", "RawRecord", "Stream", "record_schema"]
+__all__ = ["DeleteSignal", "ParsedPage", "RawRecord", "Stream", "raw_records", "record_schema"]
 
 DeleteSignal = Literal["inline", "reconcile", "none"]
 
@@ -86,3 +86,16 @@ class ParsedPage:
 
     records: list[RawRecord]
     info: PageInfo
+
+
+def raw_records(items: list[Any], stream: Stream) -> list[RawRecord]:
+    """JSON objects of a listing as raw records keyed and cursored as ``stream`` declares."""
+    records = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise PortalContractError(
+                "listing item is not a JSON object", stream=stream.name, index=index
+            )
+        cursor = item.get(stream.cursor) if stream.cursor else None
+        records.append(RawRecord(str(item.get(stream.key)), item, cursor))
+    return records

@@ -45,7 +45,9 @@ _TIME_DMY = re.compile(
 _WORDS = re.compile(
     r"^(?:ngày\s+)?(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})\s*(?:,\s*)?năm\s+(?P<y>\d{4})$"
 )
-_MONTH = re.compile(r"^(?:tháng\s+)?(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})$|^(?P<y2>\d{4})-(?P<m2>\d{2})$")
+_MONTH = re.compile(
+    r"^(?:tháng\s+)?(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})$|^(?P<y2>\d{4})-(?P<m2>\d{2})$"
+)
 _YEAR = re.compile(r"^(?:năm\s+)?(?P<y>\d{4})$")
 _EPOCH_START = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH = re.compile(r"^(?P<n>\d{10}|\d{13})$")

@@ -108,11 +108,49 @@ _COMMON: dict[str, str] = {
     "vat lieu": "205",
     "thuc pham": "211",
     "y hoc": "302",
+    "khoa hoc moi truong": "105",
+    "ky thuat dien dien tu": "202",
+    "ky thuat vat lieu": "205",
+    "ky thuat xay dung": "201",
+    "xay dung": "201",
+    "y te cong cong": "305",
+    "cong nghe sinh hoc y hoc": "304",
+    "luat hoc": "505",
+    "ngon ngu hoc": "602",
+    "van hoa hoc": "699",
+    "tu dong hoa": "202",
+    "nang luong": "299",
+    "co khi che tao": "203",
+    "thuong mai dien tu": "502",
+    "hoa chat": "204",
+    "vien thong": "202",
+    "ky thuat": "2",
+    "duoc lieu": "303",
 }
 
 # Per-portal labels (folded) -> canonical code. Filled from the portals' written contracts
 # (docs/portals/*.md); extend here when a portal adds a label.
-PORTAL_LABELS: dict[str, dict[str, str]] = {"stinet": {}, "techport": {}, "hoip": {}}
+PORTAL_LABELS: dict[str, dict[str, str]] = {
+    "stinet": {},
+    "techport": {},
+    # H.OIP sector codes (docs/portals/hoip.md): the closest field of science of each sector.
+    "hoip": {
+        "ecommerce": "502",
+        "fintech": "502",
+        "logistics": "502",
+        "edtech": "503",
+        "healthtech": "305",
+        "agritech": "401",
+        "sustainability": "207",
+        "digital transformation": "102",
+        "cybersecurity": "102",
+        "ai": "102",
+        "iot": "202",
+        "big data": "102",
+        "creative industry": "604",
+        "life sciences": "106",
+    },
+}
 
 
 def _official() -> dict[str, str]:

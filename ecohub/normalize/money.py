@@ -154,7 +154,8 @@ def parse_money(value: object) -> Money:
         return Money(text=text, status="foreign_currency", currency=currency, amount=str(amount))
     if high is None:
         return Money(text=text, status="exact", amount_vnd=_to_vnd(amount))
-    return Money(text=text, status="range", amount_vnd=_to_vnd(amount), max_amount_vnd=_to_vnd(high))
+    return Money(text=text, status="range", amount_vnd=_to_vnd(amount),
+                 max_amount_vnd=_to_vnd(high))
 
 
 def canonical_money_text(money: Money) -> str:

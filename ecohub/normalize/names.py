@@ -42,6 +42,7 @@ _TITLE_SPELLINGS: dict[str, str] = {
     "ph d": "TS",
     "ths": "ThS",
     "thac si": "ThS",
+    "th s": "ThS",
     "msc": "ThS",
     "m sc": "ThS",
     "ks": "KS",
@@ -91,7 +92,8 @@ class PersonName:
     as_served: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        return {"full_name": self.full_name, "titles": list(self.titles), "as_served": self.as_served}
+        return {"full_name": self.full_name, "titles": list(self.titles),
+                "as_served": self.as_served}
 
 
 def _title_code(token: str) -> str | None:
@@ -124,6 +126,11 @@ def _take_leading(rest: str, titles: list[str]) -> str:
                 words = words[width:]
                 break
         else:
+            whole = _title_code(words[0])
+            if whole:
+                titles.append(whole)
+                words = words[1:]
+                continue
             remainder = _take_dotted(words[0], titles)
             if remainder is None:
                 break
@@ -155,7 +162,8 @@ def split_person_name(value: str) -> PersonName:
     rest = _take_leading(as_served, titles)
     rest = _take_trailing(rest, titles)
     name = clean_text(rest.strip(" ,.-:;"))
-    if not name or not any(ch.isalpha() for ch in name):
+    only_titles = _title_code(name) is not None or _take_dotted(name, []) == ""
+    if not name or only_titles or not any(ch.isalpha() for ch in name):
         raise NormalizationError(
             "person name is empty once titles are removed", field="name", value=as_served
         )

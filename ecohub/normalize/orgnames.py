@@ -19,7 +19,8 @@ __all__ = ["OrgName", "parse_org_name"]
 
 # (pattern at the start of the name, canonical legal form shown in ``name``)
 _LEGAL_FORMS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^(công ty|cty|c\.ty)\s+(tnhh|trách nhiệm hữu hạn)\s+(mtv|một thành viên)\b", re.I),
+    (re.compile(
+        r"^(công ty|cty|c\.ty)\s+(tnhh|trách nhiệm hữu hạn)\s+(mtv|một thành viên)\b", re.I),
      "Công ty TNHH MTV"),
     (re.compile(r"^(công ty|cty|c\.ty)\s+(tnhh|trách nhiệm hữu hạn)\b", re.I), "Công ty TNHH"),
     (re.compile(r"^((công ty|cty|c\.ty)\s+(cp|cổ phần)|ctcp)\b", re.I), "Công ty cổ phần"),

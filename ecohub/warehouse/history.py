@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
 from ecohub.warehouse.sqlutil import chunks, insert_ignore, upsert
-from ecohub.warehouse.tables import entity_version, staging_table
+from ecohub.warehouse.tables import entity_field, entity_version, staging_table
 
-__all__ = ["OPERATION_RANK", "apply_events", "version_time"]
+__all__ = ["OPERATION_RANK", "apply_events", "field_codes", "version_time"]
 
 OPERATION_RANK = {"create": 0, "update": 1, "delete": 2}
 
@@ -113,6 +113,34 @@ def _restitch(conn: Connection, keys: Iterable[str]) -> int:
     return len(changes)
 
 
+def field_codes(data: Mapping[str, Any] | None) -> list[str]:
+    """Canonical S&T field codes of an entity (``data.fields[].code``), unmapped ones skipped."""
+    codes = []
+    for item in (data or {}).get("fields") or []:
+        code = item.get("code") if isinstance(item, Mapping) else None
+        if isinstance(code, str) and code and code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _refresh_fields(conn: Connection, keys: Iterable[str]) -> None:
+    """Rebuild the entity -> field bridge of ``keys`` from their current, undeleted version."""
+    ev = entity_version.c
+    for part in chunks(sorted(keys)):
+        conn.execute(delete(entity_field).where(entity_field.c.entity_key.in_(list(part))))
+        current = conn.execute(
+            select(ev.entity_key, ev.entity_type, ev.data).where(
+                ev.entity_key.in_(list(part)), ev.is_current.is_(True), ev.is_deleted.is_(False)
+            )
+        )
+        rows = [
+            {"entity_key": key, "entity_type": etype, "field_code": code}
+            for key, etype, data in current
+            for code in field_codes(data)
+        ]
+        insert_ignore(conn, entity_field, rows)
+
+
 def _latest_per_key(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     latest: dict[str, Mapping[str, Any]] = {}
     for event in events:
@@ -157,5 +185,7 @@ def apply_events(
     unique = {event["id"]: event for event in events}
     rows = [_version_row(event, loaded_at) for event in unique.values()]
     insert_ignore(conn, entity_version, rows)
-    _restitch(conn, {row["entity_key"] for row in rows})
+    keys = {row["entity_key"] for row in rows}
+    _restitch(conn, keys)
+    _refresh_fields(conn, keys)
     _stage(conn, list(unique.values()), loaded_at)

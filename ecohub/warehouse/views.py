@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
     Integer,
     String,
@@ -49,21 +50,101 @@ _Col = tuple[tuple[str, ...], Any]
 TYPED_COLUMNS: dict[str, dict[str, _Col]] = {
     "organization": {
         "name": (("name",), String),
-        "tax_code": (("tax_code",), String),
-        "kind": (("kind",), String),
+        "legal_form": (("legal_form",), String),
+        "english_name": (("english_name",), String),
+        "abbreviation": (("abbreviation",), String),
+        "org_kind": (("org_kind",), String),
+        "tax_code": (("tax_code", "value"), String),
+        "tax_code_valid": (("tax_code", "valid"), Boolean),
+        "address": (("address", "text"), String),
+        "ward_2025": (("address", "ward_2025"), String),
+        "website": (("website",), String),
     },
     "person": {
-        "full_name": (("full_name",), String),
-        "affiliation": (("affiliation",), String),
+        "full_name": (("name", "full_name"), String),
+        "degree": (("degree",), String),
+        "gender": (("gender",), String),
+        "birth_year": (("birth_year",), Integer),
+        "organization_key": (("organization", "key"), String),
+        "organization_name": (("organization", "name"), String),
+        "position": (("position",), String),
+        "email_token": (("email_token",), String),
     },
-    "research_project": {"title": (("title",), String), "code": (("code",), String)},
-    "document": {"title": (("title",), String)},
-    "technology_offer": {"title": (("title",), String)},
-    "technology_demand": {"title": (("title",), String)},
-    "startup_project": {"name": (("name",), String), "stage": (("stage",), String)},
-    "programme": {"name": (("name",), String)},
-    "challenge": {"title": (("title",), String)},
-    "support_application": {"status": (("status",), String)},
+    "research_project": {
+        "code": (("code",), String),
+        "title": (("title",), String),
+        "principal_investigator": (("principal_investigator", "full_name"), String),
+        "host_organization_key": (("host_organization", "key"), String),
+        "host_organization_name": (("host_organization", "name"), String),
+        "budget_vnd": (("budget", "amount_vnd"), BigInteger),
+        "start_date": (("start_date", "value"), String),
+        "end_date": (("end_date", "value"), String),
+        "status": (("status",), String),
+    },
+    "document": {
+        "title": (("title",), String),
+        "document_type": (("document_type",), String),
+        "institution": (("institution",), String),
+        "published": (("published", "value"), String),
+        "language": (("language",), String),
+        "research_project_code": (("research_project_code",), String),
+    },
+    "technology_offer": {
+        "title": (("title",), String),
+        "offer_kind": (("offer_kind",), String),
+        "maturity": (("maturity",), String),
+        "price_vnd": (("price", "amount_vnd"), BigInteger),
+        "price_text": (("price", "text"), String),
+        "supplier_key": (("supplier", "key"), String),
+        "supplier_name": (("supplier", "name"), String),
+        "published": (("published", "value"), String),
+    },
+    "technology_demand": {
+        "title": (("title",), String),
+        "demand_kind": (("demand_kind",), String),
+        "budget_vnd": (("budget", "amount_vnd"), BigInteger),
+        "requester_key": (("requester", "key"), String),
+        "requester_name": (("requester", "name"), String),
+        "deadline": (("deadline", "value"), String),
+        "status": (("status",), String),
+    },
+    "startup_project": {
+        "name": (("name",), String),
+        "stage": (("stage",), String),
+        "status": (("status",), String),
+        "company_key": (("company", "key"), String),
+        "company_name": (("company", "name"), String),
+        "incubator_key": (("incubator", "key"), String),
+        "programme_key": (("programme_key",), String),
+        "requested_vnd": (("requested_funding", "amount_vnd"), BigInteger),
+        "approved_support_vnd": (("approved_support_vnd",), BigInteger),
+    },
+    "programme": {
+        "name": (("name",), String),
+        "programme_kind": (("programme_kind",), String),
+        "organizer_name": (("organizer", "name"), String),
+        "start_date": (("start_date", "value"), String),
+        "end_date": (("end_date", "value"), String),
+        "budget_vnd": (("budget", "amount_vnd"), BigInteger),
+        "status": (("status",), String),
+    },
+    "challenge": {
+        "title": (("title",), String),
+        "agency_name": (("agency", "name"), String),
+        "deadline": (("deadline", "value"), String),
+        "reward_vnd": (("reward", "amount_vnd"), BigInteger),
+        "status": (("status",), String),
+        "solutions_count": (("solutions_count",), Integer),
+    },
+    "support_application": {
+        "startup_project_key": (("startup_project_key",), String),
+        "programme_key": (("programme_key",), String),
+        "policy": (("policy",), String),
+        "stage": (("stage",), String),
+        "requested_vnd": (("requested_amount", "amount_vnd"), BigInteger),
+        "approved_amount_vnd": (("approved_amount_vnd",), BigInteger),
+        "status": (("status",), String),
+    },
 }
 
 
@@ -72,6 +153,8 @@ def _json(path: tuple[str, ...], sql_type: Any) -> Any:
     element = ev.data[path[0]] if len(path) == 1 else ev.data[path]
     if sql_type is Integer:
         return element.as_integer()
+    if sql_type is Boolean:
+        return element.as_boolean()
     if sql_type is BigInteger:
         return cast(element.as_string(), BigInteger)
     return element.as_string()
@@ -148,7 +231,7 @@ def _mart_startup_support() -> Select[Any]:
     """Startup projects and the support they received, by stage and field."""
     ev = entity_version.c
     stage = _json(("stage",), String)
-    amount = _json(("support_amount_vnd",), BigInteger)
+    amount = _json(("approved_support_vnd",), BigInteger)
     return (
         select(
             stage.label("stage"),

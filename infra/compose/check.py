@@ -1,4 +1,5 @@
-"""Static checks of ecohub's Docker Compose deployment: docker-compose.yml, .env.example, Dockerfile.
+"""Static checks of ecohub's Docker Compose deployment (docker-compose.yml, .env.example and the
+Dockerfile).
 
 Why static and why here: the machines that run ``make test`` have no Docker engine, yet a compose
 file drifts silently (a setting added to the code but not to the deployment, a Kafka upgrade made
@@ -16,7 +17,7 @@ import hashlib
 import json
 import re
 import sys
-import xml.etree.ElementTree as ET  # noqa: S405 - parses the repository's own pom.xml
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,23 +27,29 @@ from urllib.parse import urlsplit
 import yaml
 
 __all__ = [
+    "DEPLOYMENT_TEXTS",
     "SCHEMA_SHA256",
     "EnvFile",
     "Facts",
     "InterpolationError",
+    "Reset",
     "check_all",
     "depends_on_problems",
     "direct_env_reads",
     "dockerfile_problems",
     "documented_value_problems",
     "environment_of",
+    "example_env",
+    "expected_defaults",
     "healthcheck_problems",
     "hub_services",
     "interpolate",
     "kafka_problems",
     "landing_problems",
     "load_compose",
+    "load_override",
     "missing_setting_problems",
+    "override_problems",
     "parse_env_file",
     "pom_property",
     "port_problems",
@@ -80,8 +87,39 @@ _URL_PASSWORD = re.compile(r"://[^/:@\s]+:(?P<password>[^@\s]+)@")
 
 
 def load_compose(path: Path) -> dict[str, Any]:
-    """The compose file as data, with YAML anchors and ``<<`` merge keys applied (as Compose does)."""
+    """The compose file as data, YAML anchors and ``<<`` merge keys applied as Compose does."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a YAML mapping")
+    return data
+
+
+class Reset:
+    """A ``!reset`` (or ``!override``) tag of a Compose override file."""
+
+    def __init__(self, tag: str, value: Any) -> None:
+        self.tag, self.value = tag, value
+
+
+class _OverrideLoader(yaml.SafeLoader):
+    """SafeLoader that also reads Compose's merge tags instead of refusing them."""
+
+
+for _tag in ("!reset", "!override"):
+    _OverrideLoader.add_constructor(
+        _tag,
+        lambda loader, node, _tag=_tag: Reset(
+            _tag,
+            loader.construct_scalar(node)
+            if isinstance(node, yaml.ScalarNode)
+            else loader.construct_object(node, deep=True),
+        ),
+    )
+
+
+def load_override(path: Path) -> dict[str, Any]:
+    """A Compose override file that may use ``!reset``/``!override``."""
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_OverrideLoader)  # noqa: S506
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a YAML mapping")
     return data
@@ -251,7 +289,7 @@ def missing_setting_problems(
 def unknown_setting_problems(
     known: Iterable[str], compose: Mapping[str, Any], env_file: EnvFile, env_file_name: str
 ) -> list[str]:
-    """An ``ECOHUB_*`` name nothing reads is a typo (one underscore for two) that would be ignored."""
+    """An ``ECOHUB_*`` name nothing reads is a typo (one underscore for two), silently ignored."""
     known = set(known)
     problems = [f"{env_file_name}: {name} appears twice" for name in env_file.duplicates]
     for svc, definition in sorted(compose.get("services", {}).items()):
@@ -299,7 +337,9 @@ def secret_problems(
             if value is None:
                 continue
             if (name in secrets or SECRET_NAME.search(name)) and not _pure_reference(value):
-                problems.append(f"{name}: service {svc!r} gives a secret a literal or default value")
+                problems.append(
+                    f"{name}: service {svc!r} gives a secret a literal or default value"
+                )
             for password in _URL_PASSWORD.findall(value):
                 if not _pure_reference(password):
                     problems.append(f"{name}: service {svc!r} writes a literal password in a URL")
@@ -364,7 +404,9 @@ def depends_on_problems(compose: Mapping[str, Any]) -> list[str]:
                 continue
             wanted = "service_completed_successfully" if target in one_shots else "service_healthy"
             if condition != wanted:
-                problems.append(f"service {name!r} waits for {target!r} with {condition}, not {wanted}")
+                problems.append(
+                    f"service {name!r} waits for {target!r} with {condition}, not {wanted}"
+                )
             if services[target].get("profiles") and not definition.get("profiles"):
                 problems.append(f"service {name!r} depends on {target!r}, which is in a profile")
     return problems
@@ -396,7 +438,9 @@ def scalable_problems(compose: Mapping[str, Any], service: str) -> list[str]:
     if "container_name" in definition:
         problems.append(f"service {service!r} has a container_name, so it cannot be scaled")
     for _host, host_port, _target in published_ports(definition):
-        problems.append(f"service {service!r} publishes fixed host port {host_port}, so it cannot be scaled")
+        problems.append(
+            f"service {service!r} publishes fixed host port {host_port}, so it cannot be scaled"
+        )
     return problems
 
 
@@ -411,7 +455,9 @@ def port_problems(compose: Mapping[str, Any], expected: Mapping[str, Iterable[in
     for name, ports in sorted(expected.items()):
         have = {p for _h, p, _t in published_ports(services.get(name, {}))}
         for port in sorted(set(ports) - have):
-            problems.append(f"service {name!r} does not publish host port {port} as the local stack does")
+            problems.append(
+                f"service {name!r} does not publish host port {port} as the local stack does"
+            )
     return problems
 
 
@@ -423,7 +469,7 @@ def volume_problems(compose: Mapping[str, Any]) -> list[str]:
     problems = []
     for name, definition in sorted(services.items()):
         mounts = [_mount(v) for v in definition.get("volumes") or []]
-        for source, target, read_only in mounts:
+        for source, _target, read_only in mounts:
             if source.startswith((".", "/", "~")):
                 if not read_only:
                     problems.append(f"service {name!r} bind-mounts {source} writable")
@@ -447,6 +493,24 @@ def _mount(volume: Any) -> tuple[str, str, bool]:
     return parts[0], parts[1] if len(parts) > 1 else parts[0], "ro" in parts[2:]
 
 
+def override_problems(
+    compose: Mapping[str, Any], override: Mapping[str, Any], dropped: str
+) -> list[str]:
+    """An override that drops service ``dropped`` must park it in a profile and release every
+    service that waits for it, or ``docker compose up`` refuses the file."""
+    services = override.get("services", {})
+    problems = []
+    if not (services.get(dropped) or {}).get("profiles"):
+        problems.append(f"override: service {dropped!r} is not moved to a profile")
+    for name, definition in sorted(compose.get("services", {}).items()):
+        if dropped not in _depends_on(definition):
+            continue
+        released = ((services.get(name) or {}).get("depends_on") or {}).get(dropped)
+        if not isinstance(released, Reset):
+            problems.append(f"override: service {name!r} still waits for {dropped!r}")
+    return problems
+
+
 def kafka_problems(
     compose: Mapping[str, Any], resolved: Mapping[str, Any], service: str, version: str
 ) -> list[str]:
@@ -459,31 +523,40 @@ def kafka_problems(
     problems = []
     image = str(definition.get("image", ""))
     if image != f"apache/kafka:{version}":
-        problems.append(f"service {service!r} runs {image}, the local stack runs apache/kafka:{version}")
+        problems.append(
+            f"service {service!r} runs {image}, the local stack runs apache/kafka:{version}"
+        )
     if set(str(env.get("KAFKA_PROCESS_ROLES", "")).split(",")) != {"broker", "controller"}:
         problems.append(f"service {service!r} is not a combined KRaft broker+controller")
     if str(env.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "true")).lower() != "false":
         problems.append(f"service {service!r} lets clients create topics implicitly")
     if env.get("KAFKA_LOG_DIRS") != DATA_DIRS["apache/kafka"]:
-        problems.append(f"service {service!r} writes its log to {env.get('KAFKA_LOG_DIRS')}, not its volume")
+        problems.append(
+            f"service {service!r} writes its log to {env.get('KAFKA_LOG_DIRS')}, not its volume"
+        )
     advertised = {
-        item.split("://", 1)[1] for item in str(env.get("KAFKA_ADVERTISED_LISTENERS", "")).split(",")
+        item.split("://", 1)[1]
+        for item in str(env.get("KAFKA_ADVERTISED_LISTENERS", "")).split(",")
     }
     for svc in hub_services(compose):
         servers = environment_of(resolved["services"][svc]).get("ECOHUB_KAFKA__BOOTSTRAP_SERVERS")
         for server in str(servers).split(","):
             if server not in advertised:
-                problems.append(f"service {svc!r} bootstraps from {server}, not a listener of {service!r}")
+                problems.append(
+                    f"service {svc!r} bootstraps from {server}, not a listener of {service!r}"
+                )
     return problems
 
 
-def landing_problems(resolved: Mapping[str, Any], bucket: str, s3_service: str, init: str) -> list[str]:
+def landing_problems(
+    resolved: Mapping[str, Any], bucket: str, s3_service: str, init: str
+) -> list[str]:
     """The hub lands into the local stack's bucket on the compose S3 endpoint, and the init job
     creates that same bucket."""
     services = resolved["services"]
     problems = []
     urls = {}
-    for svc in hub_services(resolved) + [init]:
+    for svc in [*hub_services(resolved), init]:
         env = environment_of(services[svc])
         url = urlsplit(str(env.get("ECOHUB_LANDING__URL")))
         urls[svc] = url.netloc
@@ -494,20 +567,29 @@ def landing_problems(resolved: Mapping[str, Any], bucket: str, s3_service: str, 
         endpoint = urlsplit(str(env.get("ECOHUB_LANDING__S3_ENDPOINT_URL")))
         targets = {t for _h, _p, t in published_ports(services[s3_service])}
         if endpoint.hostname != s3_service or endpoint.port not in targets:
-            problems.append(f"service {svc!r} uses S3 endpoint {endpoint.geturl()}, not {s3_service!r}")
+            problems.append(
+                f"service {svc!r} uses S3 endpoint {endpoint.geturl()}, not {s3_service!r}"
+            )
     return problems
 
 
-def warehouse_problems(resolved: Mapping[str, Any], service: str) -> list[str]:
-    """The hub's default warehouse URL is the warehouse service: host, database, user, password."""
+def warehouse_problems(resolved: Mapping[str, Any], service: str, database: str) -> list[str]:
+    """The hub's default warehouse URL is the warehouse service (host, database, user, password),
+    whose database has the local stack's name."""
     services = resolved["services"]
     pg = environment_of(services[service])
     problems = []
+    if pg.get("POSTGRES_DB") != database:
+        problems.append(
+            f"service {service!r} creates database {pg.get('POSTGRES_DB')!r}, not {database!r}"
+        )
     for svc in hub_services(resolved):
         url = urlsplit(str(environment_of(services[svc]).get("ECOHUB_WAREHOUSE_URL")))
         wanted = (service, 5432, "/" + str(pg.get("POSTGRES_DB")), pg.get("POSTGRES_USER"))
         if (url.hostname, url.port, url.path, url.username) != wanted:
-            problems.append(f"service {svc!r}: warehouse URL does not point at {service!r} as configured")
+            problems.append(
+                f"service {svc!r}: warehouse URL does not point at {service!r} as configured"
+            )
         if url.password != pg.get("POSTGRES_PASSWORD"):
             problems.append(f"service {svc!r}: warehouse URL password differs from {service!r}'s")
     return problems
@@ -611,6 +693,7 @@ class Facts:
     code_defaults: Mapping[str, str]
     kafka_version: str
     bucket: str
+    database: str
     topic_prefix: str
     topics: frozenset[str]
     host_ports: Mapping[str, tuple[int, ...]]
@@ -619,27 +702,29 @@ class Facts:
 def project_facts(root: Path = ROOT) -> Facts:
     """Gather the facts from the code: settings, secrets and defaults from ``ecohub.settings``
     plus literal ``ECOHUB_*`` reads anywhere in ecohub/, connectors/ and dags/; topics from
-    ``ecohub.catalog`` and every ``*_topic(settings)`` function of ``ecohub.kafka`` and
-    ``ecohub.loader``; the local stack from ``infra/kafka/pom.xml`` and ``ecohub.services``."""
-    from ecohub import catalog, services
+    ``ecohub.catalog`` and ``ecohub.kafka.topic_plan`` (every topic the hub creates); the local
+    stack from ``infra/kafka/pom.xml`` and ``ecohub.services``."""
+    from ecohub import catalog, kafka, services
     from ecohub.settings import env_names, load_settings
 
     defaults = load_settings({})
     names = set(env_names()) | set(direct_env_reads(_iter_python(root, CODE_FOLDERS)))
     secrets = {name for name in names if _is_secret_setting(name)}
     prefix = defaults.kafka.topic_prefix
-    topics = {catalog.topic_name(e, prefix) for e in catalog.ENTITY_TYPES} | _named_topics(defaults)
+    topics = {catalog.topic_name(e, prefix) for e in catalog.ENTITY_TYPES}
+    topics |= set(kafka.topic_plan(defaults))
     return Facts(
         settings=frozenset(names),
         secrets=frozenset(secrets),
         code_defaults=_code_defaults(defaults, names - secrets),
         kafka_version=pom_property(root / "infra/kafka/pom.xml", "kafka.version"),
         bucket=services.LANDING_BUCKET,
+        database=services.PG_DATABASE,
         topic_prefix=prefix,
         topics=frozenset(topics),
         host_ports={
-            "kafka": (_port(defaults.kafka.bootstrap_servers),),
-            "warehouse": (services.POSTGRES_PORT,),
+            "kafka": (services.KAFKA_PORT,),
+            "warehouse": (services.PG_PORT,),
             "minio": (services.S3_PORT,),
             "simulators": tuple(_port(p.base_url) for p in defaults.portals.values()),
         },
@@ -696,28 +781,12 @@ def _code_defaults(settings: Any, names: Iterable[str]) -> dict[str, str]:
     return defaults
 
 
-def _named_topics(settings: Any) -> set[str]:
-    """Topics outside the entity catalogue (dead letters, quarantine, restricted PII): every
-    public ``*_topic(settings)`` function of the modules that publish them."""
-    import importlib
-    import inspect
-
-    found = set()
-    for module_name in ("ecohub.kafka", "ecohub.loader"):
-        module = importlib.import_module(module_name)
-        for attr in getattr(module, "__all__", ()):
-            func = getattr(module, attr)
-            if attr.endswith("_topic") and inspect.isfunction(func):
-                found.add(func(settings))
-    return found
-
-
 def check_all(root: Path = ROOT, facts: Facts | None = None) -> list[str]:
     """Every rule against the repository's files."""
     facts = facts or project_facts(root)
     compose = load_compose(root / "docker-compose.yml")
     env_file = parse_env_file((root / ".env.example").read_text(encoding="utf-8"))
-    resolved = resolve(compose, _example_env(env_file))
+    resolved = resolve(compose, example_env(env_file))
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     problems = []
     if hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest() != SCHEMA_SHA256:
@@ -725,15 +794,19 @@ def check_all(root: Path = ROOT, facts: Facts | None = None) -> list[str]:
     problems += schema_problems(compose, schema)
     problems += missing_setting_problems(facts.settings, compose, env_file, ".env.example")
     problems += unknown_setting_problems(facts.settings, compose, env_file, ".env.example")
-    problems += documented_value_problems(env_file, expected_defaults(compose, env_file, facts), ".env.example")
+    problems += documented_value_problems(
+        env_file, expected_defaults(compose, env_file, facts), ".env.example"
+    )
     problems += secret_problems(compose, env_file, facts.secrets, ".env.example")
     problems += healthcheck_problems(compose) + depends_on_problems(compose)
     problems += scalable_problems(compose, "consumer") + volume_problems(compose)
     problems += port_problems(compose, facts.host_ports)
     problems += kafka_problems(compose, resolved, "kafka", facts.kafka_version)
     problems += landing_problems(resolved, facts.bucket, "minio", "minio-init")
-    problems += warehouse_problems(resolved, "warehouse")
-    texts = {p: (root / p).read_text(encoding="utf-8") for p in DEPLOYMENT_TEXTS if (root / p).exists()}
+    problems += warehouse_problems(resolved, "warehouse", facts.database)
+    override = load_override(HERE / "external-warehouse.yml")
+    problems += override_problems(compose, override, "warehouse")
+    texts = {p: (root / p).read_text(encoding="utf-8") for p in DEPLOYMENT_TEXTS}
     problems += topic_problems(texts, facts.topics, facts.topic_prefix)
     return problems
 
@@ -741,17 +814,19 @@ def check_all(root: Path = ROOT, facts: Facts | None = None) -> list[str]:
 DEPLOYMENT_TEXTS = ("docker-compose.yml", ".env.example", "docs/deploy.md")
 
 
-def _example_env(env_file: EnvFile) -> dict[str, str]:
+def example_env(env_file: EnvFile) -> dict[str, str]:
     """The example's values with each empty required secret filled, so it resolves as a real
     ``.env`` would."""
     return {name: value or f"example-{name.lower()}" for name, value in env_file.values.items()}
 
 
-def expected_defaults(compose: Mapping[str, Any], env_file: EnvFile, facts: Facts) -> dict[str, str]:
+def expected_defaults(
+    compose: Mapping[str, Any], env_file: EnvFile, facts: Facts
+) -> dict[str, str]:
     """The value a container gets for each setting left unset in .env: the compose default
     where the compose file gives one, else the code's default. Settings whose compose value
     cannot be computed without a secret are left out."""
-    env = {k: v for k, v in _example_env(env_file).items() if k not in env_file.documented}
+    env = {k: v for k, v in example_env(env_file).items() if k not in env_file.documented}
     expected = {}
     for svc in hub_services(compose)[:1]:
         for name, raw in environment_of(compose["services"][svc]).items():

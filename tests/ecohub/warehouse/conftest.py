@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from ecohub.warehouse import init_db
 from ecohub.warehouse.testing import (
     make_event,
+    sample_data,
     postgres_schema_engine,
     sqlite_engine,
     temporary_postgres_database,
@@ -45,3 +46,18 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
 def event():
     """Factory of canonical event envelopes (see ecohub.warehouse.testing.make_event)."""
     return make_event
+
+
+@pytest.fixture
+def entity():
+    """Factory of schema-valid events: ``entity(type, source_id, portal=..., **data_overrides)``."""
+
+    def build(entity_type, source_id, *, portal="techport", version=1_741_159_800_000,
+              operation="update", runid="techport-20250305T073000Z-0a1b2c3d", **data):
+        payload = None if operation == "delete" else sample_data(
+            entity_type, portal, source_id, **data
+        )
+        return make_event(entity_type, source_id, payload, portal=portal, version=version,
+                          operation=operation, runid=runid)
+
+    return build

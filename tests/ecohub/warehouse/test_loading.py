@@ -29,11 +29,13 @@ def _messages(events, topic: str = TOPIC, start: int = 0) -> list[Message]:
     ]
 
 
-def _orgs(event):
-    return [
-        event("organization", sid, {"name": name, "tax_code": {"text": tax, "valid": True, "value": tax}})
-        for sid, name, tax in ORGS
-    ]
+def _tax(code: str) -> dict:
+    return {"text": code, "valid": True, "value": code, "parent": code[:10], "branch": None,
+            "reason": None}
+
+
+def _orgs(entity):
+    return [entity("organization", sid, name=name, tax_code=_tax(tax)) for sid, name, tax in ORGS]
 
 
 def _count(engine, table, *where) -> int:
@@ -41,16 +43,16 @@ def _count(engine, table, *where) -> int:
         return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
-def test_a_clean_batch_loads_every_row_and_stores_the_offset(engine, event):
-    result = process_batch(engine, _messages(_orgs(event)), group_id=GROUP)
+def test_a_clean_batch_loads_every_row_and_stores_the_offset(engine, entity):
+    result = process_batch(engine, _messages(_orgs(entity)), group_id=GROUP)
 
     assert (result.loaded, result.quarantined) == (3, 0)
     assert _count(engine, entity_version, entity_version.c.is_current.is_(True)) == 3
     assert stored_offsets(engine, GROUP) == {(TOPIC, 0): 3}
 
 
-def test_the_same_batch_twice_leaves_one_copy(engine, event):
-    messages = _messages(_orgs(event))
+def test_the_same_batch_twice_leaves_one_copy(engine, entity):
+    messages = _messages(_orgs(entity))
     process_batch(engine, messages, group_id=GROUP)
     before = checksums(engine)
     again = process_batch(engine, messages, group_id=GROUP)
@@ -63,10 +65,10 @@ def test_the_same_batch_twice_leaves_one_copy(engine, event):
     }
 
 
-def test_a_replay_with_forgotten_offsets_changes_nothing(engine, event):
+def test_a_replay_with_forgotten_offsets_changes_nothing(engine, entity):
     from ecohub.warehouse.offsets import reset_offsets
 
-    messages = _messages(_orgs(event))
+    messages = _messages(_orgs(entity))
     process_batch(engine, messages, group_id=GROUP)
     before = checksums(engine)
     reset_offsets(engine, GROUP)
@@ -89,7 +91,9 @@ BAD = [
     ),
     pytest.param(
         {"data": {"name": None, "tax_code": {"text": "031234", "valid": False, "value": "031234"}}},
-        ["organization.name.present", "organization.tax_code.format"],
+        ["organization.match_key.present", "organization.name.present",
+         "organization.portal.matches_sourceref", "organization.source_id.present",
+         "organization.source_id.matches_sourceref", "organization.tax_code.format"],
         id="no-name-and-short-tax-code",
     ),
     pytest.param({"operation": "upsert"}, ["envelope.operation.known",
@@ -99,8 +103,8 @@ BAD = [
 
 
 @pytest.mark.parametrize(("damage", "expected"), BAD)
-def test_a_bad_row_is_quarantined_with_its_failed_expectations(engine, event, damage, expected):
-    events = _orgs(event)
+def test_a_bad_row_is_quarantined_with_its_failed_expectations(engine, entity, damage, expected):
+    events = _orgs(entity)
     events[1] = {**events[1], **damage}
     result = process_batch(engine, _messages(events), group_id=GROUP)
 
@@ -112,8 +116,8 @@ def test_a_bad_row_is_quarantined_with_its_failed_expectations(engine, event, da
     assert _count(engine, entity_version) == 2
 
 
-def test_a_message_that_is_not_json_is_quarantined_with_its_raw_text(engine, event):
-    messages = _messages(_orgs(event))
+def test_a_message_that_is_not_json_is_quarantined_with_its_raw_text(engine, entity):
+    messages = _messages(_orgs(entity))
     broken = Message(topic=TOPIC, partition=0, offset=3, value="{\"id\": \"Công ty".encode(),
                      headers=(("run_id", b"techport-20250305T073000Z-0a1b2c3d"),))
     result = process_batch(engine, [*messages, broken], group_id=GROUP)
@@ -126,8 +130,8 @@ def test_a_message_that_is_not_json_is_quarantined_with_its_raw_text(engine, eve
     assert row["runid"] == "techport-20250305T073000Z-0a1b2c3d"
 
 
-def test_quarantined_rows_are_handed_to_the_publisher_before_commit(engine, event):
-    events = _orgs(event)
+def test_quarantined_rows_are_handed_to_the_publisher_before_commit(engine, entity):
+    events = _orgs(entity)
     events[0] = {**events[0], "specversion": "0.3"}
     published = []
 

@@ -1,0 +1,422 @@
+"""Kafka side of the event contract: topics, the publisher, and a typed consumer.
+
+Why these choices:
+
+* **Topics are created by the hub** (:func:`ensure_topics`), never auto-created with broker
+  defaults: entity topics and the restricted topic are *compacted* (the latest event per
+  entitykey is kept forever; a restricted tombstone erases personal data), the dead-letter and
+  quarantine topics are time-retained. Partitions, replication and retention come from
+  ``settings.kafka``. Running it again only re-asserts the topic configuration.
+* **The key is the entitykey**, so all events of one entity land in one partition, in order.
+* **Idempotent producer, acks=all, gzip**: broker-side retries never duplicate or reorder
+  within a partition; gzip needs no native library.
+* **Nothing is dropped**: an event that fails its schema or still holds a clear email/phone is
+  dead-lettered with the reason (never raised to the caller, never sent); a send the broker
+  does not acknowledge makes :meth:`Publisher.flush` raise, so the caller does not advance its
+  cursor past unpublished records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from ecohub.contract import ENTITY_TYPES
+from ecohub.errors import SchemaValidationError, ServiceUnavailable
+from ecohub.events import (
+    deadletter_topic,
+    event_headers,
+    quarantine_topic,
+    restricted_topic,
+    side_message_validator,
+    to_event,
+    topic_for,
+    validate_event,
+)
+from ecohub.pii import find_clear_pii, redact_text
+from ecohub.records import CanonicalRecord, SourceRecord
+from ecohub.settings import KafkaSettings, Settings
+
+__all__ = [
+    "ConsumedEvent",
+    "EventConsumer",
+    "PublishCounts",
+    "Publisher",
+    "ensure_topics",
+    "topic_plan",
+]
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- topics
+def _client_config(kafka: KafkaSettings) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers.split(","),
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.sasl_username:
+        config.update(
+            sasl_mechanism="PLAIN",
+            sasl_plain_username=kafka.sasl_username,
+            sasl_plain_password=(
+                kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+            ),
+        )
+    return config
+
+
+def topic_plan(settings: Settings) -> dict[str, dict[str, str]]:
+    """Every topic the hub owns and the configuration it must have."""
+    kafka = settings.kafka
+    retention = str(kafka.retention_ms)
+    compacted = {"cleanup.policy": "compact", "delete.retention.ms": retention}
+    timed = {"cleanup.policy": "delete", "retention.ms": retention}
+    plan = {topic_for(name, kafka.topic_prefix): dict(compacted) for name in ENTITY_TYPES}
+    plan[deadletter_topic(kafka.topic_prefix)] = dict(timed)
+    plan[quarantine_topic(kafka.topic_prefix)] = dict(timed)
+    plan[restricted_topic(kafka.topic_prefix)] = dict(compacted)
+    return plan
+
+
+def _admin(settings: Settings) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(client_id="ecohub-admin", **_client_config(settings.kafka))
+    except KafkaError as exc:
+        raise ServiceUnavailable(
+            f"Kafka not reachable: {exc}", bootstrap=settings.kafka.bootstrap_servers
+        ) from exc
+
+
+def _align_configs(
+    admin: KafkaAdminClient, plan: dict[str, dict[str, str]], existing: list[str]
+) -> None:
+    """Set the planned configuration on topics that already existed (idempotent)."""
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs=dict(plan[name]))
+                 for name in existing]
+    if resources:
+        admin.alter_configs(resources)
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create the hub's topics that are missing, align the configuration of the others.
+
+    Returns the names of all the hub's topics (entity topics, dead-letter, quarantine,
+    restricted), so that callers can log or check them. Safe to run at every start.
+    """
+    plan = topic_plan(settings)
+    admin = _admin(settings)
+    try:
+        present = set(admin.list_topics())
+        missing = [name for name in plan if name not in present]
+        if missing:
+            request = {
+                name: {"num_partitions": settings.kafka.partitions,
+                       "replication_factor": settings.kafka.replication_factor,
+                       "configs": plan[name]}
+                for name in missing
+            }
+            try:
+                admin.create_topics(request, wait_for_metadata=True)
+            except TopicAlreadyExistsError:  # a concurrent ensure_topics won the race
+                pass
+            log.info("created Kafka topics: %s", ", ".join(missing))
+        _align_configs(admin, plan, [name for name in plan if name in present])
+    except KafkaError as exc:
+        raise ServiceUnavailable(f"Kafka topic administration failed: {exc}") from exc
+    finally:
+        admin.close()
+    return list(plan)
+
+
+# --------------------------------------------------------------------------- publisher
+@dataclass
+class PublishCounts:
+    """What a publisher had acknowledged by the broker at its last flush."""
+
+    published: int = 0
+    dead_lettered: int = 0
+    restricted: int = 0
+    by_entity_type: dict[str, int] = field(default_factory=dict)
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _redact_raw(value: Any, key: bytes) -> Any:
+    """A copy of a raw record with emails and phone numbers replaced by their tokens."""
+    if isinstance(value, str):
+        return redact_text(value, key)
+    if isinstance(value, dict):
+        return {k: _redact_raw(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_raw(v, key) for v in value]
+    return value
+
+
+_ERRORS = {"normalize": "NormalizationError", "schema": "SchemaValidationError",
+           "pii": "ClearPersonalData"}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Publisher:
+    """Publishes canonical records as events; dead-letters what may not be published.
+
+    Use one per run: ``publish`` each record, ``flush`` at each batch boundary (it raises
+    :class:`ServiceUnavailable` if the broker did not take everything), ``close`` at the end.
+    """
+
+    def __init__(self, settings: Settings, *, run_id: str) -> None:
+        self._settings = settings
+        self._prefix = settings.kafka.topic_prefix
+        self._run_id = run_id
+        self._pii_key = settings.pii_hmac_key.get_secret_value().encode("utf-8")
+        self._counts = PublishCounts()
+        self._pending: Counter[str] = Counter()
+        self._failures: list[str] = []
+        try:
+            self._producer = KafkaProducer(
+                client_id=f"ecohub-publisher-{run_id}",
+                acks="all",
+                enable_idempotence=True,
+                compression_type="gzip",
+                linger_ms=20,
+                **_client_config(settings.kafka),
+            )
+        except KafkaError as exc:
+            raise ServiceUnavailable(f"Kafka not reachable: {exc}",
+                                     bootstrap=settings.kafka.bootstrap_servers) from exc
+
+    def _send(self, topic: str, key: str, value: bytes | None, headers: list[tuple[str, bytes]],
+              counter: str) -> None:
+        def ok(_metadata: Any) -> None:
+            self._count(counter)
+
+        def failed(exc: BaseException) -> None:
+            self._failures.append(f"{topic}/{key}: {exc}")
+
+        future = self._producer.send(topic, key=key.encode("utf-8"), value=value, headers=headers)
+        future.add_callback(ok)
+        future.add_errback(failed)
+
+    def _count(self, counter: str) -> None:
+        kind, _, detail = counter.partition(":")
+        if kind == "event":
+            self._counts.published += 1
+            by_type = self._counts.by_entity_type
+            by_type[detail] = by_type.get(detail, 0) + 1
+        elif kind == "restricted":
+            self._counts.restricted += 1
+        else:
+            self._counts.dead_lettered += 1
+            reasons = self._counts.dead_letter_reasons
+            reasons[detail] = reasons.get(detail, 0) + 1
+
+    def publish(self, rec: CanonicalRecord) -> None:
+        """Validate and send one record (and its restricted values); dead-letter it if invalid."""
+        event = to_event(rec, self._run_id)
+        try:
+            validate_event(event)
+        except SchemaValidationError as exc:
+            self.dead_letter(rec.source, str(exc), stage="schema", entity_key=rec.entity_key)
+            return
+        leaks = find_clear_pii(event["data"]) if event["data"] else []
+        if leaks:
+            where = ", ".join(f"{f.kind} at {f.path}" for f in leaks)
+            self.dead_letter(rec.source, f"clear personal data in the event: {where}",
+                             stage="pii", entity_key=rec.entity_key)
+            return
+        topic = topic_for(rec.entity_type, self._prefix)
+        self._send(topic, rec.entity_key, _json(event), event_headers(event),
+                   f"event:{rec.entity_type}")
+        self._publish_restricted(rec, event)
+
+    def _publish_restricted(self, rec: CanonicalRecord, event: dict[str, Any]) -> None:
+        headers = [("schema_id", b"restricted_pii/v1"), ("run_id", self._run_id.encode())]
+        topic = restricted_topic(self._prefix)
+        if rec.operation == "delete":  # erase whatever personal data we held for the entity
+            self._send(topic, rec.entity_key, None, headers, "restricted:tombstone")
+            return
+        if not rec.restricted:
+            return
+        message = {
+            "entitykey": rec.entity_key, "entitytype": rec.entity_type,
+            "entityversion": rec.version, "operation": rec.operation, "runid": self._run_id,
+            "sourceref": event["sourceref"], "values": rec.restricted,
+        }
+        self._send(topic, rec.entity_key, _json(message), headers, "restricted:values")
+
+    def dead_letter(self, record: SourceRecord, reason: str, *, stage: str = "normalize",
+                    entity_key: str | None = None, error: str | None = None) -> None:
+        """Send a record that cannot be published to the dead-letter topic, with its reason.
+
+        The reason and the raw record have emails and phone numbers replaced by their tokens;
+        the clear record stays in the landing zone (``landinguri``) for replay.
+        """
+        message = {
+            "reason": redact_text(reason, self._pii_key) or "unspecified",
+            "stage": stage,
+            "error": error or _ERRORS.get(stage, "Error"),
+            "sourceref": {"portal": record.portal, "stream": record.stream, "id": record.key,
+                          "cursor": record.cursor},
+            "landinguri": record.landing_uri,
+            "runid": self._run_id,
+            "entitykey": entity_key,
+            "deadletteredat": _now(),
+            "record": {"deleted": record.deleted,
+                       "data": _redact_raw(record.data if isinstance(record.data, dict) else
+                                           {"value": record.data}, self._pii_key)},
+        }
+        side_message_validator("deadletter").validate(message)
+        headers = [("schema_id", b"deadletter/v1"), ("run_id", self._run_id.encode()),
+                   ("stage", stage.encode())]
+        self._send(deadletter_topic(self._prefix), record.ref, _json(message), headers,
+                   f"deadletter:{stage}")
+
+    def flush(self, timeout: float | None = 60.0) -> PublishCounts:
+        """Wait for the broker to acknowledge everything sent; raise if anything failed."""
+        try:
+            self._producer.flush(timeout=timeout)
+        except KafkaError as exc:
+            raise ServiceUnavailable(f"Kafka flush failed: {exc}") from exc
+        if self._failures:
+            failures, self._failures = self._failures, []
+            raise ServiceUnavailable(
+                f"{len(failures)} message(s) not acknowledged by Kafka", first=failures[0]
+            )
+        return PublishCounts(
+            published=self._counts.published,
+            dead_lettered=self._counts.dead_lettered,
+            restricted=self._counts.restricted,
+            by_entity_type=dict(self._counts.by_entity_type),
+            dead_letter_reasons=dict(self._counts.dead_letter_reasons),
+        )
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._producer.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------- consumer
+@dataclass(frozen=True)
+class ConsumedEvent:
+    """One event as a downstream app sees it: the envelope plus where it was read."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    headers: dict[str, str]
+    envelope: dict[str, Any]
+
+    @property
+    def entity_type(self) -> str:
+        return str(self.envelope["entitytype"])
+
+    @property
+    def entity_key(self) -> str:
+        return str(self.envelope["entitykey"])
+
+    @property
+    def entity_version(self) -> int:
+        return int(self.envelope["entityversion"])
+
+    @property
+    def operation(self) -> str:
+        return str(self.envelope["operation"])
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        data = self.envelope.get("data")
+        return data if isinstance(data, dict) else None
+
+
+class EventConsumer:
+    """Typed consumer of entity topics: validated envelopes, manual commits (at-least-once).
+
+    Iterate (or :meth:`poll`) and call :meth:`commit` after *your* side effects are durable:
+    a crash in between re-delivers the events, which are safe to apply again if you de-duplicate
+    by ``(entitykey, entityversion)`` (docs/events/delivery-semantics.md). An event that does
+    not validate raises :class:`SchemaValidationError` naming topic, partition and offset.
+    """
+
+    def __init__(self, settings: Settings, topics: list[str], group_id: str, *,
+                 auto_offset_reset: str = "earliest", validate: bool = True,
+                 consumer_timeout_ms: float = float("inf")) -> None:
+        self._validate = validate
+        try:
+            self._consumer = KafkaConsumer(
+                *topics,
+                group_id=group_id,
+                auto_offset_reset=auto_offset_reset,
+                enable_auto_commit=False,
+                consumer_timeout_ms=consumer_timeout_ms,
+                **_client_config(settings.kafka),
+            )
+        except KafkaError as exc:
+            raise ServiceUnavailable(f"Kafka not reachable: {exc}") from exc
+
+    def _decode(self, message: Any) -> ConsumedEvent | None:
+        if message.value is None:  # tombstone (restricted topic): nothing to decode
+            return None
+        envelope = json.loads(message.value.decode("utf-8"))
+        if self._validate:
+            try:
+                validate_event(envelope)
+            except SchemaValidationError as exc:
+                raise SchemaValidationError(exc.message, topic=message.topic,
+                                            partition=message.partition,
+                                            offset=message.offset) from None
+        return ConsumedEvent(
+            topic=message.topic, partition=message.partition, offset=message.offset,
+            key=message.key.decode("utf-8") if message.key else "",
+            headers={k: v.decode("utf-8") for k, v in (message.headers or [])},
+            envelope=envelope,
+        )
+
+    def __iter__(self) -> Iterator[ConsumedEvent]:
+        for message in self._consumer:
+            event = self._decode(message)
+            if event is not None:
+                yield event
+
+    def poll(self, timeout_ms: int = 1000, max_records: int | None = None) -> list[ConsumedEvent]:
+        batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        events = [self._decode(m) for messages in batches.values() for m in messages]
+        return [e for e in events if e is not None]
+
+    def commit(self) -> None:
+        """Commit the offsets of everything returned so far."""
+        self._consumer.commit()
+
+    def close(self) -> None:
+        self._consumer.close()
+
+    def __enter__(self) -> EventConsumer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+

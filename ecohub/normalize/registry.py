@@ -1,0 +1,355 @@
+"""Dispatch of source records to per-portal mappers, and the helpers every mapper shares.
+
+Why a registry: the pipeline calls one function, :func:`normalize`, for every record of every
+portal; each portal module declares which streams it maps with :func:`register`. Stream names
+are matched loosely (``startup-projects`` = ``startup_projects``) and each mapper lists its
+aliases (Techport's Vietnamese paths ``cong-nghe`` and the English ``technologies``), so the
+connectors' naming does not have to be coordinated character by character.
+
+Rules every mapper follows (enforced by :class:`MapContext`):
+
+* ``entity_key`` = ``<portal>:<entity_type>:<source id>``;
+* ``version`` = the source's last-change time in epoch milliseconds;
+* ``operation``: ``delete`` for deletes (``data`` is ``{}``), ``create`` when the portal's own
+  change counter is 1 (``revision``/``phien_ban``/``version``), ``update`` otherwise - and
+  ``update`` when the portal has no counter (OAI-PMH): consumers must upsert on both;
+* a value that is missing where the schema requires one raises
+  :class:`~ecohub.errors.NormalizationError` (field, value, why) and the record is dead-lettered;
+  an unusable *optional* value (an impossible date, unreadable money) becomes ``null`` with an
+  entry in ``issues`` - the record is kept, the problem visible.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ecohub.contract import entity_schema
+from ecohub.errors import EcohubError, NormalizationError
+from ecohub.normalize.addresses import parse_address
+from ecohub.normalize.dates import DateValue, epoch_ms, parse_date
+from ecohub.normalize.fields import map_fields
+from ecohub.normalize.money import parse_money
+from ecohub.normalize.names import split_person_name
+from ecohub.normalize.taxcodes import normalize_tax_code
+from ecohub.normalize.text import clean_optional, fold
+from ecohub.pii import ContactTokens
+from ecohub.records import CanonicalRecord, Operation, SourceRecord
+
+__all__ = [
+    "MapContext",
+    "Mapper",
+    "normalize",
+    "register",
+    "register_stream_resolver",
+    "registered_streams",
+    "skeleton",
+]
+
+Mapper = Callable[["MapContext"], list[CanonicalRecord]]
+_REGISTRY: dict[tuple[str, str], tuple[tuple[str, ...], Mapper, dict[str, str]]] = {}
+# portal -> function giving the real stream of a record (H.OIP's change feed names a resource)
+_STREAM_RESOLVERS: dict[str, Callable[[SourceRecord], str]] = {}
+_PORTAL_MODULES = ("ecohub.normalize.stinet", "ecohub.normalize.techport", "ecohub.normalize.hoip")
+T = TypeVar("T")
+
+
+def _stream_key(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace("/", "_")
+
+
+def register(
+    portal: str, entity_types: str | tuple[str, ...], *streams: str,
+    id_formats: dict[str, str] | None = None,
+) -> Callable[[Mapper], Mapper]:
+    """Declare ``mapper`` as the one for ``portal`` and each of ``streams`` (aliases).
+
+    ``entity_types`` names the primary entity type first; a delete of the stream yields one
+    delete per listed type (for streams whose records can map to several types, or that yield
+    derived entities: see each portal module). ``id_formats`` gives, per entity type, how the
+    source id is written in the entity key (``"lab-{}"``) when two resources of one portal
+    map to the same entity type and their ids could collide.
+    """
+    types = (entity_types,) if isinstance(entity_types, str) else entity_types
+
+    def decorator(mapper: Mapper) -> Mapper:
+        for stream in streams:
+            key = (portal, _stream_key(stream))
+            if key in _REGISTRY and _REGISTRY[key][1] is not mapper:
+                raise ValueError(f"stream {portal}/{stream} registered twice")
+            _REGISTRY[key] = (types, mapper, dict(id_formats or {}))
+        return mapper
+
+    return decorator
+
+
+def register_stream_resolver(portal: str, resolver: Callable[[SourceRecord], str]) -> None:
+    _STREAM_RESOLVERS[portal] = resolver
+
+
+def skeleton(entity_type: str) -> dict[str, Any]:
+    """Every property of the entity schema, empty (``[]`` for arrays, else ``None``)."""
+    properties = entity_schema(entity_type)["properties"]
+    return {name: [] if spec.get("type") == "array" else None for name, spec in properties.items()}
+
+
+def _load_portals() -> None:
+    for module in _PORTAL_MODULES:
+        importlib.import_module(module)
+
+
+def registered_streams() -> dict[tuple[str, str], str]:
+    """``(portal, stream) -> primary entity type`` for every registered stream name."""
+    _load_portals()
+    return {key: found[0][0] for key, found in _REGISTRY.items()}
+
+
+@dataclass
+class MapContext:
+    """One source record being mapped: its data, PII tokenizer, and collected issues."""
+
+    record: SourceRecord
+    pii: ContactTokens
+    entity_type: str
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    id_formats: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.record.data
+
+    # ----------------------------------------------------------------- required values
+    def require(self, name: str, value: Any = None) -> str:
+        """A required text value, cleaned; raises when missing or blank."""
+        raw = self.data.get(name) if value is None else value
+        text = clean_optional(raw)
+        if text is None:
+            raise NormalizationError(
+                f"required field {name!r} is missing or empty", field=name, value=raw,
+                ref=self.record.ref,
+            )
+        return text
+
+    def required_date(self, name: str, raw: Any = None) -> DateValue:
+        raw = self.data.get(name) if raw is None else raw
+        try:
+            return parse_date(raw)
+        except NormalizationError as exc:
+            raise NormalizationError(
+                f"required date {name!r}: {exc.message}", field=name, value=raw, ref=self.record.ref
+            ) from None
+
+    # ----------------------------------------------------------------- optional values
+    def _optional(
+        self, name: str, raw: Any, parse: Callable[[Any], T], pii: bool = False
+    ) -> T | None:
+        if clean_optional(raw) is None:
+            return None
+        try:
+            return parse(raw)
+        except EcohubError as exc:
+            self.issues.append({"field": name, "reason": exc.message,
+                                "value": None if pii else clean_optional(raw)})
+            return None
+
+    def text(self, name: str, raw: Any = None) -> str | None:
+        """Optional free text, cleaned, with embedded emails/phones replaced by tokens."""
+        return self.pii.text(self.data.get(name) if raw is None else raw)
+
+    def plain(self, name: str, raw: Any = None) -> str | None:
+        """Optional short text (names, codes): cleaned, not scrubbed."""
+        return clean_optional(self.data.get(name) if raw is None else raw)
+
+    def date(self, name: str, raw: Any = None) -> dict[str, Any] | None:
+        raw = self.data.get(name) if raw is None else raw
+        parsed = self._optional(name, raw, parse_date)
+        return parsed.to_dict() if parsed else None
+
+    def money(self, name: str, raw: Any = None) -> dict[str, Any] | None:
+        raw = self.data.get(name) if raw is None else raw
+        parsed = self._optional(name, raw, parse_money)
+        return parsed.to_dict() if parsed else None
+
+    def person(self, name: str, raw: Any = None) -> dict[str, Any] | None:
+        raw = self.data.get(name) if raw is None else raw
+        parsed = self._optional(name, raw, split_person_name)
+        return parsed.to_dict() if parsed else None
+
+    def address(self, name: str, raw: Any = None) -> dict[str, Any] | None:
+        raw = self.data.get(name) if raw is None else raw
+        parsed = self._optional(name, raw, parse_address)
+        return parsed.to_dict() if parsed else None
+
+    def tax_code(self, name: str, raw: Any = None) -> dict[str, Any] | None:
+        raw = self.data.get(name) if raw is None else raw
+        if clean_optional(raw) is None:
+            return None
+        code = normalize_tax_code(raw)
+        if not code.valid:
+            self.issues.append({"field": name, "reason": f"tax code: {code.reason}",
+                                "value": code.text})
+        return code.to_dict()
+
+    def fields(self, raw: Any) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in map_fields(self.record.portal, raw)]
+
+    def integer(self, name: str, raw: Any = None) -> int | None:
+        raw = self.data.get(name) if raw is None else raw
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            self.issues.append({"field": name, "reason": "not an integer", "value": str(raw)})
+            return None
+        try:
+            number = int(raw)
+        except ValueError:
+            self.issues.append({"field": name, "reason": "not an integer", "value": str(raw)})
+            return None
+        if number < 0:
+            self.issues.append({"field": name, "reason": "negative", "value": str(raw)})
+            return None
+        return number
+
+    def strings(self, raw: Any) -> list[str]:
+        if raw is None:
+            return []
+        items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else [raw]
+        return [text for text in (clean_optional(i) for i in items) if text]
+
+    def enum(
+        self, name: str, raw: Any, table: dict[str, str], default: str | None = None
+    ) -> str | None:
+        """Map a served label through ``table`` (folded keys); unknown -> ``default`` + issue."""
+        text = clean_optional(raw)
+        if text is None:
+            return default
+        found = table.get(fold(text))
+        if found is None:
+            self.issues.append({"field": name, "reason": "unknown value", "value": text})
+            return default
+        return found
+
+    # ----------------------------------------------------------------- record building
+    def key(self, entity_type: str | None = None, source_id: str | None = None) -> str:
+        """Entity key of this record as ``entity_type`` (or of another id of this portal)."""
+        entity_type = entity_type or self.entity_type
+        if source_id is None:
+            source_id = self.id_formats.get(entity_type, "{}").format(self.record.key)
+        return f"{self.record.portal}:{entity_type}:{source_id}"
+
+    def common(self, updated: DateValue, created: Any, revision: Any) -> dict[str, Any]:
+        """Fields every entity has (``issues`` is filled in by :meth:`build`)."""
+        return {
+            "portal": self.record.portal,
+            "source_id": self.record.key,
+            "source_url": None,
+            "source_revision": self.integer("revision", revision) if revision is not None else None,
+            "created_at": self.date("created", created) if created is not None else None,
+            "updated_at": updated.to_dict(),
+            "issues": [],
+        }
+
+    def entity(self, entity_type: str, updated: DateValue, *, created: Any = None,
+               revision: Any = None, **values: Any) -> dict[str, Any]:
+        """The complete data of an entity: schema skeleton, common fields, then ``values``."""
+        data = skeleton(entity_type)
+        data.update(self.common(updated, created, revision))
+        unknown = sorted(set(values) - set(data))
+        if unknown:
+            raise ValueError(f"{entity_type} has no properties {unknown}")
+        data.update(values)
+        return data
+
+    def required_enum(self, name: str, raw: Any, table: dict[str, str]) -> str:
+        """A label that must map through ``table``; raises naming the allowed labels."""
+        text = clean_optional(raw)
+        found = table.get(fold(text)) if text else None
+        if found is None:
+            raise NormalizationError(
+                f"{name!r} has no known value (expected one of {sorted(set(table.values()))})",
+                field=name, value=raw, ref=self.record.ref,
+            )
+        return found
+
+    def build(self, data: dict[str, Any], updated: DateValue, *, revision: Any = None,
+              entity_type: str | None = None, source_id: str | None = None,
+              restricted: dict[str, Any] | None = None,
+              issues: list[dict[str, Any]] | None = None) -> CanonicalRecord:
+        """A CanonicalRecord for the mapped ``data`` (operation from the portal's counter)."""
+        first = revision is not None and str(revision) == "1"
+        operation: Operation = "create" if first else "update"
+        data["issues"] = list(self.issues if issues is None else issues)
+        entity_key = self.key(entity_type, source_id)
+        data["source_id"] = entity_key.split(":", 2)[2]
+        return CanonicalRecord(
+            entity_type=entity_type or self.entity_type,
+            entity_key=entity_key,
+            operation=operation,
+            version=epoch_ms(updated),
+            data=data,
+            source=self.record,
+            restricted=dict(self.pii.restricted) if restricted is None else restricted,
+        )
+
+
+_DELETE_TIME_FIELDS = ("deleted_at", "datestamp", "updated_at", "modified", "ngay_cap_nhat",
+                       "detected_at")
+
+
+def _delete(record: SourceRecord, entity_types: tuple[str, ...],
+            id_formats: dict[str, str]) -> list[CanonicalRecord]:
+    """Deletes: version from the deletion time the record carries, else from its cursor."""
+    data = record.data if isinstance(record.data, dict) else {}
+    candidates = [data.get(name) for name in _DELETE_TIME_FIELDS] + [record.cursor]
+    for raw in candidates:
+        if clean_optional(raw) is None:
+            continue
+        try:
+            when = parse_date(raw)
+        except NormalizationError:
+            continue
+        return [
+            CanonicalRecord(
+                entity_type=entity_type,
+                entity_key=(f"{record.portal}:{entity_type}:"
+                            f"{id_formats.get(entity_type, '{}').format(record.key)}"),
+                operation="delete",
+                version=epoch_ms(when),
+                data={},
+                source=record,
+            )
+            for entity_type in entity_types
+        ]
+    raise NormalizationError(
+        "delete carries no deletion time (expected deleted_at/datestamp in data, or a "
+        "date-time cursor): its entityversion cannot be derived deterministically",
+        field="deleted_at", value=None, ref=record.ref,
+    )
+
+
+def normalize(record: SourceRecord, *, pii_key: bytes) -> list[CanonicalRecord]:
+    """Map one source record to its canonical entities (see the module doc for the rules).
+
+    Raises :class:`NormalizationError` for an unknown portal/stream or an unmappable record.
+    """
+    _load_portals()
+    resolver = _STREAM_RESOLVERS.get(record.portal)
+    stream = resolver(record) if resolver else record.stream
+    found = _REGISTRY.get((record.portal, _stream_key(stream)))
+    if found is None:
+        known = sorted(f"{p}/{s}" for p, s in _REGISTRY)
+        raise NormalizationError(
+            f"no mapper for stream {record.portal}/{record.stream}", field="stream",
+            value=record.stream, ref=record.ref, known=", ".join(known),
+        )
+    entity_types, mapper, id_formats = found
+    if record.deleted:
+        return _delete(record, entity_types, id_formats)
+    if not isinstance(record.data, dict):
+        raise NormalizationError("record data is not an object", field="data", ref=record.ref)
+    context = MapContext(record=record, pii=ContactTokens(pii_key), entity_type=entity_types[0],
+                         id_formats=id_formats)
+    context.issues = context.pii.issues
+    return mapper(context)

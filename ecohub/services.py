@@ -1,0 +1,1055 @@
+"""The local service stack, run without Docker: Kafka (KRaft), PostgreSQL and an S3 endpoint.
+
+Why this exists: tests, the demo and developers need the *real* services on loopback, and CI
+runs on a fresh machine with no container runtime. So the stack is assembled from registries:
+
+* Apache Kafka :data:`KAFKA_VERSION` (broker+controller in one JVM) from Maven Central jars
+  collected by ``infra/kafka/pom.xml``, on 127.0.0.1:9092 (controller 127.0.0.1:9093);
+* PostgreSQL from Debian's packages, our own cluster under ``var/postgres`` (trust auth,
+  127.0.0.1:5432 only, database ``ecohub``);
+* s3proxy :data:`S3PROXY_VERSION` (filesystem-nio2 under ``var/s3``) from
+  ``infra/s3proxy/pom.xml``, on http://127.0.0.1:9000 with bucket ``ecohub-landing``.
+
+When to use what: ``python -m ecohub.services install|up [--only kafka,postgres,s3]|down|status``
+(the Makefile's ``jars``/``up``/``down``/``status``), or :func:`install`, :func:`up`,
+:func:`down`, :func:`status` from Python. ``up`` is idempotent (a live, ready service is left
+alone) and installs what is missing; ``down`` stops only processes this module started, found
+by the pid files under ``var/run``. Logs go to ``var/log``. The stack always lives under the
+checkout's own ``var/`` (not ``settings.var_dir``, which tests point at temporary folders), so
+every process of one checkout sees the same stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import functools
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from defusedxml import ElementTree
+
+from ecohub.errors import ConfigError, EcohubError, FatalError, ServiceUnavailable
+from ecohub.settings import load_settings
+
+__all__ = [
+    "KAFKA_BOOTSTRAP",
+    "KAFKA_CONTROLLER_PORT",
+    "KAFKA_PORT",
+    "KAFKA_VERSION",
+    "LANDING_BUCKET",
+    "PG_DATABASE",
+    "PG_PORT",
+    "S3PROXY_VERSION",
+    "S3_ENDPOINT_URL",
+    "S3_PORT",
+    "S3_REGION",
+    "SERVICES",
+    "WAREHOUSE_URL",
+    "ServiceStatus",
+    "Stack",
+    "down",
+    "install",
+    "kafka_cluster_id",
+    "kafka_properties",
+    "listening_pids",
+    "main",
+    "pid_alive",
+    "read_pid_file",
+    "render_properties",
+    "s3_credentials",
+    "s3proxy_properties",
+    "status",
+    "up",
+    "write_pid_file",
+]
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+INFRA_DIR = ROOT / "infra"
+_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+
+
+def _pom_property(pom: Path, name: str) -> str:
+    """A ``<properties>`` value of one of our POMs: the one place a component version is set."""
+    try:
+        node = ElementTree.parse(pom).getroot().find(f"m:properties/m:{name}", _POM_NS)
+    except (OSError, ElementTree.ParseError) as exc:
+        raise ConfigError(f"cannot read {pom}: {exc}", pom=str(pom)) from exc
+    if node is None or not (node.text or "").strip():
+        raise ConfigError(f"{pom} has no <{name}> property", pom=str(pom))
+    return str(node.text).strip()
+
+
+KAFKA_VERSION = _pom_property(INFRA_DIR / "kafka" / "pom.xml", "kafka.version")
+S3PROXY_VERSION = _pom_property(INFRA_DIR / "s3proxy" / "pom.xml", "s3proxy.version")
+
+LOOPBACK = "127.0.0.1"
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9093
+KAFKA_BOOTSTRAP = f"{LOOPBACK}:{KAFKA_PORT}"
+PG_PORT = 5432
+PG_USER = "postgres"
+PG_DATABASE = "ecohub"
+WAREHOUSE_URL = f"postgresql+psycopg://{PG_USER}@{LOOPBACK}:{PG_PORT}/{PG_DATABASE}"
+S3_PORT = 9000
+S3_ENDPOINT_URL = f"http://{LOOPBACK}:{S3_PORT}"
+S3_REGION = "us-east-1"
+LANDING_BUCKET = "ecohub-landing"
+_DEV_S3_ACCESS_KEY = "ecohub"
+_DEV_S3_SECRET_KEY = "ecohub-secret"  # noqa: S105 - documented dev value; production: settings
+
+SERVICES = ("postgres", "kafka", "s3")
+"""Service names in start order (``down`` goes in reverse)."""
+
+_KAFKA_HEAP = ("-Xms256m", "-Xmx512m")
+_KAFKA_GC = (
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+)
+_JVM_COMMON = ("-Djava.awt.headless=true", "-Djava.net.preferIPv4Stack=true")
+_S3_JVM = ("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC")
+_STOP_GRACE_SECONDS = 30.0
+
+
+# --------------------------------------------------------------------------- the stack's layout
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where one checkout's stack keeps its files, and the S3 identity it serves.
+
+    Built by :meth:`default`; tests build one on a temporary folder to render configs.
+    """
+
+    root: Path
+    s3_identity: str = _DEV_S3_ACCESS_KEY
+    s3_credential: str = field(default=_DEV_S3_SECRET_KEY, repr=False)
+
+    @classmethod
+    def default(cls) -> Stack:
+        """The checkout's stack; S3 keys from ``settings.landing`` when set, else dev values."""
+        identity, credential = s3_credentials()
+        return cls(root=ROOT, s3_identity=identity, s3_credential=credential)
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var / "log"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.var / "kafka"
+
+    @property
+    def s3_dir(self) -> Path:
+        return self.var / "s3"
+
+    @property
+    def home_marker(self) -> str:
+        """JVM flag naming this checkout: finds our JVMs again even without a pid file."""
+        return f"-Decohub.home={self.root}"
+
+    def pid_file(self, service: str) -> Path:
+        return self.run_dir / f"{service}.pid"
+
+    def log_file(self, service: str) -> Path:
+        return self.log_dir / f"{service}.log"
+
+
+def s3_credentials() -> tuple[str, str]:
+    """The S3 access key pair of the local endpoint: ``settings.landing`` keys, else dev values."""
+    landing = load_settings().landing
+    identity = landing.s3_access_key.get_secret_value() if landing.s3_access_key else None
+    secret = landing.s3_secret_key.get_secret_value() if landing.s3_secret_key else None
+    return identity or _DEV_S3_ACCESS_KEY, secret or _DEV_S3_SECRET_KEY
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One line of ``status``: is the service's process ours, alive, and answering?"""
+
+    name: str
+    pid: int | None
+    address: str
+    ready: bool
+    rss_mb: float | None = None
+
+    def line(self) -> str:
+        pid = str(self.pid) if self.pid else "-"
+        rss = f"{self.rss_mb:.0f}MB" if self.rss_mb is not None else "-"
+        return (
+            f"{self.name:<9} pid={pid:<8} {self.address:<24} "
+            f"ready={'yes' if self.ready else 'no':<4} rss={rss}"
+        )
+
+
+# --------------------------------------------------------------------------- processes and pids
+
+
+def read_pid_file(path: Path) -> int | None:
+    """The pid recorded in ``path``; ``None`` if absent. A malformed file is stale: warn, None."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("ignoring unreadable pid file %s: %s", path, exc)
+        return None
+    if not text.isdigit() or int(text) <= 0:
+        log.warning("ignoring malformed pid file %s: %r", path, text[:40])
+        return None
+    return int(text)
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    """Record ``pid`` atomically (a reader never sees a half-written file)."""
+    if pid <= 0:
+        raise ValueError(f"not a pid: {pid}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{pid}\n", encoding="ascii")
+    tmp.replace(path)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie counts as dead; our own dead children get reaped)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return stat_line.rpartition(")")[2].split()[0] not in ("Z", "X")
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _proc_pids() -> Iterator[int]:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for row in Path(table).read_text(encoding="ascii").splitlines()[1:]:
+                cols = row.split()
+                if cols[3] == "0A" and int(cols[1].rpartition(":")[2], 16) == port:
+                    inodes.add(cols[9])
+    return inodes
+
+
+def listening_pids(port: int) -> set[int]:
+    """Pids of processes holding a listening TCP socket on ``port`` (any address), from /proc."""
+    wanted = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    found: set[int] = set()
+    if not wanted:
+        return found
+    for pid in _proc_pids():
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in wanted:
+                        found.add(pid)
+                        break
+    return found
+
+
+def _rss_mb(pid: int) -> float | None:
+    """Resident memory of ``pid`` and its descendants (PostgreSQL forks one per connection)."""
+    children: dict[int, list[int]] = {}
+    for other in _proc_pids():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            text = Path(f"/proc/{other}/stat").read_text(encoding="utf-8", errors="replace")
+            children.setdefault(int(text.rpartition(")")[2].split()[1]), []).append(other)
+    total_kb, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo += children.get(current, [])
+        with contextlib.suppress(OSError):
+            for row in Path(f"/proc/{current}/status").read_text(encoding="ascii").splitlines():
+                if row.startswith("VmRSS:"):
+                    total_kb += int(row.split()[1])
+    return round(total_kb / 1024, 1) if total_kb else None
+
+
+def _port_open(port: int, timeout: float = 0.5) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((LOOPBACK, port), timeout=timeout):
+        return True
+    return False
+
+
+def _describe_pid(pid: int) -> str:
+    return f"pid {pid} ({' '.join(_cmdline(pid))[:120] or '?'})"
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 16_384))
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return "(no log yet)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------- rendering configs
+
+
+def render_properties(props: Mapping[str, str], header: str = "") -> str:
+    """A Java ``.properties`` text, one ``key=value`` a line, in the given order.
+
+    Values are written raw (Kafka and s3proxy values here are hosts, paths and numbers);
+    backslashes are escaped, and a line break, which would smuggle in another key, is refused.
+    """
+    out = [f"# {line}".rstrip() for line in header.splitlines()]
+    for key, value in props.items():
+        if any(ch in f"{key}{value}" for ch in "\r\n") or not key or "=" in key:
+            raise ConfigError("refusing a property with a line break or bad key", key=key)
+        out.append(f"{key}={value.replace(chr(92), chr(92) * 2)}")
+    return "\n".join(out) + "\n"
+
+
+def kafka_properties(stack: Stack) -> dict[str, str]:
+    """``server.properties`` of the single-node KRaft broker+controller."""
+    plaintext = f"PLAINTEXT://{LOOPBACK}:{KAFKA_PORT}"
+    controller = f"CONTROLLER://{LOOPBACK}:{KAFKA_CONTROLLER_PORT}"
+    return {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{KAFKA_CONTROLLER_PORT}",
+        "listeners": f"{plaintext},{controller}",
+        "advertised.listeners": f"{plaintext},{controller}",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": str(stack.kafka_dir / "data"),
+        "num.partitions": "1",
+        "num.network.threads": "2",
+        "num.io.threads": "4",
+        # The hub creates its topics (with partitions/retention from settings): a typo'd topic
+        # name must fail, not silently create a new topic.
+        "auto.create.topics.enable": "false",
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "10",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "10",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "log.retention.hours": "168",
+    }
+
+
+def kafka_cluster_id() -> str:
+    """A fresh KRaft cluster id, as ``StorageTool random-uuid`` makes it (without a JVM start).
+
+    Kafka's ``Uuid.toString`` is URL-safe base64 of 16 random bytes without padding; like
+    ``Uuid.randomUuid`` we skip ids starting with ``-`` (they read as a command-line flag).
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+def s3proxy_properties(stack: Stack) -> dict[str, str]:
+    """s3proxy's ``--properties`` file: filesystem-nio2 under ``var/s3``, AWS v2/v4 auth."""
+    return {
+        "s3proxy.endpoint": S3_ENDPOINT_URL,
+        "s3proxy.authorization": "aws-v2-or-v4",
+        "s3proxy.identity": stack.s3_identity,
+        "s3proxy.credential": stack.s3_credential,
+        "jclouds.provider": "filesystem-nio2",
+        "jclouds.filesystem.basedir": str(stack.s3_dir),
+    }
+
+
+# --------------------------------------------------------------------------- installing
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if not found:
+        raise ConfigError("java (17+) not found: run `python -m ecohub.services install`")
+    return found
+
+
+def _pg_bindir() -> Path | None:
+    """Newest Debian PostgreSQL (``/usr/lib/postgresql/N/bin``), else ``pg_ctl`` on PATH."""
+    debian = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
+    )
+    if debian:
+        return debian[-1].parent
+    pg_ctl = shutil.which("pg_ctl")
+    return Path(pg_ctl).parent if pg_ctl else None
+
+
+def _missing_debian_packages(services: Sequence[str]) -> list[str]:
+    missing = []
+    if {"kafka", "s3"} & set(services):
+        if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+            missing.append("openjdk-17-jre-headless")
+        if not shutil.which("mvn"):
+            missing.append("maven")
+    if "postgres" in services and _pg_bindir() is None:
+        missing.append("postgresql")
+    return missing
+
+
+def _apt_install(packages: list[str]) -> None:
+    if os.geteuid() != 0:
+        raise ConfigError(
+            f"missing system packages {packages}: install them (apt-get install -y "
+            f"{' '.join(packages)}) or run as root"
+        )
+    log.info("installing Debian packages %s", packages)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise FatalError(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    if "postgresql" in packages:
+        _park_debian_clusters()
+
+
+def _park_debian_clusters() -> None:
+    """Stop and set to manual the cluster Debian's postinst may create and start on 5432.
+
+    Only called right after *we* installed the package, so that cluster is nobody's yet.
+    """
+    listing = subprocess.run(
+        ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False
+    )
+    for row in listing.stdout.splitlines():
+        cols = row.split()
+        if len(cols) < 4:
+            continue
+        version, name = cols[0], cols[1]
+        subprocess.run(["pg_ctlcluster", version, name, "stop"], capture_output=True, check=False)
+        start_conf = Path(f"/etc/postgresql/{version}/{name}/start.conf")
+        if start_conf.is_file():
+            start_conf.write_text("manual\n", encoding="ascii")
+        log.info(
+            "parked Debian's PostgreSQL cluster %s/%s (stopped, start.conf=manual)", version, name
+        )
+
+
+def _pom_digest(pom: Path) -> str:
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def _jars_complete(component: Path) -> bool:
+    stamp = component / "lib" / ".complete"
+    return stamp.is_file() and stamp.read_text(encoding="ascii").strip() == _pom_digest(
+        component / "pom.xml"
+    )
+
+
+def _fetch_jars(component: Path) -> None:
+    """Copy the runtime jars of ``component/pom.xml`` into ``component/lib`` (Maven caches in
+    ~/.m2). Done in a side folder and renamed, so a broken download never looks complete."""
+    if _jars_complete(component):
+        log.info("%s/lib is complete", component.relative_to(ROOT))
+        return
+    partial = component / "lib.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    cmd = [
+        "mvn", "-B", "-q", "-f", str(component / "pom.xml"), "dependency:copy-dependencies",
+        "-DincludeScope=runtime", f"-DoutputDirectory={partial}",
+    ]  # fmt: skip
+    log.info("fetching jars of %s from Maven Central", component.relative_to(ROOT))
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not any(partial.glob("*.jar")):
+        raise FatalError(
+            f"mvn could not collect the jars of {component}:\n{(done.stdout + done.stderr)[-3000:]}"
+        )
+    (partial / ".complete").write_text(_pom_digest(component / "pom.xml") + "\n", encoding="ascii")
+    shutil.rmtree(component / "lib", ignore_errors=True)
+    partial.rename(component / "lib")
+
+
+def _ensure_installed(services: Sequence[str]) -> None:
+    missing = _missing_debian_packages(services)
+    if missing:
+        _apt_install(missing)
+    if "kafka" in services:
+        _fetch_jars(INFRA_DIR / "kafka")
+    if "s3" in services:
+        _fetch_jars(INFRA_DIR / "s3proxy")
+
+
+def install() -> None:
+    """Fetch everything the stack needs: Debian packages when missing, then the jars of Kafka
+    and s3proxy (skipped when ``infra/*/lib`` matches its POM)."""
+    _ensure_installed(SERVICES)
+
+
+# --------------------------------------------------------------------------- Kafka
+
+
+def _kafka_jvm(stack: Stack, main_class: str, *args: str) -> list[str]:
+    return [
+        _java(), *_KAFKA_HEAP, *_KAFKA_GC, *_JVM_COMMON, stack.home_marker,
+        f"-Dlog4j2.configurationFile={INFRA_DIR / 'kafka' / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={stack.log_dir}",
+        "-cp", f"{INFRA_DIR / 'kafka' / 'lib'}/*", main_class, *args,
+    ]  # fmt: skip
+
+
+def _kafka_format(stack: Stack, config: Path) -> None:
+    """Format the KRaft storage once (``--ignore-formatted`` makes a rerun harmless)."""
+    if (stack.kafka_dir / "data" / "meta.properties").is_file():
+        return
+    id_file = stack.kafka_dir / "cluster.id"
+    if not id_file.is_file():
+        id_file.write_text(kafka_cluster_id() + "\n", encoding="ascii")
+    cluster_id = id_file.read_text(encoding="ascii").strip()
+    cmd = _kafka_jvm(
+        stack, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
+        "-c", str(config), "--ignore-formatted",
+    )  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
+    if done.returncode != 0:
+        raise FatalError(
+            f"formatting Kafka storage failed:\n{(done.stdout + done.stderr)[-3000:]}",
+            log=str(stack.log_file("kafka")),
+        )
+
+
+def _start_kafka(stack: Stack) -> int:
+    config = stack.kafka_dir / "server.properties"
+    config.write_text(
+        render_properties(kafka_properties(stack), "generated by ecohub.services: do not edit"),
+        encoding="utf-8",
+    )
+    _kafka_format(stack, config)
+    return _spawn(stack, "kafka", _kafka_jvm(stack, "kafka.Kafka", str(config)), stack.kafka_dir)
+
+
+def _kafka_ready(stack: Stack) -> bool:
+    """The broker answers a metadata request listing itself (a bare open port is not enough)."""
+    if not _port_open(KAFKA_PORT):
+        return False
+    from kafka import KafkaAdminClient
+
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=KAFKA_BOOTSTRAP,
+            client_id="ecohub-services",
+            bootstrap_timeout_ms=3000,
+            request_timeout_ms=3000,
+        )
+    except Exception:  # any failure means "not ready yet"
+        return False
+    try:
+        return bool(admin.describe_cluster().get("brokers"))
+    except Exception:
+        return False
+    finally:
+        admin.close()
+
+
+def _is_kafka(stack: Stack, argv: list[str]) -> bool:
+    return "kafka.Kafka" in argv and stack.home_marker in argv
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@functools.lru_cache(maxsize=4)
+def _pg_home(stack: Stack) -> Path:
+    """``var/postgres``, unless the ``postgres`` user cannot reach it (a checkout under a
+    private home directory): then a folder under /var/tmp named after the checkout."""
+    home = stack.var / "postgres"
+    if os.geteuid() != 0 or _traversable_by_postgres(stack.var):
+        return home
+    digest = hashlib.sha256(str(stack.root).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"ecohub-postgres-{digest}"  # noqa: S108 - root-owned, fixed name
+
+
+def _traversable_by_postgres(path: Path) -> bool:
+    import pwd
+
+    user = pwd.getpwnam(PG_USER)
+    groups = set(os.getgrouplist(PG_USER, user.pw_gid))
+    for folder in [path, *path.parents]:
+        if not folder.exists():
+            continue
+        st = folder.stat()
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def _as_pg_user() -> dict[str, object]:
+    """PostgreSQL refuses to run as root: as root, its commands run as the ``postgres`` user."""
+    if os.geteuid() != 0:
+        return {}
+    return {"user": PG_USER, "group": PG_USER, "extra_groups": []}
+
+
+def _chown_pg(*paths: Path) -> None:
+    if os.geteuid() == 0:
+        for path in paths:
+            shutil.chown(path, PG_USER, PG_USER)
+
+
+def _pg_run(cmd: list[str], what: str) -> None:
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "HOME": "/tmp"}  # noqa: S108
+    done = subprocess.run(  # type: ignore[call-overload]
+        cmd, capture_output=True, text=True, check=False, env=env, cwd="/", **_as_pg_user()
+    )
+    if done.returncode != 0:
+        raise FatalError(f"{what} failed:\n{(done.stdout + done.stderr)[-3000:]}", cmd=cmd[0])
+
+
+def _pg_conf() -> str:
+    """Settings of our cluster, rewritten at each start (so a change here takes effect)."""
+    return "\n".join(
+        [
+            "# generated by ecohub.services: do not edit",
+            f"listen_addresses = '{LOOPBACK}'",
+            f"port = {PG_PORT}",
+            "unix_socket_directories = ''",
+            "max_connections = 100",
+            "shared_buffers = 128MB",
+            "synchronous_commit = off",
+            "timezone = 'UTC'",
+            "log_timezone = 'UTC'",
+            "",
+        ]
+    )
+
+
+def _pg_init(data: Path, bindir: Path) -> None:
+    version_file = data / "PG_VERSION"
+    if version_file.is_file():
+        found = version_file.read_text(encoding="ascii").strip()
+        if found != bindir.parent.name and bindir.parent.name.isdigit():
+            raise ConfigError(
+                f"{data} holds a PostgreSQL {found} cluster but the server is "
+                f"{bindir.parent.name}: remove {data.parent} to start afresh",
+            )
+        return
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o700)
+    _chown_pg(data.parent, data)
+    _pg_run(
+        [str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust", "-E", "UTF8",
+         "--locale=C.UTF-8"],
+        "initdb",
+    )  # fmt: skip
+    with (data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+        conf.write("\ninclude_if_exists = 'ecohub.conf'\n")
+
+
+def _start_postgres(stack: Stack) -> int:
+    bindir = _pg_bindir()
+    if bindir is None:
+        raise ConfigError("PostgreSQL not installed: run `python -m ecohub.services install`")
+    data = _pg_home(stack) / "data"
+    _pg_init(data, bindir)
+    (data / "ecohub.conf").write_text(_pg_conf(), encoding="utf-8")
+    logfile = stack.log_file("postgres")
+    logfile.touch()
+    _chown_pg(data / "ecohub.conf", logfile)
+    _pg_run(
+        [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-w", "-t", "60", "start"],
+        f"pg_ctl start (see {logfile})",
+    )
+    lines = (data / "postmaster.pid").read_text(encoding="ascii").splitlines()
+    pid = int(lines[0]) if lines and lines[0].strip().isdigit() else None  # line 1: the pid
+    if pid is None:
+        raise FatalError(f"PostgreSQL started but left no postmaster.pid; see {logfile}")
+    return pid
+
+
+def _pg_connect(dbname: str):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(
+        host=LOOPBACK, port=PG_PORT, user=PG_USER, dbname=dbname, connect_timeout=3,
+        autocommit=True,
+    )  # fmt: skip
+
+
+def _pg_ready(stack: Stack) -> bool:
+    if not _port_open(PG_PORT):
+        return False
+    try:
+        with _pg_connect("postgres") as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:  # any failure means "not ready yet"
+        return False
+
+
+def _pg_create_database(stack: Stack) -> None:
+    with _pg_connect("postgres") as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,))
+        if exists.fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+            log.info("created database %s", PG_DATABASE)
+
+
+def _is_postgres(stack: Stack, argv: list[str]) -> bool:
+    data = str(_pg_home(stack) / "data")
+    return bool(argv) and Path(argv[0]).name in ("postgres", "postmaster") and data in argv
+
+
+# --------------------------------------------------------------------------- s3proxy
+
+
+def _s3_config_file(stack: Stack) -> Path:
+    return stack.run_dir / "s3proxy.properties"
+
+
+def _start_s3(stack: Stack) -> int:
+    """Start s3proxy. Its properties hold the credential, so the file is private (0600) and is
+    deleted once the endpoint answers (s3proxy reads it only at start)."""
+    stack.s3_dir.mkdir(parents=True, exist_ok=True)
+    config = _s3_config_file(stack)
+    config.unlink(missing_ok=True)
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(render_properties(s3proxy_properties(stack), "generated; deleted at start"))
+    cmd = [
+        _java(), *_S3_JVM, *_JVM_COMMON, stack.home_marker,
+        f"-Dlogback.configurationFile={INFRA_DIR / 's3proxy' / 'logback.xml'}",
+        f"-Decohub.log.dir={stack.log_dir}",
+        "-cp", f"{INFRA_DIR / 's3proxy' / 'lib'}/*", "org.gaul.s3proxy.Main",
+        "--properties", str(config),
+    ]  # fmt: skip
+    return _spawn(stack, "s3proxy", cmd, stack.s3_dir)
+
+
+def _s3_ready(stack: Stack) -> bool:
+    if not _port_open(S3_PORT):
+        return False
+    try:
+        with urllib.request.urlopen(f"{S3_ENDPOINT_URL}/healthz", timeout=3) as resp:  # noqa: S310
+            return resp.status == 200 and json.load(resp).get("status") == "OK"
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def _s3_client(stack: Stack):  # type: ignore[no-untyped-def]
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=S3_ENDPOINT_URL,
+        region_name=S3_REGION,
+        aws_access_key_id=stack.s3_identity,
+        aws_secret_access_key=stack.s3_credential,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
+    )
+
+
+def _s3_create_bucket(stack: Stack) -> None:
+    _s3_config_file(stack).unlink(missing_ok=True)
+    client = _s3_client(stack)
+    names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if LANDING_BUCKET not in names:
+        client.create_bucket(Bucket=LANDING_BUCKET)
+        log.info("created bucket %s", LANDING_BUCKET)
+
+
+def _is_s3proxy(stack: Stack, argv: list[str]) -> bool:
+    return "org.gaul.s3proxy.Main" in argv and stack.home_marker in argv
+
+
+# --------------------------------------------------------------------------- the service table
+
+
+@dataclass(frozen=True)
+class _Service:
+    name: str
+    log_name: str  # var/log/<log_name>.log (the service's own log) and .out (its stdout)
+    address: str
+    ports: tuple[int, ...]
+    start: Callable[[Stack], int]
+    ready: Callable[[Stack], bool]
+    after_ready: Callable[[Stack], None]
+    identifies: Callable[[Stack, list[str]], bool]
+    stop_signal: signal.Signals
+    ready_timeout: float
+
+
+_TABLE = {
+    "postgres": _Service(
+        "postgres", "postgres", f"{LOOPBACK}:{PG_PORT}", (PG_PORT,), _start_postgres, _pg_ready,
+        _pg_create_database, _is_postgres, signal.SIGINT, 60.0,  # SIGINT = "fast" shutdown
+    ),
+    "kafka": _Service(
+        "kafka", "kafka", KAFKA_BOOTSTRAP, (KAFKA_PORT, KAFKA_CONTROLLER_PORT), _start_kafka,
+        _kafka_ready, lambda _stack: None, _is_kafka, signal.SIGTERM, 120.0,
+    ),
+    "s3": _Service(
+        "s3", "s3proxy", S3_ENDPOINT_URL, (S3_PORT,), _start_s3, _s3_ready, _s3_create_bucket,
+        _is_s3proxy, signal.SIGTERM, 60.0,
+    ),
+}  # fmt: skip
+
+
+def _select(only: Sequence[str] | None) -> list[_Service]:
+    wanted = list(SERVICES) if not only else [name.strip() for name in only if name.strip()]
+    unknown = sorted(set(wanted) - set(SERVICES))
+    if unknown:
+        raise ConfigError(f"unknown service(s) {unknown}; valid: {', '.join(SERVICES)}")
+    return [_TABLE[name] for name in SERVICES if name in wanted]
+
+
+def _spawn(stack: Stack, log_name: str, cmd: list[str], cwd: Path) -> int:
+    """Start a JVM detached from our session (it outlives this process), output to var/log."""
+    out = stack.log_dir / f"{log_name}.out"
+    with out.open("ab") as sink:
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True,
+        )  # fmt: skip
+    return proc.pid
+
+
+def _our_pid(stack: Stack, svc: _Service) -> int | None:
+    """The recorded pid, if that process is alive and still *our* service (pids get reused)."""
+    pid = read_pid_file(stack.pid_file(svc.name))
+    if pid is not None and pid_alive(pid) and svc.identifies(stack, _cmdline(pid)):
+        return pid
+    return None
+
+
+def _strays(stack: Stack, svc: _Service) -> set[int]:
+    """Processes of this checkout's service that no pid file names (e.g. a lost pid file)."""
+    return {pid for pid in _proc_pids() if pid_alive(pid) and svc.identifies(stack, _cmdline(pid))}
+
+
+@contextlib.contextmanager
+def _stack_lock(stack: Stack) -> Iterator[None]:
+    """One ``up``/``down`` at a time per checkout (parallel test sessions call ``up``)."""
+    stack.run_dir.mkdir(parents=True, exist_ok=True)
+    with (stack.run_dir / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _wait_ready(stack: Stack, svc: _Service, pid: int) -> None:
+    logfile = stack.log_file(svc.log_name)
+    deadline = time.monotonic() + svc.ready_timeout
+    while not svc.ready(stack):
+        if not pid_alive(pid):
+            problem = "exited during start"
+        elif time.monotonic() > deadline:
+            problem = f"not ready after {svc.ready_timeout:.0f}s"
+        else:
+            time.sleep(0.5)
+            continue
+        raise ServiceUnavailable(
+            f"{svc.name} {problem}; see {logfile} (and {svc.log_name}.out beside it). "
+            f"Last lines:\n{_tail(logfile)}",
+            service=svc.name,
+            log=str(logfile),
+        )
+
+
+def _check_ports_free(svc: _Service) -> None:
+    for port in svc.ports:
+        holders = listening_pids(port)
+        if holders or _port_open(port, 0.2):
+            who = ", ".join(_describe_pid(p) for p in sorted(holders)) or "an unknown process"
+            raise ServiceUnavailable(
+                f"cannot start {svc.name}: port {port} is held by {who}, which ecohub did not "
+                f"start; stop it (a Debian cluster: `pg_ctlcluster <ver> main stop`) and rerun",
+                service=svc.name,
+                port=port,
+            )
+
+
+def _up_one(stack: Stack, svc: _Service) -> None:
+    pid = _our_pid(stack, svc)
+    strays = _strays(stack, svc) if pid is None else set()
+    if len(strays) == 1:  # ours, its pid file lost (or a start cut short): adopt it
+        pid = strays.pop()
+        log.warning("%s: adopting pid %d of this checkout (no pid file)", svc.name, pid)
+        write_pid_file(stack.pid_file(svc.name), pid)
+    if pid is not None:
+        _wait_ready(stack, svc, pid)  # returns at once when it already answers
+        svc.after_ready(stack)  # idempotent: re-creates a dropped database or bucket
+        log.info("%s already up (pid %d)", svc.name, pid)
+        return
+    stack.pid_file(svc.name).unlink(missing_ok=True)
+    _check_ports_free(svc)
+    started = time.monotonic()
+    pid = svc.start(stack)
+    write_pid_file(stack.pid_file(svc.name), pid)
+    try:
+        _wait_ready(stack, svc, pid)
+        svc.after_ready(stack)
+    except BaseException:
+        _stop_pid(pid, svc.stop_signal)
+        stack.pid_file(svc.name).unlink(missing_ok=True)
+        raise
+    log.info("%s up (pid %d) in %.1fs", svc.name, pid, time.monotonic() - started)
+
+
+def _stop_pid(pid: int, sig: signal.Signals, grace: float = _STOP_GRACE_SECONDS) -> None:
+    """``sig``, wait up to ``grace`` seconds, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+    deadline = time.monotonic() + grace
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if pid_alive(pid):
+        log.warning("pid %d ignored %s for %.0fs: SIGKILL", pid, sig.name, grace)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def _down_one(stack: Stack, svc: _Service) -> None:
+    pid = _our_pid(stack, svc)
+    victims = ([pid] if pid else []) + sorted(_strays(stack, svc) - {pid})
+    for victim in victims:
+        if victim != pid:
+            log.warning("%s: stopping a process of this checkout without pid file", svc.name)
+        log.info("stopping %s (pid %d)", svc.name, victim)
+        _stop_pid(victim, svc.stop_signal)
+    left = sorted(p for p in victims if pid_alive(p)) + sorted(_strays(stack, svc))
+    if left:
+        raise FatalError(f"{svc.name} still running after stop", pids=left, service=svc.name)
+    stack.pid_file(svc.name).unlink(missing_ok=True)
+    if svc.name == "s3":
+        _s3_config_file(stack).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def up(only: Sequence[str] | None = None, stack: Stack | None = None) -> list[ServiceStatus]:
+    """Start the stack (or the services named in ``only``), one after the other, each waited
+    on until it answers. Installs what is missing first. A service already up is left as is."""
+    stack = stack or Stack.default()
+    services = _select(only)
+    for folder in (stack.run_dir, stack.log_dir, stack.kafka_dir, stack.s3_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    with _stack_lock(stack):
+        _ensure_installed([svc.name for svc in services])
+        for svc in services:
+            _up_one(stack, svc)
+    return status([svc.name for svc in services], stack)
+
+
+def down(only: Sequence[str] | None = None, stack: Stack | None = None) -> None:
+    """Stop the services this checkout started (pid files under var/run; SIGTERM, or SIGINT
+    for PostgreSQL's fast shutdown, then SIGKILL after 30s), in reverse start order."""
+    stack = stack or Stack.default()
+    services = _select(only)
+    with _stack_lock(stack):
+        for svc in reversed(services):
+            _down_one(stack, svc)
+
+
+def status(only: Sequence[str] | None = None, stack: Stack | None = None) -> list[ServiceStatus]:
+    """One :class:`ServiceStatus` per service: our pid (if alive), address, answering or not."""
+    stack = stack or Stack.default()
+    rows = []
+    for svc in _select(only):
+        pid = _our_pid(stack, svc)
+        ready = pid is not None and svc.ready(stack)
+        rss = _rss_mb(pid) if pid is not None else None
+        rows.append(ServiceStatus(svc.name, pid, svc.address, ready, rss))
+    return rows
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecohub.services", description="The local Kafka/PostgreSQL/S3 stack."
+    )
+    parser.add_argument("command", choices=["install", "up", "down", "status"])
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated subset of {','.join(SERVICES)} (default: all)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point; exit 0 when the command did what it says, 1 otherwise."""
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s services: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # readiness polling is noisy
+    only = [name for name in args.only.split(",") if name.strip()] or None
+    try:
+        if args.command == "install":
+            install()
+            return 0
+        if args.command == "down":
+            down(only)
+            return 0
+        rows = up(only) if args.command == "up" else status(only)
+    except EcohubError as exc:
+        log.error("%s failed: %s", args.command, exc)
+        return 1
+    for row in rows:
+        print(row.line())
+    return 0 if all(row.ready for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,437 @@
+"""The one shared world of real organizations and experts behind the three portals.
+
+Why: entity resolution can only be scored if the simulator knows who is who. The world is
+generated once from (seed, scale); each portal shows a subset of it under its own spellings
+and ids, and the admin truth names the world id (``W-ORG-000123``, ``W-PER-000045``) of every
+organization and expert record.
+
+Fairness rules (so a careful matcher can reach precision and recall >= 0.95):
+
+* world organizations have distinct accent-, case- and punctuation-free core names (the name
+  without its legal form), and distinct tax codes;
+* world persons have distinct e-mails and distinct (folded name, affiliation) pairs;
+* a record whose tax code is missing or mistyped always shows an "easy" name (legal-form
+  variant, case, Unicode and whitespace noise only); English names or a dropped suffix appear
+  only next to a correct tax code;
+* an expert record without e-mail always shows its affiliation with an easy name.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from array import array
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from simulators import vocab
+from simulators.noise import (
+    SUFFIX_VARIANTS,
+    fold,
+    make_tax_code,
+    messy,
+    phone_text,
+    show_tax,
+)
+from simulators.rand import rng
+
+__all__ = [
+    "FORMS",
+    "KINDS",
+    "Membership",
+    "Org",
+    "Person",
+    "World",
+    "get_world",
+    "org_display",
+    "person_display",
+]
+
+# legal form key -> (canonical prefix, variants, English suffix)
+FORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "tnhh": ("Công ty TNHH", ("Cty TNHH", "CÔNG TY TNHH", "Công ty Trách nhiệm hữu hạn", "Công Ty TNHH", "CTY TNHH"), "Co., Ltd."),
+    "cp": ("Công ty Cổ phần", ("Công ty CP", "CTCP", "Cty CP", "Cty Cổ phần", "CÔNG TY CỔ PHẦN"), "JSC"),
+    "dh": ("Trường Đại học", ("Trường ĐH", "Đại học", "ĐH", "Trường Đại Học"), ""),
+    "vien": ("Viện", ("VIỆN", "Viện"), ""),
+    "tt": ("Trung tâm", ("TT", "TRUNG TÂM", "Trung Tâm"), ""),
+    "quy": ("Quỹ", ("QUỸ", "Quỹ"), ""),
+    "": ("", ("",), ""),
+}
+KINDS = ("university", "institute", "center", "company", "incubator", "accelerator", "investor", "agency")
+_CENTER_SERVICES = (
+    ("Nghiên cứu và Phát triển", "Research and Development"), ("Ứng dụng Tiến bộ KH&CN", "Application of S&T Advances"),
+    ("Chuyển giao Công nghệ", "Technology Transfer"), ("Kiểm định", "Testing"), ("Tư vấn", "Consulting"),
+    ("Đào tạo", "Training"), ("Thông tin", "Information"), ("Thí nghiệm", "Laboratory"),
+)
+_POSITIONS = ("Giảng viên", "Giảng viên chính", "Nghiên cứu viên", "Trưởng khoa", "Phó Viện trưởng", "Trưởng phòng thí nghiệm", "Giám đốc kỹ thuật", "Chuyên viên")
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """One real-world organization; ``name`` is its canonical Vietnamese name."""
+
+    index: int
+    kind: str
+    form: str
+    core: str
+    suffix: str
+    sep: str
+    name_en: str
+    abbr: str | None
+    tax: str
+    founded_year: int
+    ward: int
+    number: str
+    street: str
+    phone: str
+    email: str
+    domain: str
+    field: str
+
+    @property
+    def wid(self) -> str:
+        return f"W-ORG-{self.index:06d}"
+
+    @property
+    def name(self) -> str:
+        prefix = FORMS[self.form][0]
+        base = f"{prefix} {self.core}".strip()
+        return f"{base}{self.sep}{self.suffix}" if self.suffix else base
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One real-world expert, with academic title and workplace."""
+
+    index: int
+    surname: str
+    middle: str
+    given: str
+    title: str
+    gender: str
+    birth_year: int
+    affiliation: int
+    email: str
+    phone: str
+    field: str
+    position: str
+
+    @property
+    def wid(self) -> str:
+        return f"W-PER-{self.index:06d}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.surname} {self.middle} {self.given}"
+
+
+@dataclass
+class Membership:
+    """Which world entities one portal resource shows, in record-index order.
+
+    ``ids[i]`` is the world index of record ``i`` (persons are stored as ``-1 - index``).
+    New records (simulated creates) take the next unused entity of a kind drawn by quota.
+    """
+
+    ids: array
+    pools: dict[str, list[int]]
+    quotas: dict[str, float]
+    cursor: dict[str, int] = field(default_factory=dict)
+
+    def take(self, r: random.Random) -> int:
+        kinds = list(self.quotas)
+        order = r.choices(kinds, weights=[self.quotas[k] for k in kinds], k=1) + kinds
+        for kind in order:
+            pool, at = self.pools[kind], self.cursor.get(kind, 0)
+            if at < len(pool):
+                self.cursor[kind] = at + 1
+                self.ids.append(pool[at])
+                return pool[at]
+        reused = self.ids[r.randrange(len(self.ids))]  # world exhausted: a duplicate listing
+        self.ids.append(reused)
+        return reused
+
+
+class World:
+    """Organizations and persons of one (seed, scale); see :func:`get_world`."""
+
+    def __init__(self, seed: int, kind_counts: dict[str, int], persons: int) -> None:
+        self.seed = seed
+        self.orgs: list[Org] = []
+        self.by_kind: dict[str, list[int]] = {k: [] for k in KINDS}
+        self._cores: set[str] = set()
+        self._taxes: set[str] = set()
+        for kind in KINDS:
+            self._grow(kind, kind_counts.get(kind, 0))
+        self.persons: list[Person] = []
+        self._person_keys: set[tuple[str, int]] = set()
+        self._emails: set[str] = set()
+        r = rng(seed, "world", "persons")
+        hosts = [i for k in ("university", "institute", "center") for i in self.by_kind[k]]
+        companies = self.by_kind["company"] or hosts
+        for _ in range(persons):
+            self._add_person(r, hosts, companies)
+
+    # -- organizations -------------------------------------------------------------------------
+    def _grow(self, kind: str, count: int) -> None:
+        r = rng(self.seed, "world", kind)
+        made, attempts = 0, 0
+        while made < count and attempts < count * 4 + 200:
+            spec = self._org_spec(kind, attempts, r)
+            attempts += 1
+            if spec is None:
+                break
+            key = fold(spec["core"])
+            if key in self._cores:
+                continue
+            self._cores.add(key)
+            tax = make_tax_code(r, branch=kind == "company" and r.random() < 0.04)
+            while tax[:10] in self._taxes:
+                tax = make_tax_code(r)
+            self._taxes.add(tax[:10])
+            ward = spec.get("ward", r.randrange(len(vocab.WARDS)))
+            street = spec.get("street") or r.choice(vocab.WARDS[ward][3])
+            number = spec.get("number") or f"{r.randint(1, 420)}{r.choice(('', '', '', 'A', '/12', 'B'))}"
+            org = Org(
+                index=len(self.orgs), kind=kind, form=spec["form"], core=spec["core"],
+                suffix=spec.get("suffix", ""), sep=spec.get("sep", " "), name_en=spec["en"],
+                abbr=spec.get("abbr"), tax=tax, founded_year=spec.get("year", r.randint(1976, 2023)),
+                ward=ward, number=number, street=street,
+                phone="028" + "".join(r.choice("0123456789") for _ in range(8)),
+                email=f"{spec.get('mailbox', 'info')}@{spec['domain']}", domain=spec["domain"],
+                field=r.choice(list(vocab.FIELDS)),
+            )
+            self.orgs.append(org)
+            self.by_kind[kind].append(org.index)
+            made += 1
+
+    def _org_spec(self, kind: str, nth: int, r: random.Random) -> dict | None:
+        if kind == "university" and nth < len(vocab.UNIVERSITIES):
+            core, suffix, en, abbr, domain, ward, number = vocab.UNIVERSITIES[nth]
+            sep = " – " if suffix == "ĐHQG-HCM" else " "
+            return {"form": "dh", "core": core, "suffix": suffix, "sep": sep, "en": en, "abbr": abbr,
+                    "domain": domain, "ward": ward, "number": number, "year": r.randint(1957, 2005)}
+        if kind == "agency":
+            if nth < len(vocab.AGENCIES):
+                name, en, abbr, domain = vocab.AGENCIES[nth]
+                return {"form": "", "core": name.removesuffix(" TP.HCM"), "suffix": "TP.HCM", "en": en,
+                        "abbr": abbr, "domain": domain, "year": r.randint(1976, 2010)}
+            k = nth - len(vocab.AGENCIES)
+            if k >= len(vocab.WARDS):
+                return None
+            ward = vocab.WARDS[k]
+            return {"form": "", "core": f"Ủy ban nhân dân {ward[2]}", "en": f"People's Committee of {fold(ward[2]).title()} Ward",
+                    "domain": f"{fold(ward[2]).replace(' ', '')}.hochiminhcity.gov.vn", "ward": k, "year": 2025}
+        if kind == "incubator" and nth == 0:
+            return {"form": "tt", "core": "Khởi nghiệp Đổi mới Sáng tạo", "suffix": "TP.HCM", "en": "Saigon Innovation Hub",
+                    "abbr": "SIHUB", "domain": "sihub.gov.vn", "ward": 4, "number": "123", "street": "Trương Định", "year": 2017}
+        brand = f"{r.choice(vocab.BRAND_A)} {r.choice(vocab.BRAND_B)}"
+        if r.random() < 0.3:
+            brand += f" {r.choice(vocab.BRAND_TAILS)}"
+        brand_en = fold(brand).title()
+        slug = fold(brand).replace(" ", "")
+        if kind in ("university", "institute"):
+            topic, topic_en = r.choice(vocab.INSTITUTE_TOPICS)
+            qual, qual_en = r.choice(vocab.INSTITUTE_QUALIFIERS[1:] if kind == "university" else vocab.INSTITUTE_QUALIFIERS)
+            pre = "Nghiên cứu " if kind == "institute" and r.random() < 0.4 else ""
+            core = f"{pre}{topic} {qual}".strip()
+            en = f"{qual_en} University of {topic_en}" if kind == "university" else f"Institute of {topic_en}{', ' + qual_en if qual_en else ''}"
+            abbr = "".join(w[0] for w in fold(core).split()).upper()
+            dom = fold(core).replace(" ", "")[:18] + (".edu.vn" if kind == "university" else ".ac.vn")
+            return {"form": "dh" if kind == "university" else "vien", "core": core, "en": en, "abbr": abbr, "domain": dom}
+        if kind == "center":
+            svc, svc_en = r.choice(_CENTER_SERVICES)
+            topic, topic_en = r.choice(vocab.INSTITUTE_TOPICS)
+            qual, qual_en = r.choice(vocab.INSTITUTE_QUALIFIERS)
+            core = f"{svc} {topic} {qual}".strip()
+            return {"form": "tt", "core": core, "en": f"Center for {svc_en} in {topic_en} {qual_en}".strip(),
+                    "abbr": None, "domain": fold(f"{topic} {qual}").replace(" ", "")[:16] + ".org.vn"}
+        if kind == "company":
+            ind, ind_en, ind_abbr = r.choice(vocab.INDUSTRIES)
+            form = "tnhh" if r.random() < 0.68 else "cp"
+            return {"form": form, "core": f"{ind} {brand}", "en": f"{brand_en} {ind_en} {FORMS[form][2]}",
+                    "abbr": (slug[:4] + ind_abbr).upper(), "domain": f"{slug}{ind_abbr.lower()}.com.vn",
+                    "mailbox": r.choice(("info", "contact", "sales", "lienhe"))}
+        if kind == "incubator":
+            core, en = r.choice(vocab.INCUBATOR_CORES)
+            host, host_en = r.choice(vocab.INSTITUTE_QUALIFIERS[1:] + ((brand, brand_en),))
+            return {"form": "tt" if not core.startswith("Vườn") else "", "core": f"{core} {host}",
+                    "en": f"{host_en} {en} Center", "abbr": None, "domain": f"{slug}hub.vn"}
+        if kind == "accelerator":
+            return {"form": "cp", "core": f"Thúc đẩy Kinh doanh {brand}", "en": f"{brand_en} Accelerator JSC",
+                    "abbr": f"{slug[:5].upper()}ACC", "domain": f"{slug}accelerator.vn"}
+        # investor
+        core, en = r.choice(vocab.INVESTOR_CORES)
+        form = "quy" if r.random() < 0.5 else "cp"
+        return {"form": form, "core": f"{core} {brand}", "en": f"{brand_en} {en} {'Fund' if form == 'quy' else 'JSC'}",
+                "abbr": f"{slug[:4].upper()}VC", "domain": f"{slug}ventures.vn"}
+
+    # -- persons -------------------------------------------------------------------------------
+    def _add_person(self, r: random.Random, hosts: list[int], companies: list[int]) -> None:
+        while True:
+            surname, middle, given = r.choice(vocab.SURNAMES), r.choice(vocab.MIDDLE_NAMES), r.choice(vocab.GIVEN_NAMES)
+            aff = r.choice(hosts) if (r.random() < 0.85 and hosts) else r.choice(companies)
+            key = (fold(f"{surname} {middle} {given}"), aff)
+            if key in self._person_keys:
+                continue
+            base = f"{fold(given)}.{fold(surname)}{fold(middle)[0]}".replace(" ", "")
+            domain = self.orgs[aff].domain if r.random() < 0.75 else r.choice(("gmail.com", "yahoo.com", "outlook.com"))
+            email = f"{base}@{domain}"
+            n = 1
+            while email in self._emails:
+                n += 1
+                email = f"{base}{n}@{domain}"
+            break
+        self._person_keys.add(key)
+        self._emails.add(email)
+        title = r.choices(("gs", "pgs", "ts", "ths", "ks", ""), weights=(4, 12, 38, 26, 8, 12))[0]
+        gender = "Nữ" if "Thị" in middle or r.random() < 0.3 else "Nam"
+        self.persons.append(Person(
+            index=len(self.persons), surname=surname, middle=middle, given=given, title=title, gender=gender,
+            birth_year=r.randint(1955, 1995), affiliation=aff, email=email,
+            phone=r.choice(vocab.MOBILE_PREFIXES) + "".join(r.choice("0123456789") for _ in range(7)),
+            field=r.choice(list(vocab.FIELDS)), position=r.choice(_POSITIONS),
+        ))
+
+    # -- portal subsets ------------------------------------------------------------------------
+    def membership(self, key: str, n: int, quotas: dict[str, float]) -> Membership:
+        """The first ``n`` entities of a resource, by kind quota (``"person"`` = experts)."""
+        r = rng(self.seed, "members", key)
+        pools: dict[str, list[int]] = {}
+        for kind in quotas:
+            pool = [-1 - p.index for p in self.persons] if kind == "person" else list(self.by_kind[kind])
+            r.shuffle(pool)
+            pools[kind] = pool
+        membership = Membership(ids=array("q"), pools=pools, quotas=dict(quotas))
+        want = {k: int(round(n * q)) for k, q in quotas.items()}
+        picked: list[int] = []
+        for kind, count in want.items():
+            take = min(count, len(pools[kind]))
+            picked += pools[kind][:take]
+            membership.cursor[kind] = take
+        r.shuffle(picked)
+        membership.ids.extend(picked[:n])
+        while len(membership.ids) < n:
+            membership.take(r)
+        return membership
+
+
+# --- displays ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Style:
+    """How carefully a portal's users type: probabilities of each kind of variation."""
+
+    tax: tuple[float, float, float, float]  # ok, fmt, missing, typo
+    hard_name: float
+    form_variant: float
+    noise: float
+    new_address: float
+
+
+def _easy_name(org: Org, r: random.Random, style: Style) -> str:
+    prefix, variants, _ = FORMS[org.form]
+    if prefix and r.random() < style.form_variant:
+        prefix = r.choice(variants)
+    name = f"{prefix} {org.core}".strip()
+    if org.suffix:
+        name += r.choice((org.sep, " - ", ", ", " ")) + r.choice(SUFFIX_VARIANTS[org.suffix])
+    if r.random() < 0.04:
+        name = name.upper()
+    return messy(name, r, style.noise)
+
+
+def org_display(org: Org, r: random.Random, style: Style, when_ts: int) -> dict:
+    """How one record shows ``org``: name, English name, tax code, address, contacts."""
+    mode = r.choices(("ok", "fmt", "missing", "typo"), weights=style.tax)[0]
+    tax = show_tax(org.tax, r, mode)
+    if mode in ("ok", "fmt") and r.random() < style.hard_name:
+        name = org.name_en if (r.random() < 0.6 or not org.suffix) else f"{FORMS[org.form][0]} {org.core}".strip()
+        name = messy(name, r, style.noise)
+    else:
+        name = _easy_name(org, r, style)
+    old, new_ward, streets = vocab.WARDS[org.ward][0], vocab.WARDS[org.ward][2], vocab.WARDS[org.ward]
+    del streets
+    use_new = when_ts >= 1751302800 and r.random() < style.new_address  # 2025-07-01 +07:00
+    city = r.choice(("TP.HCM", "TP. Hồ Chí Minh", "Thành phố Hồ Chí Minh", "Tp. HCM"))
+    street = f"{org.number} {org.street}" if not org.number.startswith("Khu") else f"{org.number}, {org.street}"
+    if use_new:
+        address = f"{street}, {new_ward}, {city}"
+        parts = {"street": street, "ward": new_ward, "district": None, "city": city}
+    else:
+        ward = vocab.WARDS[org.ward][1]
+        if r.random() < 0.25:
+            ward = ward.replace("Phường ", "P.")
+        address = f"{street}, {ward}, {old}, {city}"
+        parts = {"street": street, "ward": ward, "district": old, "city": city}
+    return {
+        "name": name,
+        "name_en": org.name_en if r.random() < 0.7 else None,
+        "abbr": org.abbr if r.random() < 0.6 else None,
+        "tax": tax,
+        "tax_mode": mode,
+        "address": messy(address, r, style.noise * 0.5),
+        "address_parts": parts,
+        "phone": phone_text(org.phone, r) if r.random() < 0.85 else None,
+        "email": org.email if r.random() < 0.8 else None,
+        "website": f"https://{org.domain}" if r.random() < 0.7 else None,
+    }
+
+
+def person_display(person: Person, world: World, r: random.Random, style: Style) -> dict:
+    """How one record shows ``person``: name with or without titles, workplace, contacts."""
+    email_mode = r.choices(("ok", "upper", "missing"), weights=(80, 5, 15))[0]
+    title_prefix = ""
+    if person.title and r.random() < 0.8:
+        title_prefix = r.choice(vocab.TITLES[person.title][2])
+    name = person.name
+    if email_mode != "missing" and r.random() < 0.05:
+        name = fold(name).title()
+    elif r.random() < 0.05:
+        name = name.upper()
+    shown = f"{title_prefix} {name}".strip()
+    affiliation = world.orgs[person.affiliation]
+    return {
+        "name": messy(shown, r, style.noise),
+        "title": person.title,
+        "degree": vocab.TITLES[person.title][1],
+        "email": None if email_mode == "missing" else (person.email.upper() if email_mode == "upper" else person.email),
+        "phone": phone_text(person.phone, r) if r.random() < 0.75 else None,
+        "affiliation": _easy_name(affiliation, r, style),
+        "affiliation_index": affiliation.index,
+    }
+
+
+# --- sizing -----------------------------------------------------------------------------------
+# Entities each org-holding resource shows, by kind, as a fraction of the resource size.
+ORG_QUOTAS: dict[str, dict[str, float]] = {
+    "stinet/organizations": {"university": 0.25, "institute": 0.35, "center": 0.3, "company": 0.1},
+    "techport/nha-cung-cap": {"company": 0.82, "institute": 0.06, "university": 0.04, "center": 0.08},
+    "techport/tu-van": {"person": 0.6, "company": 0.2, "center": 0.14, "institute": 0.06},
+    "hoip/organizations": {"incubator": 0.12, "accelerator": 0.08, "investor": 0.22, "university": 0.1,
+                           "institute": 0.06, "agency": 0.08, "company": 0.34},
+    "stinet/experts": {"person": 1.0},
+}
+
+
+def _world_sizes(sizes: dict[str, int]) -> tuple[dict[str, int], int]:
+    counts = dict.fromkeys(KINDS, 0)
+    persons = 0
+    for key, quotas in ORG_QUOTAS.items():
+        n = sizes.get(key, 0)
+        for kind, share in quotas.items():
+            need = math.ceil(n * share * 1.6) + 3
+            if kind == "person":
+                persons = max(persons, need)
+            else:
+                counts[kind] = max(counts[kind], need)
+    counts["company"] += counts["company"] // 4  # startups of H.OIP projects
+    return counts, persons
+
+
+@lru_cache(maxsize=4)
+def get_world(seed: int, scale: str) -> World:
+    """The world of ``(seed, scale)``; cached so servers in one process share it."""
+    from simulators.scales import resource_sizes
+
+    counts, persons = _world_sizes(resource_sizes(scale))
+    return World(seed, counts, persons)

@@ -1,0 +1,139 @@
+"""The quality gate: suites on disk, row-level verdicts, severities."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+
+from ecohub.catalog import ENTITY_TYPES
+from ecohub.errors import ConfigError
+from ecohub.quality import SUITES_DIR, flatten_event, load_suite_file, validate_batch
+from ecohub.warehouse.testing import make_event, sample_data
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def _event(entity_type: str, source_id: str = "SRC-0001", portal: str = "hoip", **data):
+    return make_event(
+        entity_type, source_id, sample_data(entity_type, portal, source_id, **data), portal=portal
+    )
+
+
+def _validator(entity_type: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((SCHEMAS / "entities" / f"{entity_type}.v1.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema, registry=Registry().with_resource(
+        schema["$id"], Resource.from_contents(schema)))
+
+
+@pytest.mark.parametrize("entity_type", ENTITY_TYPES)
+def test_every_entity_type_has_a_suite_with_named_expectations(entity_type):
+    suite = load_suite_file(SUITES_DIR / f"{entity_type}.json")
+
+    names = [e["meta"]["name"] for e in suite["expectations"]]
+    assert all(name.startswith(f"{entity_type}.") for name in names)
+    assert all(e["meta"].get("why") for e in suite["expectations"])
+
+
+@pytest.mark.parametrize("entity_type", ENTITY_TYPES)
+def test_the_test_samples_follow_the_event_contract(entity_type):
+    data = sample_data(entity_type, "hoip", "SRC-0001")
+    errors = [e.message for e in _validator(entity_type).iter_errors(data)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("entity_type", ENTITY_TYPES)
+def test_a_clean_event_of_every_type_passes(entity_type):
+    verdict = validate_batch(entity_type, [_event(entity_type)])
+
+    assert [f.expectations for f in verdict.failed] == []
+    assert len(verdict.passed) == 1
+
+
+CASES = [
+    ("organization", {"tax_code": {"text": "0312345678", "valid": True, "value": "0312345678",
+                                   "parent": "0399999999", "branch": None, "reason": None}},
+     ["organization.tax_code.parent_is_prefix"]),
+    ("organization", {"email_token": "nguyen.van.a@hcmut.edu.vn"},
+     ["organization.email_token.is_hmac"]),
+    ("person", {"name": {"full_name": "PGS. Trần Văn Khoa", "titles": [], "as_served": "x"}},
+     ["person.name.titles_split_out"]),
+    ("research_project", {"start_date": {"value": "2025-03-01", "text": "01/03/2025", "precision": "day"},
+                          "end_date": {"value": "2024-12-31", "text": "31/12/2024", "precision": "day"}},
+     ["research_project.dates.ordered"]),
+    ("startup_project", {"approved_support_vnd": 2_500_000_000},
+     ["startup_project.approved_support.within_caps"]),
+    ("technology_offer", {"title": "Ab", "fields": []},
+     ["technology_offer.fields.at_least_one", "technology_offer.title.length"]),
+    ("support_application", {"decided_at": {"value": "2025-01-01T00:00:00.000Z", "text": "x",
+                                            "precision": "instant"}},
+     ["support_application.dates.ordered"]),
+]
+
+
+@pytest.mark.parametrize(("entity_type", "damage", "expected"), CASES)
+def test_a_bad_row_names_exactly_the_expectations_it_failed(entity_type, damage, expected):
+    good = _event(entity_type, "SRC-0001")
+    bad = _event(entity_type, "SRC-0002", **damage)
+    verdict = validate_batch(entity_type, [good, bad])
+
+    assert [r["id"] for r in verdict.passed] == [good["id"]]
+    assert [(f.row["id"], list(f.expectations)) for f in verdict.failed] == [
+        (bad["id"], sorted(expected))
+    ]
+
+
+def test_a_warning_is_reported_but_does_not_block_the_row():
+    invalid_tax = {"text": "0312345679", "valid": False, "value": None, "parent": None,
+                   "branch": None, "reason": "checksum digit does not match"}
+    verdict = validate_batch("organization", [_event("organization", tax_code=invalid_tax)])
+
+    assert len(verdict.passed) == 1
+    assert verdict.warnings == {0: ["organization.tax_code.valid"]}
+
+
+def test_delete_events_only_need_a_valid_envelope():
+    delete = make_event("technology_offer", "TP-TECH-18600", None, operation="delete")
+    broken = make_event("technology_offer", "TP-TECH-18601", None, operation="delete", runid=None)
+    verdict = validate_batch("technology_offer", [delete, broken])
+
+    assert [r["id"] for r in verdict.passed] == [delete["id"]]
+    assert [list(f.expectations) for f in verdict.failed] == [["envelope.runid.present"]]
+
+
+def test_an_entity_type_without_a_suite_fails_every_row():
+    event = make_event("laboratory", "ST-LAB-001", {"name": "Phòng thí nghiệm Vật liệu"})
+    verdict = validate_batch("laboratory", [event])
+
+    assert [list(f.expectations) for f in verdict.failed] == [
+        ["entitytype.has_a_suite"]
+    ]
+
+
+def test_flatten_event_exposes_nested_data_with_dots():
+    row = flatten_event(_event("organization", "TP-NCC-0042", portal="techport"))
+
+    assert row["data.tax_code.value"] == "0312345678"
+    assert row["data.address.scheme"] == "pre_2025"
+    assert row["sourceref.portal"] == "techport"
+    assert (row["_key_prefix"], row["_expected_key_prefix"]) == (
+        "techport:organization", "techport:organization")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"name": "x", "expectations": [{"type": "expect_column_values_to_not_be_null", '
+         '"kwargs": {"column": "a"}}]}', "unique meta.name"),
+        ('{"name": "x"}', "no 'expectations' list"),
+        ("{not json", "unreadable"),
+    ],
+)
+def test_a_malformed_suite_file_is_a_config_error(tmp_path, content, message):
+    path = tmp_path / "organization.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_suite_file(path)

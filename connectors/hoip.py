@@ -5,11 +5,11 @@ nothing is skipped while paging. ``updated_after`` is *strictly after*: we ask o
 earlier (the precision of ``updated_at``) so a resumed read never skips ties.
 
 After the listing, each stream reads its slice of ``/api/v1/changes`` from the stored
-``changes_since``: tombstones become deletes, and an upsert whose version we have not seen
-(a late arrival older than the look-back) is fetched through its detail URL. The feed position
-is saved with the batch that completes each feed page, so a killed read loses nothing. The
-first pass over the feed (after the initial full listing) only takes tombstones: the listing
-already holds every record the feed announces.
+``changes_since``: tombstones become deletes, and an upsert whose version this run has not
+seen (a late arrival older than the look-back, a record inserted behind the keyset position)
+is fetched through its detail URL. A first sync reads the feed to its end *before* listing,
+so the feed position it stores predates the listing. The position is saved with the batch
+that completes each feed page, so a killed read loses nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from connectors.toolkit.connector import Batch, Connector, ReadRun
-from connectors.toolkit.http import Request
+from connectors.toolkit.http import Request, Response
 from connectors.toolkit.incremental import to_utc_text
 from connectors.toolkit.pagination import CursorPaginator, PageInfo, Paginator
 from connectors.toolkit.safety import parse_json
@@ -147,32 +147,46 @@ class HoipConnector(Connector):
 
     # ---- the change feed ------------------------------------------------------------------------
 
+    def lead_in(self, run: ReadRun) -> Iterator[Batch]:
+        """First sync: read the feed to its end before listing, keeping only its tombstones.
+
+        The listing that follows holds every record the feed announced so far; what changes
+        from now on (including records inserted behind the listing's keyset position) is read
+        from the stored feed position by :meth:`follow_up`, in this run and the next ones.
+        """
+        if "changes_since" in run.extras:
+            return
+        position = 0
+        for response, page, more in self._feed(run.spec, 0):
+            position = page.next_since
+            if not more:
+                run.extras["changes_since"] = position
+            yield self.emit_page(run, response, page.tombstones, finished=False, listing=False,
+                                 kind="changes")
+
     def follow_up(self, run: ReadRun) -> Iterator[Batch]:
-        """Tombstones (and unseen upserts) of this stream's resource from the change feed."""
-        spec = run.spec
-        paginator = CursorPaginator(param="since", keep_params=True)
-        # The first pass over the feed follows a full listing, which already holds every record
-        # it announces as upserted: only its tombstones matter (``feed_baseline``).
-        baseline = "changes_since" not in run.extras or bool(run.extras.get("feed_baseline"))
-        since = int(run.extras.get("changes_since", 0))
-        request: Request | None = Request(
-            CHANGES_PATH, {"resource": spec.options["resource"], "since": since,
-                           "limit": CHANGES_PAGE},
-        )
-        while request is not None:
-            response, page = self.http.get(request, parse=lambda b: parse_changes(spec, b))
-            missing = [] if baseline else [u for u in page.upserts if not self._known(run, u)]
-            request = paginator.next_request(request, page.tombstones.info)
-            if baseline:
-                run.extras["feed_baseline"] = request is not None
+        """Tombstones, and upserts of versions this run has not seen, from the stored position."""
+        for response, page, _ in self._feed(run.spec, int(run.extras["changes_since"])):
+            missing = [u for u in page.upserts if not self._known(run, u)]
             if not missing:
                 run.extras["changes_since"] = page.next_since
             yield self.emit_page(run, response, page.tombstones, finished=True, listing=False,
                                  kind="changes")
             for index, upsert in enumerate(missing):
-                if index == len(missing) - 1:
+                if index == len(missing) - 1:  # the position moves with the page's last record
                     run.extras["changes_since"] = page.next_since
                 yield from self._fetch_detail(run, str(upsert["id"]))
+
+    def _feed(self, spec: Stream, since: int) -> Iterator[tuple[Response, ChangesPage, bool]]:
+        paginator = CursorPaginator(param="since", keep_params=True)
+        request: Request | None = Request(
+            CHANGES_PATH,
+            {"resource": spec.options["resource"], "since": since, "limit": CHANGES_PAGE},
+        )
+        while request is not None:
+            response, page = self.http.get(request, parse=lambda b: parse_changes(spec, b))
+            request = paginator.next_request(request, page.tombstones.info)
+            yield response, page, request is not None
 
     def _known(self, run: ReadRun, upsert: dict[str, Any]) -> bool:
         cursor = upsert.get("updated_at")

@@ -8,11 +8,10 @@ produced again exactly, in the same order, from the landed bytes alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
 from connectors.registry import get_connector
 from connectors.toolkit.connector import Batch
-from connectors.toolkit.incremental import CursorTracker
 from ecohub.landing import Landing
 from ecohub.settings import Settings
 
@@ -31,17 +30,18 @@ def replay(
 ) -> Iterator[Batch]:
     """Batches re-parsed from landed pages (day, run, page order); ``state`` is always empty.
 
-    A version of a record is emitted once across the replayed pages, as during the original
-    runs; key listings (reconciliation) carry no records and are skipped, the reconciliation
-    result page re-emits its deletes.
+    Each page emits exactly the records its run emitted (its manifest entry names the ones the
+    run skipped as already seen); key listings of a reconciliation carry no records, its result
+    page re-emits the deletes.
     """
     connector = get_connector(portal, settings)
     spec = connector.stream(stream)
-    tracker = CursorTracker(None, lookback=timedelta(0), sorted_by_cursor=False)
     for page in landing.list_pages(portal, stream, run_id, date_from, date_to):
-        kind = landing.page_entry(page).get("kind", "page")
-        parsed = connector.parse_landed(spec, kind, landing.get_page(page.uri))
+        entry = landing.page_entry(page)
+        parsed = connector.parse_landed(spec, entry.get("kind", "page"), landing.get_page(page.uri))
         if parsed is None:
             continue
-        records, _ = connector.admit(spec, parsed, tracker, page.uri, page.run_id)
+        skipped = set(entry.get("skipped") or ())
+        admitted = [index not in skipped for index in range(len(parsed.records))]
+        records = connector.records_of(spec, parsed, admitted, page.uri, page.run_id)
         yield Batch(records, {}, page.uri, page.page)

@@ -196,8 +196,14 @@ class Landing:
         cursor_after: Any,
         content_type: str,
         kind: str = "page",
+        skipped: list[int] | None = None,
     ) -> str:
-        """Land one page unchanged (gzip) and its manifest entry; return the page's URI."""
+        """Land one page unchanged (gzip) and its manifest entry; return the page's URI.
+
+        ``kind`` says what the page is (``page`` of a listing, ``listing`` of keys for a
+        reconciliation, ``reconciliation`` result, ``changes`` feed, ``detail``); ``skipped``
+        the indices of its records not emitted (already seen), so a replay emits the same.
+        """
         folder = self._folder(portal, stream, run_id)
         ext = _extension(content_type)
         uri = self.store.put(
@@ -213,6 +219,7 @@ class Landing:
             "bytes": len(body),
             "sha256": hashlib.sha256(body).hexdigest(),
             "record_count": record_count,
+            "skipped": list(skipped or []),
             "cursor_before": cursor_before,
             "cursor_after": cursor_after,
             "landed_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -78,19 +78,25 @@ class QuarantineItem:
     event: Mapping[str, Any] | None
 
     def as_topic_value(self) -> dict[str, Any]:
+        """The quarantine-topic message (``schemas/quarantine.v1.json``) plus coordinates."""
+        m = self.message
+        event = self.event if self.event is not None else {"raw": _raw_text(m.value)}
+        runid = (self.event or {}).get("runid") or m.header("run_id") or "unknown"
         return {
-            "failed_expectations": list(self.expectations),
-            "topic": self.message.topic,
-            "partition": self.message.partition,
-            "offset": self.message.offset,
-            "event": self.event,
-            "raw": None if self.event is not None else _raw_text(self.message.value),
+            "expectations": list(self.expectations),
+            "runid": str(runid),
+            "event": event,
+            "topic": m.topic,
+            "partition": m.partition,
+            "offset": m.offset,
         }
 
     @property
     def kafka_key(self) -> bytes:
-        if self.event and isinstance(self.event.get("id"), str):
-            return self.event["id"].encode()
+        """The event's entitykey (as on the entity topics), else the message coordinates."""
+        key = (self.event or {}).get("entitykey")
+        if isinstance(key, str) and key:
+            return key.encode()
         m = self.message
         return f"{m.topic}:{m.partition}:{m.offset}".encode()
 
@@ -144,7 +150,9 @@ class LoadStats:
 
 def quarantine_topic(settings: Settings) -> str:
     """``<prefix>.quarantine.v1`` (``ecohub.quarantine.v1`` by default)."""
-    return f"{settings.kafka.topic_prefix}.quarantine.v1"
+    from ecohub.events import quarantine_topic as topic
+
+    return topic(settings.kafka.topic_prefix)
 
 
 # --------------------------------------------------------------------------- one batch
@@ -427,7 +435,7 @@ def consume(
     partition count); ``max_batches`` bounds the work for tests and Airflow tasks.
     """
     from kafka import KafkaConsumer
-    from kafka.errors import KafkaError, NoBrokersAvailable
+    from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata
 
     from ecohub.db import get_engine
@@ -446,7 +454,7 @@ def consume(
             max_poll_records=batch_size,
         )
         producer, publish = _quarantine_publisher(settings)
-    except NoBrokersAvailable as exc:
+    except KafkaError as exc:
         raise ServiceUnavailable(
             "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
         ) from exc
@@ -496,7 +504,7 @@ def lag(settings: Settings, *, topics: list[str] | None = None) -> dict[tuple[st
     :func:`ecohub.warehouse.runs.reconcile` may judge runs as complete.
     """
     from kafka import KafkaConsumer
-    from kafka.errors import NoBrokersAvailable
+    from kafka.errors import KafkaError
 
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
@@ -506,7 +514,7 @@ def lag(settings: Settings, *, topics: list[str] | None = None) -> dict[tuple[st
     init_db(engine)
     try:
         consumer = KafkaConsumer(**_client_config(settings), group_id=None)
-    except NoBrokersAvailable as exc:
+    except KafkaError as exc:
         raise ServiceUnavailable(
             "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
         ) from exc

@@ -113,7 +113,7 @@ def find_clear_pii(value: Any, path: str = "$") -> list[PiiFinding]:
         return _scan_string(value, path)
     findings: list[PiiFinding] = []
     if isinstance(value, dict):
-        is_tax_issue = "tax" in str(value.get("field", "")) and "reason" in value
+        is_tax_issue = str(value.get("reason", "")).startswith("tax code:")
         for key, item in value.items():
             if key not in _NOT_CONTACT_KEYS and not (is_tax_issue and key == "value"):
                 findings += find_clear_pii(item, f"{path}.{key}")

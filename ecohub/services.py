@@ -524,7 +524,8 @@ def _ensure_installed(services: Sequence[str]) -> None:
 def install() -> None:
     """Fetch everything the stack needs: Debian packages when missing, then the jars of Kafka
     and s3proxy (skipped when ``infra/*/lib`` matches its POM)."""
-    _ensure_installed(SERVICES)
+    with _stack_lock(Stack.default()):  # a concurrent `up` may be fetching the same jars
+        _ensure_installed(SERVICES)
 
 
 # --------------------------------------------------------------------------- Kafka
@@ -613,7 +614,10 @@ def _pg_home(stack: Stack) -> Path:
 def _traversable_by_postgres(path: Path) -> bool:
     import pwd
 
-    user = pwd.getpwnam(PG_USER)
+    try:
+        user = pwd.getpwnam(PG_USER)
+    except KeyError:  # PostgreSQL not installed yet: nothing to decide
+        return True
     groups = set(os.getgrouplist(PG_USER, user.pw_gid))
     for folder in [path, *path.parents]:
         if not folder.exists():
@@ -692,6 +696,18 @@ def _pg_init(data: Path, bindir: Path) -> None:
         conf.write("\ninclude_if_exists = 'ecohub.conf'\n")
 
 
+def _pg_logfile(stack: Stack, home: Path) -> Path:
+    """``var/log/postgres.log``; with the /var/tmp fallback the file lives beside the cluster
+    (the ``postgres`` user cannot write into the checkout) and var/log gets a symlink to it."""
+    logfile = stack.log_file("postgres")
+    if home.is_relative_to(stack.var):
+        return logfile
+    if logfile.is_symlink() or logfile.exists():
+        logfile.unlink()
+    logfile.symlink_to(home / "postgres.log")
+    return home / "postgres.log"
+
+
 def _start_postgres(stack: Stack) -> int:
     bindir = _pg_bindir()
     if bindir is None:
@@ -699,7 +715,7 @@ def _start_postgres(stack: Stack) -> int:
     data = _pg_home(stack) / "data"
     _pg_init(data, bindir)
     (data / "ecohub.conf").write_text(_pg_conf(), encoding="utf-8")
-    logfile = stack.log_file("postgres")
+    logfile = _pg_logfile(stack, data.parent)
     logfile.touch()
     _chown_pg(data / "ecohub.conf", logfile)
     _pg_run(

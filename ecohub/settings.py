@@ -30,6 +30,7 @@ __all__ = [
     "Settings",
     "env_names",
     "load_settings",
+    "mask_url",
 ]
 
 PORTALS = ("stinet", "techport", "hoip")
@@ -139,8 +140,21 @@ class Settings(_Model):
             ) from None
 
     def describe(self) -> dict[str, Any]:
-        """A printable view with every secret masked."""
-        return _mask(self.model_dump(mode="python"))
+        """A printable view with every secret masked, including a password inside a URL."""
+        view = _mask(self.model_dump(mode="python"))
+        view["warehouse_url"] = mask_url(self.warehouse_url)
+        return view
+
+
+def mask_url(url: str) -> str:
+    """``postgresql://user:pw@host/db`` -> ``postgresql://user:***@host/db``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _mask(value: Any) -> Any:

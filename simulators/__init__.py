@@ -1,0 +1,179 @@
+"""Simulators of the three partner portals (Stinet, Techport, H.OIP) behind written contracts.
+
+The portals are unreachable from ecohub's machines and publish no API documentation, so every
+connector, benchmark and reliability test runs against these servers. The contracts are
+``docs/portals/{stinet,techport,hoip}.md``; the servers do exactly what they say.
+
+Python API::
+
+    import simulators
+    with simulators.start("techport", scale="small", seed=42, port=0) as server:
+        requests.get(server.url + "/api/v2/cong-nghe", headers={"X-API-Key": "dev-techport-key"})
+
+``start_all`` starts the three at once; ``main`` is the ``ecohub simulate`` / ``python -m
+simulators`` command line. Everything served is a pure function of (portal, scale, seed,
+admin calls made): the same seed gives the same pages across restarts.
+
+Admin paths (outside the contracts, identical on the three portals; see
+:mod:`simulators.server`): ``GET /_admin/truth`` (JSON summary), ``GET /_admin/truth/<resource>``
+(NDJSON stream, one line per record: key, version, updated as served, deleted, entity_id of
+organizations and experts, defect of deliberately broken records), ``GET
+/_admin/truth/entities`` (NDJSON of world entities), ``POST /_admin/advance``, ``GET|POST
+/_admin/faults`` (see :mod:`simulators.faults`), ``GET /_admin/stats``.
+
+Resources (the names used by the admin paths): Stinet ``documents`` (OAI-PMH), ``tasks``,
+``experts``, ``laboratories``, ``organizations``; Techport ``cong-nghe``, ``nhu-cau``,
+``nha-cung-cap``, ``tu-van``, ``tim-doi-tac``; H.OIP ``startup-projects``, ``organizations``,
+``programs``, ``challenges``, ``support-applications``. Organization and expert resources carry
+world entity ids: Stinet ``organizations`` and ``experts``, Techport ``nha-cung-cap`` and
+``tu-van``, H.OIP ``organizations``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import Any
+
+from ecohub.errors import ConfigError
+from simulators.scales import SCALES
+from simulators.server import SimulatorServer
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "PORTALS",
+    "SCALES",
+    "SimulatorServer",
+    "build_portal",
+    "main",
+    "start",
+    "start_all",
+]
+
+PORTALS = ("stinet", "techport", "hoip")
+DEFAULT_PORTS = {"stinet": 8101, "techport": 8102, "hoip": 8103}
+
+
+def build_portal(portal: str, *, scale: str = "small", seed: int = 42) -> Any:
+    """The portal application without a socket (for in-process tests and benchmarks)."""
+    if portal not in PORTALS:
+        raise ConfigError(f"unknown portal {portal!r}; valid portals: {', '.join(PORTALS)}")
+    if scale not in SCALES:
+        raise ConfigError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
+    if portal == "stinet":
+        from simulators.stinet import StinetPortal as cls
+    elif portal == "techport":
+        from simulators.techport import TechportPortal as cls  # type: ignore[assignment]
+    else:
+        from simulators.hoip import HoipPortal as cls  # type: ignore[assignment]
+    return cls(seed, scale)
+
+
+def start(
+    portal: str,
+    *,
+    scale: str = "small",
+    seed: int = 42,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    faults: dict | None = None,
+) -> SimulatorServer:
+    """Start one simulator on a real socket, served from a background thread.
+
+    ``port=None`` uses the portal's default port (8101/8102/8103), ``port=0`` any free port.
+    ``faults`` is the initial fault configuration (the JSON of ``POST /_admin/faults``).
+    """
+    app = build_portal(portal, scale=scale, seed=seed)
+    if faults:
+        try:
+            app.faults.configure(faults)
+        except ValueError as exc:
+            raise ConfigError(f"invalid fault configuration: {exc}", portal=portal) from None
+    return SimulatorServer(app, host, DEFAULT_PORTS[portal] if port is None else port)
+
+
+def start_all(
+    *,
+    scale: str = "small",
+    seed: int = 42,
+    host: str = "127.0.0.1",
+    ports: dict[str, int] | None = None,
+    faults: dict | None = None,
+) -> dict[str, SimulatorServer]:
+    """Start the three simulators (default ports unless ``ports`` says otherwise)."""
+    servers: dict[str, SimulatorServer] = {}
+    try:
+        for name in PORTALS:
+            servers[name] = start(
+                name, scale=scale, seed=seed, host=host, port=(ports or {}).get(name), faults=faults
+            )
+    except BaseException:
+        for server in servers.values():
+            server.stop()
+        raise
+    return servers
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecohub simulate", description="Serve the portal simulators until interrupted."
+    )
+    parser.add_argument(
+        "--portal", default="all", help=f"one of {', '.join(PORTALS)}, all (default all)"
+    )
+    parser.add_argument(
+        "--scale", default="small", help=f"one of {', '.join(SCALES)} (default small)"
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--port", type=int, default=None, help="port of a single portal (default: its own)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``ecohub simulate``: serve until SIGINT/SIGTERM; 2 on bad arguments."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    names = PORTALS if args.portal == "all" else (args.portal,)
+    if args.portal != "all" and args.portal not in PORTALS:
+        print(
+            f"error: unknown portal {args.portal!r}; valid: {', '.join(PORTALS)}, all",
+            file=sys.stderr,
+        )
+        return 2
+    if args.scale not in SCALES:
+        print(f"error: unknown scale {args.scale!r}; valid: {', '.join(SCALES)}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    servers: list[SimulatorServer] = []
+    try:
+        for name in names:
+            port = args.port if len(names) == 1 else None
+            server = start(name, scale=args.scale, seed=args.seed, host=args.host, port=port)
+            servers.append(server)
+            print(
+                f"{name} simulator listening at {server.url} "
+                f"(scale {args.scale}, seed {args.seed})",
+                flush=True,
+            )
+        print("ready", flush=True)
+        while not stop.wait(0.5):
+            pass
+    except (ConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for server in servers:
+            server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

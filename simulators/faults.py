@@ -96,8 +96,14 @@ class FaultSpec:
 
     def describe(self) -> dict[str, Any]:
         when = {"count": self.count} if self.count is not None else {"rate": self.rate}
-        return {**when, "after": self.after, "paths": list(self.paths), **self.params,
-                "seen": self.seen, "fired": self.fired}
+        return {
+            **when,
+            "after": self.after,
+            "paths": list(self.paths),
+            **self.params,
+            "seen": self.seen,
+            "fired": self.fired,
+        }
 
 
 def _number(name: str, key: str, value: Any, lo: float, hi: float) -> float:
@@ -118,7 +124,9 @@ def _parse(name: str, raw: Any, seed: int) -> FaultSpec:
     rate = _number(name, "rate", raw["rate"], 0, 1) if "rate" in raw else None
     count = int(_number(name, "count", raw.get("count", 1), 0, 1e9)) if rate is None else None
     paths = raw.get("paths", [])
-    if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+    if not isinstance(paths, list) or not all(
+        isinstance(p, str) and p.startswith("/") for p in paths
+    ):
         raise ValueError(f"fault {name!r}: paths must be a list of path prefixes starting with '/'")
     params = {**FAULTS[name], **{k: v for k, v in raw.items() if k in FAULTS[name]}}
     if name == "server_error" and params["status"] not in (500, 502, 503, 504):
@@ -141,7 +149,9 @@ class FaultInjector:
         self.seed = seed
         self._lock = threading.Lock()
         self.specs: dict[str, FaultSpec] = {}
-        self.knobs: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in KNOBS.items()}
+        self.knobs: dict[str, Any] = {
+            k: (dict(v) if isinstance(v, dict) else v) for k, v in KNOBS.items()
+        }
 
     def configure(self, config: dict[str, Any]) -> None:
         """Replace the active faults (an empty object clears them); knobs are merged.
@@ -152,7 +162,10 @@ class FaultInjector:
             raise ValueError("fault configuration must be a JSON object")
         unknown = sorted(set(config) - set(FAULTS) - set(KNOBS))
         if unknown:
-            raise ValueError(f"unknown fault(s) {unknown}; valid faults: {sorted(FAULTS)}; knobs: {sorted(KNOBS)}")
+            raise ValueError(
+                f"unknown fault(s) {unknown}; valid faults: {sorted(FAULTS)}; "
+                f"knobs: {sorted(KNOBS)}"
+            )
         specs = {n: _parse(n, v, self.seed) for n, v in config.items() if n in FAULTS}
         knobs = dict(self.knobs)
         if "rate_limit" in config:
@@ -160,7 +173,9 @@ class FaultInjector:
             if not isinstance(raw, dict) or set(raw) - {"per_second", "burst"}:
                 raise ValueError("rate_limit must be {'per_second': float, 'burst': int}")
             knobs["rate_limit"] = {
-                "per_second": _number("rate_limit", "per_second", raw.get("per_second", 25.0), 0.01, 1e6),
+                "per_second": _number(
+                    "rate_limit", "per_second", raw.get("per_second", 25.0), 0.01, 1e6
+                ),
                 "burst": int(_number("rate_limit", "burst", raw.get("burst", 50), 1, 1e6)),
             }
         for key in ("token_ttl", "resumption_ttl"):
@@ -178,4 +193,7 @@ class FaultInjector:
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
-            return {"faults": {n: s.describe() for n, s in self.specs.items()}, "knobs": dict(self.knobs)}
+            return {
+                "faults": {n: s.describe() for n, s in self.specs.items()},
+                "knobs": dict(self.knobs),
+            }

@@ -56,7 +56,11 @@ def messy(text: str, r: random.Random, level: float = 1.0) -> str:
         k = r.randrange(1, len(words))
         text = " ".join(words[:k]) + r.choice(("  ", "\u00a0", " \t")) + " ".join(words[k:])
     if r.random() < 0.10 * level:
-        text = r.choice((" ", "  ", "\n")) + text if r.random() < 0.5 else text + r.choice((" ", "  ", "\r\n"))
+        text = (
+            r.choice((" ", "  ", "\n")) + text
+            if r.random() < 0.5
+            else text + r.choice((" ", "  ", "\r\n"))
+        )
     if "&" in text and r.random() < 0.5 * level:
         text = text.replace("&", "&amp;")
     elif r.random() < 0.06 * level:
@@ -77,7 +81,11 @@ def money_text(amount: int | None, r: random.Random) -> str:
         styles += [f"{ty} tỷ đồng", f"{ty} tỷ", f"{ty} tỷ VNĐ"]
     elif amount >= 1_000_000_000 and amount % 100_000_000 == 0:
         whole, tenths = divmod(amount // 100_000_000, 10)
-        styles += [f"{whole},{tenths} tỷ", f"{whole},{tenths} tỷ đồng", f"{whole} tỷ {tenths}00 triệu"]
+        styles += [
+            f"{whole},{tenths} tỷ",
+            f"{whole},{tenths} tỷ đồng",
+            f"{whole} tỷ {tenths}00 triệu",
+        ]
     elif amount % 1_000_000 == 0:
         trieu = amount // 1_000_000
         styles += [f"{trieu} triệu VNĐ", f"{trieu} triệu", f"{trieu} triệu đồng", f"{trieu}tr"]
@@ -116,12 +124,16 @@ def show_tax(code: str, r: random.Random, mode: str) -> str | None:
     digits = code.replace("-", "")
     if mode == "fmt":
         base, branch = digits[:10], digits[10:]
-        spaced = r.choice((f"{base[:4]} {base[4:7]} {base[7:]}", f"{base[:4]}.{base[4:7]}.{base[7:]}", base))
+        spaced = r.choice(
+            (f"{base[:4]} {base[4:7]} {base[7:]}", f"{base[:4]}.{base[4:7]}.{base[7:]}", base)
+        )
         return f"{spaced}{r.choice(('-', ' - ', ''))}{branch}" if branch else spaced
     if mode == "typo":
         while True:
             pos = r.randrange(2, 9)
-            wrong = digits[:pos] + str((int(digits[pos]) + r.randint(1, 9)) % 10) + digits[pos + 1 :]
+            wrong = (
+                digits[:pos] + str((int(digits[pos]) + r.randint(1, 9)) % 10) + digits[pos + 1 :]
+            )
             if not tax_is_valid(wrong):
                 return wrong[:10] + (f"-{wrong[10:]}" if len(wrong) == 13 else "")
     return code
@@ -131,11 +143,21 @@ def phone_text(number: str, r: random.Random) -> str:
     """``number`` is 10 national digits (``028...`` landline or ``09...`` mobile)."""
     if number.startswith("028"):
         rest = number[3:]
-        return r.choice((
-            f"028 {rest[:4]} {rest[4:]}", f"(028) {rest}", f"+84 28 {rest[:4]} {rest[4:]}",
-            number, f"028.{rest[:4]}.{rest[4:]}",
-        ))
-    return r.choice((
-        f"{number[:4]} {number[4:7]} {number[7:]}", f"{number[:3]}.{number[3:6]}.{number[6:]}",
-        f"+84{number[1:]}", f"+84 {number[1:4]} {number[4:7]} {number[7:]}", number,
-    ))
+        return r.choice(
+            (
+                f"028 {rest[:4]} {rest[4:]}",
+                f"(028) {rest}",
+                f"+84 28 {rest[:4]} {rest[4:]}",
+                number,
+                f"028.{rest[:4]}.{rest[4:]}",
+            )
+        )
+    return r.choice(
+        (
+            f"{number[:4]} {number[4:7]} {number[7:]}",
+            f"{number[:3]}.{number[3:6]}.{number[6:]}",
+            f"+84{number[1:]}",
+            f"+84 {number[1:4]} {number[4:7]} {number[7:]}",
+            number,
+        )
+    )

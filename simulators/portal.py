@@ -57,8 +57,13 @@ class Response:
     cut_connection: bool = False
 
 
-def json_response(obj: Any, status: int = 200, *, content_type: str = "application/json; charset=utf-8",
-                  headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    obj: Any,
+    status: int = 200,
+    *,
+    content_type: str = "application/json; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> Response:
     body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(status=status, body=body, content_type=content_type, headers=headers or {})
 
@@ -93,7 +98,11 @@ class Portal:
         self.seed = seed
         self.scale = scale
         self.world: World = get_world(seed, scale)
-        self.sizes = {k.split("/", 1)[1]: v for k, v in resource_sizes(scale).items() if k.startswith(self.name + "/")}
+        self.sizes = {
+            k.split("/", 1)[1]: v
+            for k, v in resource_sizes(scale).items()
+            if k.startswith(self.name + "/")
+        }
         self.lock = threading.RLock()
         self.clock = EPOCH_NOW
         self.step = 0
@@ -139,15 +148,27 @@ class Portal:
         return resp
 
     # -- shared helpers ------------------------------------------------------------------------
-    def new_state(self, resource: str, *, start_ts: int, include_deleted: bool = False,
-                  deleted_share: float = 0.0) -> ResourceState:
+    def new_state(
+        self,
+        resource: str,
+        *,
+        start_ts: int,
+        include_deleted: bool = False,
+        deleted_share: float = 0.0,
+    ) -> ResourceState:
         return ResourceState(
-            self.sizes[resource], start_ts=start_ts, end_ts=EPOCH_NOW - 3600, granularity=self.granularity,
-            include_deleted=include_deleted, salt=stable_hash(self.seed, self.name, resource, "state"),
+            self.sizes[resource],
+            start_ts=start_ts,
+            end_ts=EPOCH_NOW - 3600,
+            granularity=self.granularity,
+            include_deleted=include_deleted,
+            salt=stable_hash(self.seed, self.name, resource, "state"),
             deleted_share=deleted_share,
         )
 
-    def defect_picker(self, resource: str, share: float, defects: tuple[str, ...]) -> Callable[[int], str | None]:
+    def defect_picker(
+        self, resource: str, share: float, defects: tuple[str, ...]
+    ) -> Callable[[int], str | None]:
         """A deterministic ~``share`` of records carry one of ``defects`` (listed in the truth)."""
         salt = stable_hash(self.seed, self.name, resource, "defect")
         anchor = salt % max(1, self.sizes[resource])  # at least one broken record at any scale
@@ -173,8 +194,9 @@ class Portal:
     def floor(self, ts: int) -> int:
         return ts - ts % self.granularity
 
-    def listing(self, res: Resource, lo: int, pred: Callable[[int], bool] | None = None,
-                tag: str = "") -> tuple[Any, int]:
+    def listing(
+        self, res: Resource, lo: int, pred: Callable[[int], bool] | None = None, tag: str = ""
+    ) -> tuple[Any, int]:
         """Indices of ``res`` from order position ``lo`` on, filtered by ``pred`` (cached per
         state epoch), and their count. Without ``pred`` the order array itself is returned."""
         st = res.state
@@ -193,18 +215,37 @@ class Portal:
     def entity_lines(self) -> Iterator[bytes]:
         """NDJSON of the world entities this portal shows (canonical names, tax codes, emails)."""
         with self.lock:
-            wids = sorted({w for res in self.resources.values() if res.entity is not None
-                           for i in range(len(res.state)) if (w := res.entity(i))})
+            wids = sorted(
+                {
+                    w
+                    for res in self.resources.values()
+                    if res.entity is not None
+                    for i in range(len(res.state))
+                    if (w := res.entity(i))
+                }
+            )
         for wid in wids:
             index = int(wid[6:])
             if wid.startswith("W-ORG-"):
                 org = self.world.orgs[index]
-                line = {"entity_id": wid, "type": "organization", "kind": org.kind, "name": org.name,
-                        "name_en": org.name_en, "tax_code": org.tax}
+                line = {
+                    "entity_id": wid,
+                    "type": "organization",
+                    "kind": org.kind,
+                    "name": org.name,
+                    "name_en": org.name_en,
+                    "tax_code": org.tax,
+                }
             else:
                 person = self.world.persons[index]
-                line = {"entity_id": wid, "type": "person", "name": person.name, "title": person.title,
-                        "email": person.email, "affiliation": self.world.orgs[person.affiliation].wid}
+                line = {
+                    "entity_id": wid,
+                    "type": "person",
+                    "name": person.name,
+                    "title": person.title,
+                    "email": person.email,
+                    "affiliation": self.world.orgs[person.affiliation].wid,
+                }
             yield (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
 
     # -- change steps --------------------------------------------------------------------------
@@ -218,7 +259,9 @@ class Portal:
         self.step += 1
         prev, self.clock = self.clock, self.clock + STEP_SECONDS
         r = rng(self.seed, self.name, "advance", self.step)
-        changes = {name: self._advance_resource(res, r, prev) for name, res in self.resources.items()}
+        changes = {
+            name: self._advance_resource(res, r, prev) for name, res in self.resources.items()
+        }
         return {"step": self.step, "clock": fmt_iso(self.clock), "resources": changes}
 
     def _stamp_for(self, r: Any, prev: int, old: int | None) -> tuple[int, str]:
@@ -237,7 +280,11 @@ class Portal:
     def _advance_resource(self, res: Resource, r: Any, prev: int) -> dict[str, Any]:
         st = res.state
         live = st.live_count
-        n_create, n_update, n_delete = max(2, round(live * 0.004)), max(3, round(live * 0.008)), max(1, round(live * 0.002))
+        n_create, n_update, n_delete = (
+            max(2, round(live * 0.004)),
+            max(3, round(live * 0.008)),
+            max(1, round(live * 0.002)),
+        )
         targets: list[int] = []
         seen: set[int] = set()
         tries = 0
@@ -247,8 +294,14 @@ class Portal:
             if i not in seen and st.is_live(i):
                 seen.add(i)
                 targets.append(i)
-        report: dict[str, Any] = {"created": [], "updated": [], "deleted": [], "late": [], "tied": [],
-                                  "tie_stamp": res.stamp(self.floor(self.clock))}
+        report: dict[str, Any] = {
+            "created": [],
+            "updated": [],
+            "deleted": [],
+            "late": [],
+            "tied": [],
+            "tie_stamp": res.stamp(self.floor(self.clock)),
+        }
         for i in targets[:n_update]:
             ts, kind = self._stamp_for(r, prev, st.updated[i])
             st.touch(i, ts)
@@ -280,21 +333,39 @@ class Portal:
             for name, res in self.resources.items():
                 st = res.state
                 broken = sum(1 for i in range(len(st)) if not st.deleted[i] and res.defect(i))
-                resources[name] = {"live": st.live_count, "deleted": st.n_deleted, "broken": broken,
-                                   "has_entities": res.entity is not None}
-            return {"portal": self.name, "seed": self.seed, "scale": self.scale, "step": self.step,
-                    "clock": fmt_iso(self.clock), "resources": resources}
+                resources[name] = {
+                    "live": st.live_count,
+                    "deleted": st.n_deleted,
+                    "broken": broken,
+                    "has_entities": res.entity is not None,
+                }
+            return {
+                "portal": self.name,
+                "seed": self.seed,
+                "scale": self.scale,
+                "step": self.step,
+                "clock": fmt_iso(self.clock),
+                "resources": resources,
+            }
 
     def truth_lines(self, name: str, chunk: int = 2000) -> Iterator[bytes]:
         """NDJSON lines of one resource, from a snapshot taken under the lock."""
         res = self.resources[name]
         with self.lock:
             st = res.state
-            updated, version, deleted = array("q", st.updated), array("I", st.version), bytes(st.deleted)
+            updated, version, deleted = (
+                array("q", st.updated),
+                array("I", st.version),
+                bytes(st.deleted),
+            )
         buf: list[str] = []
         for i in range(len(updated)):
-            line: dict[str, Any] = {"key": res.key(i), "version": version[i], "updated": res.stamp(updated[i]),
-                                    "deleted": bool(deleted[i])}
+            line: dict[str, Any] = {
+                "key": res.key(i),
+                "version": version[i],
+                "updated": res.stamp(updated[i]),
+                "deleted": bool(deleted[i]),
+            }
             if res.entity is not None:
                 line["entity_id"] = res.entity(i)
             line["defect"] = None if deleted[i] else res.defect(i)

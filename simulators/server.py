@@ -66,10 +66,14 @@ class Stats:
 
     def describe(self) -> dict[str, Any]:
         with self._lock:
-            return {"uptime_seconds": round(time.time() - self.started, 3), "requests": self.requests,
-                    "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-                    "by_path": dict(sorted(self.by_path.items())), "faults_fired": dict(self.faults),
-                    "bytes_sent": self.bytes_sent}
+            return {
+                "uptime_seconds": round(time.time() - self.started, 3),
+                "requests": self.requests,
+                "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+                "by_path": dict(sorted(self.by_path.items())),
+                "faults_fired": dict(self.faults),
+                "bytes_sent": self.bytes_sent,
+            }
 
 
 class App:
@@ -95,12 +99,16 @@ class App:
         if path == "/_admin/truth" and req.method == "GET":
             return json_response(portal.truth_summary())
         if path == "/_admin/truth/entities" and req.method == "GET":
-            return Response(body=portal.entity_lines(), content_type="application/x-ndjson; charset=utf-8")
+            return Response(
+                body=portal.entity_lines(), content_type="application/x-ndjson; charset=utf-8"
+            )
         if path.startswith("/_admin/truth/") and req.method == "GET":
             name = path.removeprefix("/_admin/truth/")
             if name not in portal.resources:
                 raise ValueError(f"unknown resource {name!r}; valid: {sorted(portal.resources)}")
-            return Response(body=portal.truth_lines(name), content_type="application/x-ndjson; charset=utf-8")
+            return Response(
+                body=portal.truth_lines(name), content_type="application/x-ndjson; charset=utf-8"
+            )
         if path == "/_admin/advance" and req.method == "POST":
             body = _json_body(req)
             steps = body.get("steps", 1)
@@ -115,7 +123,9 @@ class App:
                 self._pages.clear()
             return json_response(portal.faults.describe())
         if path == "/_admin/stats" and req.method == "GET":
-            return json_response({"portal": portal.name, "step": portal.step, **self.stats.describe()})
+            return json_response(
+                {"portal": portal.name, "step": portal.step, **self.stats.describe()}
+            )
         return json_response({"error": f"no admin endpoint {req.method} {req.path}"}, 404)
 
     # -- contract with faults ------------------------------------------------------------------
@@ -190,7 +200,14 @@ def _truncate(resp: Response, mode: str) -> Response:
     body = resp.body if isinstance(resp.body, bytes) else b""
     cut = max(1, len(body) // 2)
     if mode == "connection":
-        return Response(resp.status, body[:cut], resp.content_type, resp.headers, length=len(body), cut_connection=True)
+        return Response(
+            resp.status,
+            body[:cut],
+            resp.content_type,
+            resp.headers,
+            length=len(body),
+            cut_connection=True,
+        )
     return Response(resp.status, body[:cut], resp.content_type, resp.headers)
 
 
@@ -210,8 +227,13 @@ def _oversize(resp: Response, size: int) -> Response:
             left -= min(left, len(block))
         yield tail
 
-    return Response(resp.status, chunks(), resp.content_type, resp.headers,
-                    length=len(prefix) + len(head) + fill + len(tail))
+    return Response(
+        resp.status,
+        chunks(),
+        resp.content_type,
+        resp.headers,
+        length=len(prefix) + len(head) + fill + len(tail),
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -219,14 +241,20 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "ecohub-simulator/1.0"
     app: App
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(min(length, _MAX_BODY)) if length else b""
-        req = Request(self.command, parts.path, parse_qs(parts.query, keep_blank_values=True), self.headers, body)
+        req = Request(
+            self.command,
+            parts.path,
+            parse_qs(parts.query, keep_blank_values=True),
+            self.headers,
+            body,
+        )
         try:
             resp = self.app.handle(req)
         except Exception as exc:  # a simulator bug must answer, not hang the client
@@ -241,7 +269,10 @@ class _Handler(BaseHTTPRequestHandler):
         sent = 0
         try:
             if isinstance(resp.body, bytes):
-                self.send_header("Content-Length", str(resp.length if resp.length is not None else len(resp.body)))
+                self.send_header(
+                    "Content-Length",
+                    str(resp.length if resp.length is not None else len(resp.body)),
+                )
                 if resp.cut_connection:
                     self.send_header("Connection", "close")
                 self.end_headers()
@@ -296,8 +327,12 @@ class SimulatorServer:
         self.host = host
         self.port = int(self._httpd.server_address[1])
         self.portal = portal.name
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"simulator-{portal.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"simulator-{portal.name}",
+            daemon=True,
+        )
         self._thread.start()
 
     @property

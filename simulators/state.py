@@ -45,7 +45,9 @@ class ResourceState:
         self.n_deleted = 0
         self._populate(n, start_ts, end_ts, random.Random(salt), deleted_share)
 
-    def _populate(self, n: int, start: int, end: int, r: random.Random, deleted_share: float) -> None:
+    def _populate(
+        self, n: int, start: int, end: int, r: random.Random, deleted_share: float
+    ) -> None:
         g, span, prev, batch = self.granularity, max(end - start, 1), start, 0
         max_batch = max(2, min(150, n // 8))
         step = span / max(n, 1)
@@ -65,7 +67,9 @@ class ResourceState:
             v = 1 if rand() < 0.55 else randint(2, 6)
             updated.append(t)
             version.append(v)
-            created.append(t if v == 1 else max(start - 86400 * 30, t - randint(86400, 86400 * 900)))
+            created.append(
+                t if v == 1 else max(start - 86400 * 30, t - randint(86400, 86400 * 900))
+            )
             deleted.append(1 if rand() < deleted_share else 0)
         self.n_deleted = sum(deleted)
         live = range(n) if self.include_deleted else (i for i in range(n) if not deleted[i])

@@ -23,19 +23,65 @@ __all__ = ["API_KEYS", "TechportPortal"]
 
 API_KEYS = frozenset({"dev-techport-key"})
 _BASE = "/api/v2/"
-_IDS = {"cong-nghe": 100_000, "nhu-cau": 300_000, "nha-cung-cap": 20_000, "tu-van": 50_000, "tim-doi-tac": 70_000}
-_ID_FIELD = {"cong-nghe": "ma_cong_nghe", "nhu-cau": "ma_nhu_cau", "nha-cung-cap": "ma_nha_cung_cap",
-             "tu-van": "ma_tu_van", "tim-doi-tac": "ma_du_an"}
-_START = {"cong-nghe": 2016, "nhu-cau": 2021, "nha-cung-cap": 2016, "tu-van": 2018, "tim-doi-tac": 2019}
+_IDS = {
+    "cong-nghe": 100_000,
+    "nhu-cau": 300_000,
+    "nha-cung-cap": 20_000,
+    "tu-van": 50_000,
+    "tim-doi-tac": 70_000,
+}
+_ID_FIELD = {
+    "cong-nghe": "ma_cong_nghe",
+    "nhu-cau": "ma_nhu_cau",
+    "nha-cung-cap": "ma_nha_cung_cap",
+    "tu-van": "ma_tu_van",
+    "tim-doi-tac": "ma_du_an",
+}
+_START = {
+    "cong-nghe": 2016,
+    "nhu-cau": 2021,
+    "nha-cung-cap": 2016,
+    "tu-van": 2018,
+    "tim-doi-tac": 2019,
+}
 _STYLE = Style(tax=(70, 8, 14, 8), hard_name=0.08, form_variant=0.6, noise=1.2, new_address=0.6)
-_TECH_FIELDS = ("Công nghệ thông tin", "Nông nghiệp", "Y dược", "Môi trường", "Cơ khí – Tự động hóa",
-                "Năng lượng", "Vật liệu", "Chế biến thực phẩm", "Điện – Điện tử", "Xây dựng")
-_TECH_HEADS = ("Hệ thống", "Công nghệ", "Quy trình", "Giải pháp", "Dây chuyền", "Thiết bị", "Máy", "Phần mềm")
+_TECH_FIELDS = (
+    "Công nghệ thông tin",
+    "Nông nghiệp",
+    "Y dược",
+    "Môi trường",
+    "Cơ khí – Tự động hóa",
+    "Năng lượng",
+    "Vật liệu",
+    "Chế biến thực phẩm",
+    "Điện – Điện tử",
+    "Xây dựng",
+)
+_TECH_HEADS = (
+    "Hệ thống",
+    "Công nghệ",
+    "Quy trình",
+    "Giải pháp",
+    "Dây chuyền",
+    "Thiết bị",
+    "Máy",
+    "Phần mềm",
+)
 _TRANSFER = ("Chuyển giao trọn gói", "Li-xăng", "Đào tạo, hướng dẫn", "Bán thiết bị")
-_SERVICES = ("Tư vấn chuyển giao công nghệ", "Thẩm định giá công nghệ", "Sở hữu trí tuệ",
-             "Tư vấn đổi mới sáng tạo", "Đánh giá trình độ công nghệ", "Tư vấn tài chính dự án")
-_KIND_TYPE = {"company": "Doanh nghiệp", "institute": "Viện nghiên cứu", "university": "Trường đại học",
-              "center": "Trung tâm"}
+_SERVICES = (
+    "Tư vấn chuyển giao công nghệ",
+    "Thẩm định giá công nghệ",
+    "Sở hữu trí tuệ",
+    "Tư vấn đổi mới sáng tạo",
+    "Đánh giá trình độ công nghệ",
+    "Tư vấn tài chính dự án",
+)
+_KIND_TYPE = {
+    "company": "Doanh nghiệp",
+    "institute": "Viện nghiên cứu",
+    "university": "Trường đại học",
+    "center": "Trung tâm",
+}
 _LIST_PARAMS = {"trang", "so_dong", "updated_from"}
 
 
@@ -71,19 +117,39 @@ class TechportPortal(Portal):
     def build_resources(self) -> None:
         self._bucket = _Bucket()
         w = self.world
-        self.suppliers = w.membership("techport/nha-cung-cap", self.sizes["nha-cung-cap"],
-                                      {"company": 0.82, "institute": 0.06, "university": 0.04, "center": 0.08})
-        self.consultants = w.membership("techport/tu-van", self.sizes["tu-van"],
-                                        {"person": 0.6, "company": 0.2, "center": 0.14, "institute": 0.06})
+        self.suppliers = w.membership(
+            "techport/nha-cung-cap",
+            self.sizes["nha-cung-cap"],
+            {"company": 0.82, "institute": 0.06, "university": 0.04, "center": 0.08},
+        )
+        self.consultants = w.membership(
+            "techport/tu-van",
+            self.sizes["tu-van"],
+            {"person": 0.6, "company": 0.2, "center": 0.14, "institute": 0.06},
+        )
         self._n_suppliers = self.sizes["nha-cung-cap"]
-        builders = {"cong-nghe": self._technology, "nhu-cau": self._demand, "nha-cung-cap": self._supplier,
-                    "tu-van": self._consultant, "tim-doi-tac": self._partner}
-        defects = {"cong-nghe": ("missing_title", "impossible_date"), "nhu-cau": ("impossible_date", "missing_title"),
-                   "tim-doi-tac": ("missing_title",)}
+        builders = {
+            "cong-nghe": self._technology,
+            "nhu-cau": self._demand,
+            "nha-cung-cap": self._supplier,
+            "tu-van": self._consultant,
+            "tim-doi-tac": self._partner,
+        }
+        defects = {
+            "cong-nghe": ("missing_title", "impossible_date"),
+            "nhu-cau": ("impossible_date", "missing_title"),
+            "tim-doi-tac": ("missing_title",),
+        }
         for name, build in builders.items():
             state = self.new_state(name, start_ts=_year_ts(_START[name]))
             base = _IDS[name]
-            res = Resource(name=name, state=state, key=lambda i, b=base: str(b + i), stamp=fmt_techport, build=build)
+            res = Resource(
+                name=name,
+                state=state,
+                key=lambda i, b=base: str(b + i),
+                stamp=fmt_techport,
+                build=build,
+            )
             if name in defects:
                 res.defect = self.defect_picker(name, 0.006, defects[name])
             self.resources[name] = res
@@ -91,7 +157,9 @@ class TechportPortal(Portal):
         sup.entity = lambda i: self.world.orgs[self.suppliers.ids[i]].wid
         con.entity = self._consultant_entity
         sup.on_create = lambda i: self.suppliers.take(rng(self.seed, "techport", "new-supplier", i))
-        con.on_create = lambda i: self.consultants.take(rng(self.seed, "techport", "new-consultant", i))
+        con.on_create = lambda i: self.consultants.take(
+            rng(self.seed, "techport", "new-consultant", i)
+        )
         self._salt = stable_hash(self.seed, "techport", "equipment")
 
     def _consultant_entity(self, i: int) -> str:
@@ -106,12 +174,19 @@ class TechportPortal(Portal):
         return out
 
     def error(self, status: int, message: str) -> Response:
-        code = {400: "SAI_THAM_SO", 401: "KHONG_XAC_THUC", 404: "KHONG_TIM_THAY", 405: "PHUONG_THUC_KHONG_HO_TRO",
-                429: "VUOT_GIOI_HAN"}.get(status, "LOI_HE_THONG")
+        code = {
+            400: "SAI_THAM_SO",
+            401: "KHONG_XAC_THUC",
+            404: "KHONG_TIM_THAY",
+            405: "PHUONG_THUC_KHONG_HO_TRO",
+            429: "VUOT_GIOI_HAN",
+        }.get(status, "LOI_HE_THONG")
         return json_response({"trang_thai": "loi", "ma_loi": code, "thong_bao": message}, status)
 
     def is_paging(self, req: Request) -> bool:
-        return req.path.rstrip("/").removeprefix(_BASE) in _IDS and (req.arg("trang") or "1") not in ("", "1")
+        return req.path.rstrip("/").removeprefix(_BASE) in _IDS and (
+            req.arg("trang") or "1"
+        ) not in ("", "1")
 
     def dispatch(self, req: Request) -> Response:
         if not req.path.startswith(_BASE):
@@ -127,7 +202,9 @@ class TechportPortal(Portal):
         knob = self.faults.knobs["rate_limit"]
         wait = self._bucket.take(key, float(knob["per_second"]), int(knob["burst"]))
         if wait > 0:
-            resp = self.error(429, f"Vượt quá số lượt truy cập cho phép, thử lại sau {math.ceil(wait)} giây")
+            resp = self.error(
+                429, f"Vượt quá số lượt truy cập cho phép, thử lại sau {math.ceil(wait)} giây"
+            )
             resp.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             return resp
         res = self.resources[parts[0]]
@@ -172,13 +249,27 @@ class TechportPortal(Portal):
             return self.error(400, str(exc))
         with self.lock:
             lo = res.state.position(since)
-            pred = None if loai is None else (lambda k: self._is_equipment(k) == (loai == "thiet-bi"))
+            pred = (
+                None if loai is None else (lambda k: self._is_equipment(k) == (loai == "thiet-bi"))
+            )
             seq, start = self.listing(res, lo, pred, tag=loai or "")
             total = len(seq) - start
             first = start + (page - 1) * size
-            rows = [res.build(k) for k in seq[first : min(first + size, len(seq))]] if first < len(seq) else []
-        body = {"trang_thai": "thanh_cong", "du_lieu": rows,
-                "phan_trang": {"trang": page, "so_dong": size, "tong_so": total, "tong_so_trang": math.ceil(total / size)}}
+            rows = (
+                [res.build(k) for k in seq[first : min(first + size, len(seq))]]
+                if first < len(seq)
+                else []
+            )
+        body = {
+            "trang_thai": "thanh_cong",
+            "du_lieu": rows,
+            "phan_trang": {
+                "trang": page,
+                "so_dong": size,
+                "tong_so": total,
+                "tong_so_trang": math.ceil(total / size),
+            },
+        }
         resp = json_response(body)
         resp.listing = f"{req.path}|{req.arg('updated_from')}|{size}|{loai}"
         resp.paging = page > 1
@@ -218,16 +309,25 @@ class TechportPortal(Portal):
         sup = int(unit(self._salt ^ 0x55, i) * self._n_suppliers)
         sup_org = self.world.orgs[self.suppliers.ids[sup]]
         defect = res.defect(i)
-        amount = r.choice((None, 150, 280, 400, 450, 850, 1200, 1500, 2000, 3500)) if r.random() < 0.9 else None
+        amount = (
+            r.choice((None, 150, 280, 400, 450, 850, 1200, 1500, 2000, 3500))
+            if r.random() < 0.9
+            else None
+        )
         return {
             "ma_cong_nghe": _IDS["cong-nghe"] + i,
             "ten_cong_nghe": "" if defect == "missing_title" else messy(title, r),
             "loai": "Thiết bị" if equipment else "Công nghệ",
             "linh_vuc": field,
-            "mo_ta": messy(f"{title}. Ứng dụng cho doanh nghiệp &amp; hợp tác xã tại TP.HCM; "
-                           f"hiệu quả tiết kiệm {rv.randint(10, 60)}% chi phí vận hành.", r),
+            "mo_ta": messy(
+                f"{title}. Ứng dụng cho doanh nghiệp & hợp tác xã tại TP.HCM; "
+                f"hiệu quả tiết kiệm {rv.randint(10, 60)}% chi phí vận hành.",
+                r,
+            ),
             "xuat_xu": r.choice(vocab.COUNTRIES),
-            "muc_do_phat_trien": rv.choice(("Phòng thí nghiệm", "Thử nghiệm", "Sản xuất thử", "Thương mại hóa")),
+            "muc_do_phat_trien": rv.choice(
+                ("Phòng thí nghiệm", "Thử nghiệm", "Sản xuất thử", "Thương mại hóa")
+            ),
             "hinh_thuc_chuyen_giao": sorted(set(r.sample(_TRANSFER, r.randint(1, 2)))),
             "gia_tham_khao": money_text(None if amount is None else amount * 1_000_000, rv),
             "ma_nha_cung_cap": _IDS["nha-cung-cap"] + sup,
@@ -245,17 +345,26 @@ class TechportPortal(Portal):
         requester = self.world.orgs[r.choice(self.world.by_kind["company"])]
         defect = res.defect(i)
         contact = self.world.persons[r.randrange(len(self.world.persons))]
+        budget = r.choice((None, 200, 500, 800, 1000, 1500, 2000))
         return {
             "ma_nhu_cau": _IDS["nhu-cau"] + i,
-            "tieu_de": "" if defect == "missing_title" else messy(f"Cần tìm {r.choice(('công nghệ', 'giải pháp', 'thiết bị'))} {obj}", r),
-            "mo_ta": messy(f"Doanh nghiệp có nhu cầu đổi mới công nghệ: {obj}. Ưu tiên chuyển giao trong nước.", r),
+            "tieu_de": ""
+            if defect == "missing_title"
+            else messy(f"Cần tìm {r.choice(('công nghệ', 'giải pháp', 'thiết bị'))} {obj}", r),
+            "mo_ta": messy(
+                f"Doanh nghiệp có nhu cầu đổi mới công nghệ: {obj}. "
+                "Ưu tiên chuyển giao trong nước.",
+                r,
+            ),
             "linh_vuc": r.choice(_TECH_FIELDS),
-            "ngan_sach_du_kien": money_text(r.choice((None, 200, 500, 800, 1000, 1500, 2000)) and r.choice((200, 500, 800, 1000, 1500, 2000)) * 1_000_000, rv),
+            "ngan_sach_du_kien": money_text(None if budget is None else budget * 1_000_000, rv),
             "don_vi_yeu_cau": org_display(requester, r, _STYLE, st.created[i])["name"],
             "nguoi_lien_he": messy(contact.name, r),
             "email_lien_he": contact.email if r.random() < 0.7 else None,
             "dien_thoai_lien_he": phone_text(contact.phone, r) if r.random() < 0.8 else None,
-            "han_chot": "30/02/2025" if defect == "impossible_date" else date_dmy(st.created[i] + 86400 * r.randint(30, 365)),
+            "han_chot": "30/02/2025"
+            if defect == "impossible_date"
+            else date_dmy(st.created[i] + 86400 * r.randint(30, 365)),
             "tinh_trang": rv.choice(("Đang tìm kiếm", "Đang tìm kiếm", "Đã kết nối", "Đã đóng")),
             "ngay_dang": date_dmy(st.created[i]),
             **self._common(res, i),
@@ -294,16 +403,33 @@ class TechportPortal(Portal):
         fields = sorted(set(r.sample(_TECH_FIELDS, r.randint(1, 3))))
         if member < 0:
             p = person_display(self.world.persons[-1 - member], self.world, r, _STYLE)
-            shown = {"loai": "Chuyên gia", "ten": p["name"], "to_chuc_cong_tac": p["affiliation"],
-                     "ma_so_thue": None, "email": p["email"], "dien_thoai": p["phone"], "dia_chi": None}
-            if p["email"] is None:
-                shown["to_chuc_cong_tac"] = p["affiliation"]
+            shown = {
+                "loai": "Chuyên gia",
+                "ten": p["name"],
+                "to_chuc_cong_tac": p["affiliation"],
+                "ma_so_thue": None,
+                "email": p["email"],
+                "dien_thoai": p["phone"],
+                "dia_chi": None,
+            }
         else:
             d = org_display(self.world.orgs[member], r, _STYLE, st.updated[i])
-            shown = {"loai": "Tổ chức", "ten": d["name"], "to_chuc_cong_tac": None, "ma_so_thue": d["tax"],
-                     "email": d["email"], "dien_thoai": d["phone"], "dia_chi": d["address"]}
-        return {"ma_tu_van": _IDS["tu-van"] + i, **shown, "linh_vuc_tu_van": fields,
-                "dich_vu": services if rv.random() < 0.9 else services[:1], **self._common(res, i)}
+            shown = {
+                "loai": "Tổ chức",
+                "ten": d["name"],
+                "to_chuc_cong_tac": None,
+                "ma_so_thue": d["tax"],
+                "email": d["email"],
+                "dien_thoai": d["phone"],
+                "dia_chi": d["address"],
+            }
+        return {
+            "ma_tu_van": _IDS["tu-van"] + i,
+            **shown,
+            "linh_vuc_tu_van": fields,
+            "dich_vu": services if rv.random() < 0.9 else services[:1],
+            **self._common(res, i),
+        }
 
     def _partner(self, i: int) -> dict[str, Any]:
         res = self.resources["tim-doi-tac"]
@@ -316,8 +442,19 @@ class TechportPortal(Portal):
             "ten_du_an": "" if res.defect(i) == "missing_title" else messy(f"Dự án {obj}", r),
             "mo_ta": messy(f"Tìm đối tác triển khai {obj} tại TP.HCM và các tỉnh lân cận.", r),
             "linh_vuc": r.choice(_TECH_FIELDS),
-            "hinh_thuc_hop_tac": sorted(set(r.sample(("Góp vốn", "Chuyển giao công nghệ", "Hợp tác nghiên cứu",
-                                                      "Phân phối sản phẩm"), r.randint(1, 2)))),
+            "hinh_thuc_hop_tac": sorted(
+                set(
+                    r.sample(
+                        (
+                            "Góp vốn",
+                            "Chuyển giao công nghệ",
+                            "Hợp tác nghiên cứu",
+                            "Phân phối sản phẩm",
+                        ),
+                        r.randint(1, 2),
+                    )
+                )
+            ),
             "von_can_goi": money_text(r.choice((500, 1000, 1500, 2000, 5000)) * 1_000_000, rv),
             "don_vi_de_xuat": org_display(org, r, _STYLE, st.created[i])["name"],
             "ngay_dang": date_dmy(st.created[i]),

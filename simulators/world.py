@@ -49,21 +49,52 @@ __all__ = [
 
 # legal form key -> (canonical prefix, variants, English suffix)
 FORMS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "tnhh": ("Công ty TNHH", ("Cty TNHH", "CÔNG TY TNHH", "Công ty Trách nhiệm hữu hạn", "Công Ty TNHH", "CTY TNHH"), "Co., Ltd."),
-    "cp": ("Công ty Cổ phần", ("Công ty CP", "CTCP", "Cty CP", "Cty Cổ phần", "CÔNG TY CỔ PHẦN"), "JSC"),
+    "tnhh": (
+        "Công ty TNHH",
+        ("Cty TNHH", "CÔNG TY TNHH", "Công ty Trách nhiệm hữu hạn", "Công Ty TNHH", "CTY TNHH"),
+        "Co., Ltd.",
+    ),
+    "cp": (
+        "Công ty Cổ phần",
+        ("Công ty CP", "CTCP", "Cty CP", "Cty Cổ phần", "CÔNG TY CỔ PHẦN"),
+        "JSC",
+    ),
     "dh": ("Trường Đại học", ("Trường ĐH", "Đại học", "ĐH", "Trường Đại Học"), ""),
     "vien": ("Viện", ("VIỆN", "Viện"), ""),
     "tt": ("Trung tâm", ("TT", "TRUNG TÂM", "Trung Tâm"), ""),
     "quy": ("Quỹ", ("QUỸ", "Quỹ"), ""),
     "": ("", ("",), ""),
 }
-KINDS = ("university", "institute", "center", "company", "incubator", "accelerator", "investor", "agency")
-_CENTER_SERVICES = (
-    ("Nghiên cứu và Phát triển", "Research and Development"), ("Ứng dụng Tiến bộ KH&CN", "Application of S&T Advances"),
-    ("Chuyển giao Công nghệ", "Technology Transfer"), ("Kiểm định", "Testing"), ("Tư vấn", "Consulting"),
-    ("Đào tạo", "Training"), ("Thông tin", "Information"), ("Thí nghiệm", "Laboratory"),
+KINDS = (
+    "university",
+    "institute",
+    "center",
+    "company",
+    "incubator",
+    "accelerator",
+    "investor",
+    "agency",
 )
-_POSITIONS = ("Giảng viên", "Giảng viên chính", "Nghiên cứu viên", "Trưởng khoa", "Phó Viện trưởng", "Trưởng phòng thí nghiệm", "Giám đốc kỹ thuật", "Chuyên viên")
+_CENTER_SERVICES = (
+    ("Nghiên cứu và Phát triển", "Research and Development"),
+    ("Ứng dụng Tiến bộ KH&CN", "Application of S&T Advances"),
+    ("Chuyển giao Công nghệ", "Technology Transfer"),
+    ("Kiểm định", "Testing"),
+    ("Tư vấn", "Consulting"),
+    ("Đào tạo", "Training"),
+    ("Thông tin", "Information"),
+    ("Thí nghiệm", "Laboratory"),
+)
+_POSITIONS = (
+    "Giảng viên",
+    "Giảng viên chính",
+    "Nghiên cứu viên",
+    "Trưởng khoa",
+    "Phó Viện trưởng",
+    "Trưởng phòng thí nghiệm",
+    "Giám đốc kỹ thuật",
+    "Chuyên viên",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +192,7 @@ class World:
         self.by_kind: dict[str, list[int]] = {k: [] for k in KINDS}
         self._cores: set[str] = set()
         self._taxes: set[str] = set()
+        self._domains: set[str] = set()
         for kind in KINDS:
             self._grow(kind, kind_counts.get(kind, 0))
         self.persons: list[Person] = []
@@ -189,42 +221,100 @@ class World:
             while tax[:10] in self._taxes:
                 tax = make_tax_code(r)
             self._taxes.add(tax[:10])
+            domain = self._unique_domain(spec["domain"])
             ward = spec.get("ward", r.randrange(len(vocab.WARDS)))
             street = spec.get("street") or r.choice(vocab.WARDS[ward][3])
-            number = spec.get("number") or f"{r.randint(1, 420)}{r.choice(('', '', '', 'A', '/12', 'B'))}"
+            number = (
+                spec.get("number")
+                or f"{r.randint(1, 420)}{r.choice(('', '', '', 'A', '/12', 'B'))}"
+            )
             org = Org(
-                index=len(self.orgs), kind=kind, form=spec["form"], core=spec["core"],
-                suffix=spec.get("suffix", ""), sep=spec.get("sep", " "), name_en=spec["en"],
-                abbr=spec.get("abbr"), tax=tax, founded_year=spec.get("year", r.randint(1976, 2023)),
-                ward=ward, number=number, street=street,
+                index=len(self.orgs),
+                kind=kind,
+                form=spec["form"],
+                core=spec["core"],
+                suffix=spec.get("suffix", ""),
+                sep=spec.get("sep", " "),
+                name_en=spec["en"],
+                abbr=spec.get("abbr"),
+                tax=tax,
+                founded_year=spec.get("year", r.randint(1976, 2023)),
+                ward=ward,
+                number=number,
+                street=street,
                 phone="028" + "".join(r.choice("0123456789") for _ in range(8)),
-                email=f"{spec.get('mailbox', 'info')}@{spec['domain']}", domain=spec["domain"],
+                email=f"{spec.get('mailbox', 'info')}@{domain}",
+                domain=domain,
                 field=r.choice(list(vocab.FIELDS)),
             )
             self.orgs.append(org)
             self.by_kind[kind].append(org.index)
             made += 1
 
+    def _unique_domain(self, domain: str) -> str:
+        """Org domains are evidence for matching, so no two organizations share one."""
+        name, _, tld = domain.partition(".")
+        candidate, n = domain, 1
+        while candidate in self._domains:
+            n += 1
+            candidate = f"{name}{n}.{tld}"
+        self._domains.add(candidate)
+        return candidate
+
     def _org_spec(self, kind: str, nth: int, r: random.Random) -> dict | None:
         if kind == "university" and nth < len(vocab.UNIVERSITIES):
             core, suffix, en, abbr, domain, ward, number = vocab.UNIVERSITIES[nth]
             sep = " – " if suffix == "ĐHQG-HCM" else " "
-            return {"form": "dh", "core": core, "suffix": suffix, "sep": sep, "en": en, "abbr": abbr,
-                    "domain": domain, "ward": ward, "number": number, "year": r.randint(1957, 2005)}
+            return {
+                "form": "dh",
+                "core": core,
+                "suffix": suffix,
+                "sep": sep,
+                "en": en,
+                "abbr": abbr,
+                "domain": domain,
+                "ward": ward,
+                "number": number,
+                "street": vocab.WARDS[ward][3][0],
+                "year": r.randint(1957, 2005),
+            }
         if kind == "agency":
             if nth < len(vocab.AGENCIES):
                 name, en, abbr, domain = vocab.AGENCIES[nth]
-                return {"form": "", "core": name.removesuffix(" TP.HCM"), "suffix": "TP.HCM", "en": en,
-                        "abbr": abbr, "domain": domain, "year": r.randint(1976, 2010)}
+                return {
+                    "form": "",
+                    "core": name.removesuffix(" TP.HCM"),
+                    "suffix": "TP.HCM",
+                    "en": en,
+                    "abbr": abbr,
+                    "domain": domain,
+                    "year": r.randint(1976, 2010),
+                }
             k = nth - len(vocab.AGENCIES)
             if k >= len(vocab.WARDS):
                 return None
             ward = vocab.WARDS[k]
-            return {"form": "", "core": f"Ủy ban nhân dân {ward[2]}", "en": f"People's Committee of {fold(ward[2]).title()} Ward",
-                    "domain": f"{fold(ward[2]).replace(' ', '')}.hochiminhcity.gov.vn", "ward": k, "year": 2025}
+            return {
+                "form": "",
+                "core": f"Ủy ban nhân dân {ward[2]}",
+                "en": f"People's Committee of {fold(ward[2]).title()} Ward",
+                "domain": f"{fold(ward[2]).replace(' ', '')}.hochiminhcity.gov.vn",
+                "ward": k,
+                "year": 2025,
+            }
         if kind == "incubator" and nth == 0:
-            return {"form": "tt", "core": "Khởi nghiệp Đổi mới Sáng tạo", "suffix": "TP.HCM", "en": "Saigon Innovation Hub",
-                    "abbr": "SIHUB", "domain": "sihub.gov.vn", "ward": 4, "number": "123", "street": "Trương Định", "year": 2017}
+            return {
+                "form": "tt",
+                "core": "Khởi nghiệp Đổi mới Sáng tạo",
+                "suffix": "TP.HCM",
+                "en": "Saigon Innovation Hub",
+                "abbr": "SIHUB",
+                "domain": "sihub.gov.vn",
+                "ward": 4,
+                "number": "123",
+                "street": "Trương Định",
+                "year": 2017,
+            }
         brand = f"{r.choice(vocab.BRAND_A)} {r.choice(vocab.BRAND_B)}"
         if r.random() < 0.3:
             brand += f" {r.choice(vocab.BRAND_TAILS)}"
@@ -232,50 +322,99 @@ class World:
         slug = fold(brand).replace(" ", "")
         if kind in ("university", "institute"):
             topic, topic_en = r.choice(vocab.INSTITUTE_TOPICS)
-            qual, qual_en = r.choice(vocab.INSTITUTE_QUALIFIERS[1:] if kind == "university" else vocab.INSTITUTE_QUALIFIERS)
+            qual, qual_en = r.choice(
+                vocab.INSTITUTE_QUALIFIERS[1:]
+                if kind == "university"
+                else vocab.INSTITUTE_QUALIFIERS
+            )
             pre = "Nghiên cứu " if kind == "institute" and r.random() < 0.4 else ""
             core = f"{pre}{topic} {qual}".strip()
-            en = f"{qual_en} University of {topic_en}" if kind == "university" else f"Institute of {topic_en}{', ' + qual_en if qual_en else ''}"
+            en = (
+                f"{qual_en} University of {topic_en}"
+                if kind == "university"
+                else f"Institute of {topic_en}{', ' + qual_en if qual_en else ''}"
+            )
             abbr = "".join(w[0] for w in fold(core).split()).upper()
-            dom = fold(core).replace(" ", "")[:18] + (".edu.vn" if kind == "university" else ".ac.vn")
-            return {"form": "dh" if kind == "university" else "vien", "core": core, "en": en, "abbr": abbr, "domain": dom}
+            dom = fold(core).replace(" ", "")[:18] + (
+                ".edu.vn" if kind == "university" else ".ac.vn"
+            )
+            return {
+                "form": "dh" if kind == "university" else "vien",
+                "core": core,
+                "en": en,
+                "abbr": abbr,
+                "domain": dom,
+            }
         if kind == "center":
             svc, svc_en = r.choice(_CENTER_SERVICES)
             topic, topic_en = r.choice(vocab.INSTITUTE_TOPICS)
             qual, qual_en = r.choice(vocab.INSTITUTE_QUALIFIERS)
             core = f"{svc} {topic} {qual}".strip()
-            return {"form": "tt", "core": core, "en": f"Center for {svc_en} in {topic_en} {qual_en}".strip(),
-                    "abbr": None, "domain": fold(f"{topic} {qual}").replace(" ", "")[:16] + ".org.vn"}
+            return {
+                "form": "tt",
+                "core": core,
+                "en": f"Center for {svc_en} in {topic_en} {qual_en}".strip(),
+                "abbr": None,
+                "domain": fold(f"{topic} {qual}").replace(" ", "")[:16] + ".org.vn",
+            }
         if kind == "company":
             ind, ind_en, ind_abbr = r.choice(vocab.INDUSTRIES)
             form = "tnhh" if r.random() < 0.68 else "cp"
-            return {"form": form, "core": f"{ind} {brand}", "en": f"{brand_en} {ind_en} {FORMS[form][2]}",
-                    "abbr": (slug[:4] + ind_abbr).upper(), "domain": f"{slug}{ind_abbr.lower()}.com.vn",
-                    "mailbox": r.choice(("info", "contact", "sales", "lienhe"))}
+            return {
+                "form": form,
+                "core": f"{ind} {brand}",
+                "en": f"{brand_en} {ind_en} {FORMS[form][2]}",
+                "abbr": (slug[:4] + ind_abbr).upper(),
+                "domain": f"{slug}{ind_abbr.lower()}.com.vn",
+                "mailbox": r.choice(("info", "contact", "sales", "lienhe")),
+            }
         if kind == "incubator":
             core, en = r.choice(vocab.INCUBATOR_CORES)
-            host, host_en = r.choice(vocab.INSTITUTE_QUALIFIERS[1:] + ((brand, brand_en),))
-            return {"form": "tt" if not core.startswith("Vườn") else "", "core": f"{core} {host}",
-                    "en": f"{host_en} {en} Center", "abbr": None, "domain": f"{slug}hub.vn"}
+            host, host_en = r.choice((*vocab.INSTITUTE_QUALIFIERS[1:], (brand, brand_en)))
+            return {
+                "form": "tt" if not core.startswith("Vườn") else "",
+                "core": f"{core} {host}",
+                "en": f"{host_en} {en} Center",
+                "abbr": None,
+                "domain": f"{slug}hub.vn",
+            }
         if kind == "accelerator":
-            return {"form": "cp", "core": f"Thúc đẩy Kinh doanh {brand}", "en": f"{brand_en} Accelerator JSC",
-                    "abbr": f"{slug[:5].upper()}ACC", "domain": f"{slug}accelerator.vn"}
+            return {
+                "form": "cp",
+                "core": f"Thúc đẩy Kinh doanh {brand}",
+                "en": f"{brand_en} Accelerator JSC",
+                "abbr": f"{slug[:5].upper()}ACC",
+                "domain": f"{slug}accelerator.vn",
+            }
         # investor
         core, en = r.choice(vocab.INVESTOR_CORES)
         form = "quy" if r.random() < 0.5 else "cp"
-        return {"form": form, "core": f"{core} {brand}", "en": f"{brand_en} {en} {'Fund' if form == 'quy' else 'JSC'}",
-                "abbr": f"{slug[:4].upper()}VC", "domain": f"{slug}ventures.vn"}
+        return {
+            "form": form,
+            "core": f"{core} {brand}",
+            "en": f"{brand_en} {en} {'Fund' if form == 'quy' else 'JSC'}",
+            "abbr": f"{slug[:4].upper()}VC",
+            "domain": f"{slug}ventures.vn",
+        }
 
     # -- persons -------------------------------------------------------------------------------
     def _add_person(self, r: random.Random, hosts: list[int], companies: list[int]) -> None:
         while True:
-            surname, middle, given = r.choice(vocab.SURNAMES), r.choice(vocab.MIDDLE_NAMES), r.choice(vocab.GIVEN_NAMES)
+            surname, middle, given = (
+                r.choice(vocab.SURNAMES),
+                r.choice(vocab.MIDDLE_NAMES),
+                r.choice(vocab.GIVEN_NAMES),
+            )
             aff = r.choice(hosts) if (r.random() < 0.85 and hosts) else r.choice(companies)
             key = (fold(f"{surname} {middle} {given}"), aff)
             if key in self._person_keys:
                 continue
             base = f"{fold(given)}.{fold(surname)}{fold(middle)[0]}".replace(" ", "")
-            domain = self.orgs[aff].domain if r.random() < 0.75 else r.choice(("gmail.com", "yahoo.com", "outlook.com"))
+            domain = (
+                self.orgs[aff].domain
+                if r.random() < 0.75
+                else r.choice(("gmail.com", "yahoo.com", "outlook.com"))
+            )
             email = f"{base}@{domain}"
             n = 1
             while email in self._emails:
@@ -286,12 +425,23 @@ class World:
         self._emails.add(email)
         title = r.choices(("gs", "pgs", "ts", "ths", "ks", ""), weights=(4, 12, 38, 26, 8, 12))[0]
         gender = "Nữ" if "Thị" in middle or r.random() < 0.3 else "Nam"
-        self.persons.append(Person(
-            index=len(self.persons), surname=surname, middle=middle, given=given, title=title, gender=gender,
-            birth_year=r.randint(1955, 1995), affiliation=aff, email=email,
-            phone=r.choice(vocab.MOBILE_PREFIXES) + "".join(r.choice("0123456789") for _ in range(7)),
-            field=r.choice(list(vocab.FIELDS)), position=r.choice(_POSITIONS),
-        ))
+        self.persons.append(
+            Person(
+                index=len(self.persons),
+                surname=surname,
+                middle=middle,
+                given=given,
+                title=title,
+                gender=gender,
+                birth_year=r.randint(1955, 1995),
+                affiliation=aff,
+                email=email,
+                phone=r.choice(vocab.MOBILE_PREFIXES)
+                + "".join(r.choice("0123456789") for _ in range(7)),
+                field=r.choice(list(vocab.FIELDS)),
+                position=r.choice(_POSITIONS),
+            )
+        )
 
     # -- portal subsets ------------------------------------------------------------------------
     def membership(self, key: str, n: int, quotas: dict[str, float]) -> Membership:
@@ -299,11 +449,15 @@ class World:
         r = rng(self.seed, "members", key)
         pools: dict[str, list[int]] = {}
         for kind in quotas:
-            pool = [-1 - p.index for p in self.persons] if kind == "person" else list(self.by_kind[kind])
+            pool = (
+                [-1 - p.index for p in self.persons]
+                if kind == "person"
+                else list(self.by_kind[kind])
+            )
             r.shuffle(pool)
             pools[kind] = pool
         membership = Membership(ids=array("q"), pools=pools, quotas=dict(quotas))
-        want = {k: int(round(n * q)) for k, q in quotas.items()}
+        want = {k: round(n * q) for k, q in quotas.items()}
         picked: list[int] = []
         for kind, count in want.items():
             take = min(count, len(pools[kind]))
@@ -344,16 +498,25 @@ def org_display(org: Org, r: random.Random, style: Style, when_ts: int) -> dict:
     """How one record shows ``org``: name, English name, tax code, address, contacts."""
     mode = r.choices(("ok", "fmt", "missing", "typo"), weights=style.tax)[0]
     tax = show_tax(org.tax, r, mode)
-    if mode in ("ok", "fmt") and r.random() < style.hard_name:
-        name = org.name_en if (r.random() < 0.6 or not org.suffix) else f"{FORMS[org.form][0]} {org.core}".strip()
+    hard = mode in ("ok", "fmt") and r.random() < style.hard_name
+    if hard:
+        name = (
+            org.name_en
+            if (r.random() < 0.6 or not org.suffix)
+            else f"{FORMS[org.form][0]} {org.core}".strip()
+        )
         name = messy(name, r, style.noise)
     else:
         name = _easy_name(org, r, style)
-    old, new_ward, streets = vocab.WARDS[org.ward][0], vocab.WARDS[org.ward][2], vocab.WARDS[org.ward]
-    del streets
+    old, new_ward = vocab.WARDS[org.ward][0], vocab.WARDS[org.ward][2]
     use_new = when_ts >= 1751302800 and r.random() < style.new_address  # 2025-07-01 +07:00
     city = r.choice(("TP.HCM", "TP. Hồ Chí Minh", "Thành phố Hồ Chí Minh", "Tp. HCM"))
-    street = f"{org.number} {org.street}" if not org.number.startswith("Khu") else f"{org.number}, {org.street}"
+    if org.number == org.street:
+        street = org.street
+    elif org.number.startswith("Khu"):
+        street = f"{org.number}, {org.street}"
+    else:
+        street = f"{org.number} {org.street}"
     if use_new:
         address = f"{street}, {new_ward}, {city}"
         parts = {"street": street, "ward": new_ward, "district": None, "city": city}
@@ -372,7 +535,8 @@ def org_display(org: Org, r: random.Random, style: Style, when_ts: int) -> dict:
         "address": messy(address, r, style.noise * 0.5),
         "address_parts": parts,
         "phone": phone_text(org.phone, r) if r.random() < 0.85 else None,
-        "email": org.email if r.random() < 0.8 else None,
+        # a record without a usable tax code or with a hard name always shows its e-mail
+        "email": org.email if (r.random() < 0.8 or mode in ("missing", "typo") or hard) else None,
         "website": f"https://{org.domain}" if r.random() < 0.7 else None,
     }
 
@@ -394,7 +558,9 @@ def person_display(person: Person, world: World, r: random.Random, style: Style)
         "name": messy(shown, r, style.noise),
         "title": person.title,
         "degree": vocab.TITLES[person.title][1],
-        "email": None if email_mode == "missing" else (person.email.upper() if email_mode == "upper" else person.email),
+        "email": None
+        if email_mode == "missing"
+        else (person.email.upper() if email_mode == "upper" else person.email),
         "phone": phone_text(person.phone, r) if r.random() < 0.75 else None,
         "affiliation": _easy_name(affiliation, r, style),
         "affiliation_index": affiliation.index,
@@ -405,10 +571,22 @@ def person_display(person: Person, world: World, r: random.Random, style: Style)
 # Entities each org-holding resource shows, by kind, as a fraction of the resource size.
 ORG_QUOTAS: dict[str, dict[str, float]] = {
     "stinet/organizations": {"university": 0.25, "institute": 0.35, "center": 0.3, "company": 0.1},
-    "techport/nha-cung-cap": {"company": 0.82, "institute": 0.06, "university": 0.04, "center": 0.08},
+    "techport/nha-cung-cap": {
+        "company": 0.82,
+        "institute": 0.06,
+        "university": 0.04,
+        "center": 0.08,
+    },
     "techport/tu-van": {"person": 0.6, "company": 0.2, "center": 0.14, "institute": 0.06},
-    "hoip/organizations": {"incubator": 0.12, "accelerator": 0.08, "investor": 0.22, "university": 0.1,
-                           "institute": 0.06, "agency": 0.08, "company": 0.34},
+    "hoip/organizations": {
+        "incubator": 0.12,
+        "accelerator": 0.08,
+        "investor": 0.22,
+        "university": 0.1,
+        "institute": 0.06,
+        "agency": 0.08,
+        "company": 0.34,
+    },
     "stinet/experts": {"person": 1.0},
 }
 

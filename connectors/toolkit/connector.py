@@ -7,9 +7,10 @@ for all portals: fetch (retried, rate limited, size capped), land the raw page, 
 de-duplicate its records, and yield one :class:`Batch` per page with the state to save once
 that batch is published.
 
-Listings that shift while we page (records created, changed or removed between two requests,
-visible as a changed total) and listings whose token expired are restarted from the largest
-cursor fully read, so nothing is skipped; what is re-read is de-duplicated.
+Listings that shift while we page (records created or removed between two requests, visible
+as a changed total) are listed again from the run's start, since the newcomers may sort anywhere
+before our position; listings whose token expired restart from the largest cursor fully read.
+Nothing is skipped, and what is re-read is de-duplicated.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ class Connector(ABC):
     streams: ClassVar[tuple[Stream, ...]]
     sorted_by_cursor: ClassVar[bool] = True
     max_stalled_restarts: ClassVar[int] = 5
+    max_full_restarts: ClassVar[int] = 20
     max_delete_fraction: ClassVar[float] = 0.5
 
     def __init__(self, settings: PortalSettings, *, sleep: Callable[[float], None] = time.sleep):
@@ -145,6 +147,7 @@ class Connector(ABC):
         extras = {k: v for k, v in (state or {}).items() if k not in CursorTracker.KEYS}
         run = ReadRun(spec, tracker, extras, run_id, landing,
                       _next_page_number(landing, self.portal, stream, run_id))
+        yield from self.lead_in(run)
         for fetched in self._walk(spec, tracker):
             yield self.emit_page(run, fetched.response, fetched.parsed,
                                  finished=fetched.finished, advanced=fetched.advanced)
@@ -165,10 +168,15 @@ class Connector(ABC):
         (follow-ups such as a change feed), whose records do not move the cursor.
         """
         before = run.tracker.high_water
-        uri = self._land(run, response, parsed, before, kind)
-        records, page_max = self.admit(
-            run.spec, parsed, run.tracker, uri, run.run_id, advance=listing
+        admitted, page_max = self._decide(run.spec, parsed, run.tracker, advance=listing)
+        uri = run.landing.put_page(
+            self.portal, run.spec.name, run.run_id, run.page, response.body,
+            request=response.request, status=response.status, record_count=len(parsed.records),
+            cursor_before=before, cursor_after=max(before or "", page_max or "") or None,
+            content_type=response.content_type, kind=kind,
+            skipped=[i for i, ok in enumerate(admitted) if not ok],
         )
+        records = self.records_of(run.spec, parsed, admitted, uri, run.run_id)
         if advanced and listing:
             run.tracker.page_done(page_max)
         state = run.tracker.checkpoint(finished=finished, pages=run.page) | run.extras
@@ -177,6 +185,36 @@ class Connector(ABC):
         batch = Batch(records, state, uri, run.page)
         run.page += 1
         return batch
+
+    def _decide(
+        self, spec: Stream, parsed: ParsedPage, tracker: CursorTracker, *, advance: bool
+    ) -> tuple[list[bool], str | None]:
+        """Which records of a page are new versions; also the page's largest cursor.
+
+        ``advance=False`` for pages outside the cursor-ordered listing (a change feed, detail
+        lookups): their records are de-duplicated but do not move the stream's cursor.
+        """
+        admitted, page_max = [], None
+        for raw in parsed.records:
+            cursor = to_utc_text(self.parse_cursor(spec, raw.cursor)) if raw.cursor else None
+            if cursor is not None and advance:
+                page_max = max(page_max or cursor, cursor)
+            admitted.append(tracker.admit(raw.key, cursor, raw.deleted, advance=advance))
+        return admitted, page_max
+
+    def records_of(
+        self, spec: Stream, parsed: ParsedPage, admitted: list[bool], uri: str, run_id: str
+    ) -> list[SourceRecord]:
+        """The admitted records of a landed page, each checked against the stream's schema."""
+        records = []
+        for index, (raw, ok) in enumerate(zip(parsed.records, admitted, strict=True)):
+            if not raw.deleted:
+                spec.check(raw.data, where=f"{uri}#{index}")
+            if ok:
+                records.append(SourceRecord(
+                    self.portal, spec.name, raw.key, raw.data, raw.cursor, raw.deleted, uri, run_id
+                ))
+        return records
 
     def reconcile_deletes(
         self, stream: str, *, run_id: str, landing: Landing, known_keys: Iterable[str]
@@ -187,6 +225,7 @@ class Connector(ABC):
         missed only because the listing shifted while we paged still answers 200 there). More
         than ``max_delete_fraction`` of the known keys vanishing at once is refused as a
         :class:`ReconciliationError`: that smells of a broken listing, not of deletions.
+        Its batches carry the state of this connector's last read of the stream (or none).
         """
         spec = self.stream(stream)
         if spec.deletes != "reconcile":
@@ -234,6 +273,10 @@ class Connector(ABC):
     def parse_cursor(self, stream: Stream, value: str) -> datetime:
         """An aware datetime from the portal's own cursor format."""
 
+    def lead_in(self, run: ReadRun) -> Iterator[Batch]:
+        """Pages read before the listing (H.OIP: the feed position of a first sync)."""
+        return iter(())
+
     def follow_up(self, run: ReadRun) -> Iterator[Batch]:
         """Pages read after the listing (H.OIP: its change feed); nothing by default."""
         return iter(())
@@ -275,7 +318,7 @@ class Connector(ABC):
                 continue
             if walk.shifted(parsed.info):
                 yield _Fetched(response, parsed, finished=False, advanced=False)
-                walk.restart("listing changed while paging")
+                walk.restart("listing changed while paging", from_start=True)
                 continue
             try:
                 walk.advance(response, parsed.info)
@@ -284,42 +327,6 @@ class Connector(ABC):
                 yield _Fetched(response, parsed, finished=False, advanced=False)
                 continue
             yield _Fetched(response, parsed, finished=walk.request is None, advanced=True)
-
-    def _land(
-        self, run: ReadRun, response: Response, parsed: ParsedPage, before: str | None, kind: str
-    ) -> str:
-        cursors = [
-            to_utc_text(self.parse_cursor(run.spec, r.cursor)) for r in parsed.records if r.cursor
-        ]
-        after = max([*cursors, before or ""]) or None
-        return run.landing.put_page(
-            self.portal, run.spec.name, run.run_id, run.page, response.body,
-            request=response.request, status=response.status, record_count=len(parsed.records),
-            cursor_before=before, cursor_after=after, content_type=response.content_type,
-            kind=kind,
-        )
-
-    def admit(
-        self, spec: Stream, parsed: ParsedPage, tracker: CursorTracker, uri: str, run_id: str,
-        *, advance: bool = True,
-    ) -> tuple[list[SourceRecord], str | None]:
-        """Check and de-duplicate a page's records; also the page's largest cursor.
-
-        ``advance=False`` for pages outside the cursor-ordered listing (a change feed, detail
-        lookups): their records are de-duplicated but do not move the stream's cursor.
-        """
-        records, page_max = [], None
-        for index, raw in enumerate(parsed.records):
-            if not raw.deleted:
-                spec.check(raw.data, where=f"{uri}#{index}")
-            cursor = to_utc_text(self.parse_cursor(spec, raw.cursor)) if raw.cursor else None
-            if cursor is not None:
-                page_max = max(page_max or cursor, cursor)
-            if tracker.admit(raw.key, cursor, raw.deleted, advance=advance):
-                records.append(SourceRecord(
-                    self.portal, spec.name, raw.key, raw.data, raw.cursor, raw.deleted, uri, run_id
-                ))
-        return records, page_max
 
     def _deletes_batch(
         self, spec: Stream, known: set[str], listed: set[str], run_id: str, landing: Landing,
@@ -372,6 +379,7 @@ class _Walk:
         self.digest: str | None = None
         self.repeats = 0
         self.stalled = 0
+        self.full_restarts = 0
         self.last_restart: str | None = None
 
     def shifted(self, info: PageInfo) -> bool:
@@ -397,14 +405,20 @@ class _Walk:
                     loop.message, wait)
         self.connector.http.sleep(wait)
 
-    def restart(self, reason: str) -> None:
+    def restart(self, reason: str, *, from_start: bool = False) -> None:
+        """List again: from the run's start when records may have been inserted anywhere
+        before our position (a changed total), else from the largest cursor fully read."""
         tracker = self.tracker
+        if from_start:
+            self.full_restarts += 1
+            tracker.rewind()
         self.stalled = self.stalled + 1 if tracker.restart_from == self.last_restart else 1
-        if self.stalled > self.connector.max_stalled_restarts:
+        limit = self.connector.max_stalled_restarts
+        if self.full_restarts > self.connector.max_full_restarts or self.stalled > limit:
             raise PortalContractError(
-                "listing keeps changing without progress; giving up",
+                "listing keeps changing while we page; giving up",
                 portal=self.connector.portal, stream=self.spec.name, reason=reason,
-                restart_from=tracker.restart_from,
+                restart_from=tracker.restart_from, full_restarts=self.full_restarts,
             )
         self.last_restart = tracker.restart_from
         log.info("%s/%s: %s; restarting from %s", self.connector.portal, self.spec.name, reason,

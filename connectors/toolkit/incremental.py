@@ -111,6 +111,10 @@ class CursorTracker:
         if self.sorted_by_cursor and page_max is not None:
             self.restart_from = max(self.restart_from or page_max, page_max)
 
+    def rewind(self) -> None:
+        """The listing starts over from the run's start (records were inserted before us)."""
+        self.restart_from = self.since
+
     def checkpoint(self, *, finished: bool, pages: int) -> dict[str, Any]:
         """The state to save once this page's records are safely published."""
         self._prune()

@@ -126,6 +126,7 @@ _COMMON: dict[str, str] = {
     "vien thong": "202",
     "ky thuat": "2",
     "duoc lieu": "303",
+    "che bien thuc pham": "211",
 }
 
 # Per-portal labels (folded) -> canonical code. Filled from the portals' written contracts

@@ -13,9 +13,10 @@ laboratories       organization          ``stinet:organization:lab-<id>`` (ids o
 organizations      organization          ``stinet:organization:<id>``
 =================  ====================  ==============================================
 
-An OAI record's ``data`` may be flat (``{"identifier", "datestamp", "setSpec", "title": [...],
-...}``) or split (``{"header": {...}, "metadata": {...}}``); element names may carry the
-``dc:`` prefix; values may be a string or a list. OAI-PMH has no creation time, so documents are
+An OAI record's ``data`` is what the Stinet connector yields
+(``{"identifier", "datestamp", "set_specs", "deleted", "dc": {"title": [...], ...}}``); a
+split ``{"header": {...}, "metadata": {...}}`` form and ``dc:``-prefixed element names are read
+too; values may be a string or a list. OAI-PMH has no creation time, so documents are
 always ``update`` (upsert); the JSON API's ``revision == 1`` means ``create``.
 """
 
@@ -79,7 +80,7 @@ def _org_ref(ctx: MapContext, raw: Any, source_format: str = "{}") -> dict[str, 
 
 def _dc(data: dict[str, Any], name: str) -> list[str]:
     """All values of one oai_dc element, wherever the connector put them."""
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else data
+    metadata = next((data[k] for k in ("dc", "metadata") if isinstance(data.get(k), dict)), data)
     for key in (name, f"dc:{name}", f"dc_{name}"):
         value = metadata.get(key) if isinstance(metadata, dict) else None
         if value is not None:
@@ -132,7 +133,7 @@ def _relation_code(values: list[str]) -> str | None:
 
 
 def _institution(data: dict[str, Any]) -> str | None:
-    sets = _header(data, "setSpec") or _header(data, "sets") or []
+    sets = _header(data, "set_specs") or _header(data, "setSpec") or _header(data, "sets") or []
     for spec in [sets] if isinstance(sets, str) else sets:
         if isinstance(spec, str) and spec.startswith("inst:"):
             return spec.removeprefix("inst:")

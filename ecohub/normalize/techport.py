@@ -7,7 +7,7 @@
 * ``nha-cung-cap`` -> organization, ``techport:organization:<id>``
 * ``tu-van`` -> organization *or* person, ``techport:{organization,person}:tu-van-<id>``
 
-English aliases are registered too (``technologies``, ``demands``, ``partner_search``,
+English aliases are registered too (``technologies``, ``demands``, ``partner_projects``,
 ``suppliers``, ``consultants``). A technology refers to its supplier by key
 (``supplier.key = techport:organization:<ma_nha_cung_cap>``) but does *not* publish a copy of the
 supplier: the supplier stream is the authoritative record of that key, and on a compacted topic
@@ -112,7 +112,7 @@ def map_demand(ctx: MapContext) -> list[CanonicalRecord]:
     return [ctx.build(record, updated, revision=data.get("phien_ban"))]
 
 
-@register("techport", "technology_demand", "tim-doi-tac", "partner_search",
+@register("techport", "technology_demand", "tim-doi-tac", "partner_search", "partner_projects",
           "partners", id_formats={"technology_demand": "tim-doi-tac-{}"})
 def map_partner_search(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data

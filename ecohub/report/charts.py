@@ -37,6 +37,7 @@ def _fmt(value: float) -> str:
 
 def _open(title: str, height: int = _H) -> list[str]:
     return [
+        f"<figure><figcaption>{escape(title)}</figcaption>",
         f'<svg viewBox="0 0 {_W} {height}" '
         f'width="100%" role="img" aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
@@ -86,7 +87,7 @@ def stacked_bar_chart(
     step = (_W - _LEFT - _RIGHT) / max(len(categories), 1)
     parts = _open(title) + _legend(list(series)) + _y_axis(_TOP, plot_h, maximum, False)
     for i, category in enumerate(categories):
-        base = _TOP + plot_h
+        base: float = _TOP + plot_h
         for j, (name, values) in enumerate(series.items()):
             height = plot_h * values[i] / maximum
             if height <= 0:
@@ -99,7 +100,7 @@ def stacked_bar_chart(
                 f"<title>{escape(category)} {escape(name)}: {_fmt(values[i])}</title></rect>"
             )
     parts += _x_labels(categories, step, _TOP + plot_h)
-    return "".join(parts) + "</svg>"
+    return "".join(parts) + "</svg></figure>"
 
 
 def line_chart(
@@ -125,7 +126,7 @@ def line_chart(
                          f"<title>{escape(category)} {escape(name)}: {v * 100:.1f} %</title>"
                          "</circle>")
     parts += _x_labels(categories, step, _TOP + plot_h)
-    return "".join(parts) + "</svg>"
+    return "".join(parts) + "</svg></figure>"
 
 
 def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
@@ -144,4 +145,4 @@ def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float]) -> st
                      f'fill="{PALETTE[0]}"><title>{escape(label)}: {_fmt(value)}</title></rect>')
         parts.append(f'<text x="{label_w + bar + 6:.1f}" y="{y + 15}" '
                      f'class="tick">{_fmt(value)}</text>')
-    return "".join(parts) + "</svg>"
+    return "".join(parts) + "</svg></figure>"

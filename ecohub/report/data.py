@@ -273,10 +273,12 @@ def _portals(conn: Connection, now: datetime) -> list[Row]:
         _count_if(rn.status == "pending").label("pending"),
         _count_if(rn.status.is_(None)).label("unchecked"),
     ).select_from(totals.outerjoin(runs, rn.run_id == totals.c.run_id)).group_by(totals.c.portal)
+    counts = ("runs", "balanced", "unbalanced", "pending", "unchecked", "fetched", "published",
+              "dead_lettered", "events", "loaded", "quarantined", "quarantine_rows")
     merged: dict[str, Row] = {}
     for query in (extract, status, _portal_receipts(), _portal_quarantine()):
         for row in _rows(conn, query):
-            merged.setdefault(row["portal"], {}).update(row)
+            merged.setdefault(row["portal"], dict.fromkeys(counts, 0)).update(row)
     for row in merged.values():
         last = row.get("last_run")
         row["age_hours"] = (now - last).total_seconds() / 3600 if last is not None else None
@@ -339,10 +341,12 @@ def _entities(conn: Connection) -> list[Row]:
         .select_from(load_receipts.outerjoin(rp, rp.c.run_id == r.runid))
         .group_by(portal, entity_type)
     )
+    counts = ("versions", "current", "deleted", "loaded", "quarantined")
     merged: dict[tuple[str, str], Row] = {}
     for query in (history, receipts, *_completeness_queries()):
         for row in _rows(conn, query):
-            merged.setdefault((row["portal"], row["entity_type"]), {}).update(row)
+            key = (row["portal"], row["entity_type"])
+            merged.setdefault(key, dict.fromkeys(counts, 0)).update(row)
     order = {p: i for i, p in enumerate(PORTALS)}
     return [merged[k] for k in sorted(merged, key=lambda k: (order.get(k[0], 99), k))]
 
@@ -574,10 +578,11 @@ def _resolution(conn: Connection) -> list[Row]:
         .where(_current_entity(), ev.entity_type.in_(("organization", "person")))
         .group_by(ev.entity_type),
     )
+    counts = ("golden", "links", "multi_portal", "overrides", "source_entities", "unlinked")
     merged: dict[str, Row] = {}
     for query in queries:
         for row in _rows(conn, query):
-            merged.setdefault(row["kind"], {"kind": row["kind"]}).update(row)
+            merged.setdefault(row["kind"], dict.fromkeys(counts, 0)).update(row)
     return [merged[k] for k in sorted(merged)]
 
 

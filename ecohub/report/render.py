@@ -35,14 +35,15 @@ a{color:#005a8c}table{border-collapse:collapse;margin:6px 0 12px;font-size:.92em
 th,td{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top}
 th{background:#f3f5f7;text-align:left;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+td.t,td.key{white-space:nowrap}td.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
 table.figures td.n{font-size:1.15em;font-weight:600}
 .status{font-weight:600;padding:1px 6px;border-radius:3px;white-space:nowrap}
 .balanced{background:#d9f2e6;color:#05603a}.unbalanced{background:#fde2dd;color:#a4200b}
 .pending{background:#fff1cc;color:#7a5200}.unchecked{background:#eceff1;color:#37474f}
 .empty{padding:12px 16px;background:#fff8e1;border-left:4px solid #E69F00;font-weight:600}
 .note{padding:8px 12px;background:#eef6fb;border-left:4px solid #0072B2}
-svg.chart{max-width:760px;display:block;margin:8px 0 20px;border:1px solid #e3e7eb}
+figure{margin:12px 0 24px}figcaption{font-weight:600;margin-bottom:4px}
+svg.chart{max-width:760px;display:block;border:1px solid #e3e7eb}
 svg .grid{stroke:#e3e7eb}svg .tick,svg .legend{font-size:11px;fill:#333}
 svg .legend{font-size:12px}details{margin:8px 0}summary{cursor:pointer;font-weight:600}
 @media print{nav{display:none}h2{break-after:avoid}table{break-inside:auto}}
@@ -76,7 +77,7 @@ def _shown(value: Any, kind: str) -> str:
     if kind == "hours":
         return f"{float(value):,.1f} h"
     if kind == "time":
-        return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
+        return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value)
     if kind == "bool":
         return "yes" if value else "NO"
     return str(value)
@@ -84,7 +85,7 @@ def _shown(value: Any, kind: str) -> str:
 
 def metric(name: str, value: Any, kind: str = "int", tag: str = "td") -> str:
     """One figure with its machine-readable hook."""
-    css = "n" if kind in {"int", "ratio", "score", "hours"} else ""
+    css = "n" if kind in {"int", "ratio", "score", "hours"} else "t" if kind == "time" else ""
     if kind == "status":
         return (f'<{tag} data-metric="{escape(name)}" data-value="{escape(_raw(value))}">'
                 f'<span class="status {escape(str(value))}">{escape(str(value))}</span></{tag}>')
@@ -112,12 +113,15 @@ def table(rows: Iterable[Mapping[str, Any]], cols: Sequence[Col],
             value = row.get(c.key)
             if c.metric is not None:
                 cells.append(metric(f"{prefix(row)}.{c.metric}", value, c.kind))
-            elif c.kind == "key":
-                cells.append(f'<td class="key">{escape(_shown(value, "text"))}</td>')
+            elif c.kind in {"key", "time"}:
+                cells.append(f'<td class="{"t" if c.kind == "time" else "key"}">'
+                             f"{escape(_shown(value, c.kind))}</td>")
             else:
                 cells.append(f"<td>{escape(_shown(value, c.kind))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    rows_html = "".join(body)
+    return (f'<table class="{css}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows_html}</tbody></table>")
 
 
 def _m(title: str, key: str, kind: str = "int") -> Col:
@@ -131,7 +135,7 @@ def _page(title: str, generated: datetime, source: str, body: str) -> str:
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<h1>{escape(title)}</h1>"
         f'<p class="meta">Generated <span data-metric="report.generated_at" '
-        f'data-value="{_raw(generated)}">{escape(_shown(generated, "time"))}</span> from the '
+        f'data-value="{_raw(generated)}">{escape(_shown(generated, "time"))} UTC</span> from the '
         f"warehouse <code>{escape(source)}</code>. Every figure is one SQL query in "
         "<code>ecohub/report/data.py</code>; definitions are in <code>docs/report.md</code>.</p>"
         f"{body}</body></html>"
@@ -194,7 +198,7 @@ _PORTAL_RECON = (
 _PORTAL_QUALITY = (
     Col("Portal", "portal", "text"), _m("Record validity", "record_validity", "ratio"),
     _m("Event validity", "event_validity", "ratio"),
-    _m("Quarantine rows", "quarantine_rows"), _m("Last run", "last_run", "time"),
+    _m("Quarantine rows", "quarantine_rows"), _m("Last run (UTC)", "last_run", "time"),
     _m("Age at report time", "age_hours", "hours"),
 )
 _ENTITY = (
@@ -202,8 +206,8 @@ _ENTITY = (
     _m("Current", "current"), _m("Deleted", "deleted"), _m("Versions", "versions"),
     _m("Loaded events", "loaded"), _m("Quarantined", "quarantined"),
     _m("Validity", "validity", "ratio"), _m("Completeness", "completeness", "ratio"),
-    _m("Newest source change", "latest_change", "time"),
-    _m("Newest load", "latest_load", "time"),
+    _m("Newest source change (UTC)", "latest_change", "time"),
+    _m("Newest load (UTC)", "latest_load", "time"),
 )
 _ATTRIBUTES = (
     Col("Portal", "portal", "text"), Col("Entity type", "entity_type", "key"),
@@ -250,7 +254,7 @@ def _entities(data: ReportData) -> str:
 
 _RUN = (
     Col("Run", "run_id", "key"), Col("Portal", "portal", "text"),
-    Col("Started", "started", "time"), _m("Streams", "streams"), _m("Fetched", "fetched"),
+    Col("Started (UTC)", "started", "time"), _m("Streams", "streams"), _m("Fetched", "fetched"),
     _m("Published", "published"), _m("Dead-lettered", "dead_lettered"), _m("Events", "events"),
     _m("Loaded", "loaded"), _m("Quarantined", "quarantined"),
     _m("Validity", "validity", "ratio"), _m("Balances now", "balanced_now", "bool"),
@@ -278,7 +282,7 @@ _EXPECTATION = (
 )
 _QUARANTINE = (
     Col("Portal", "portal", "text"), Col("Entity type", "entity_type", "key"),
-    _m("Rows", "rows"), Col("Newest", "latest", "time"),
+    _m("Rows", "rows"), Col("Newest (UTC)", "latest", "time"),
 )
 _DEAD = (
     Col("Portal", "portal", "text"), Col("Stream", "stream", "key"), _m("Runs", "runs"),

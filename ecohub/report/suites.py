@@ -53,7 +53,7 @@ class DataDocs:
 
 def _describe(exp: dict[str, Any]) -> Expectation:
     kwargs = dict(exp.get("kwargs") or {})
-    columns = []
+    columns: list[str] = []
     for key in _COLUMN_KEYS:
         value = kwargs.pop(key, None)
         if isinstance(value, list):

@@ -255,7 +255,8 @@ def _resolve(conn: Connection) -> None:
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for entity_type, key in sorted(keys):
         groups[(entity_type, key.rsplit("-", 1)[1])].append(key)
-    golden, links = [], []
+    golden: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     for (kind, n), members in sorted(groups.items()):
         if kind == "person" and n == "0008":
             members = members[:1]  # the others stay unresolved on purpose

@@ -51,6 +51,7 @@ __all__ = [
     "missing_setting_problems",
     "override_problems",
     "parse_env_file",
+    "pinned_versions",
     "pom_property",
     "port_problems",
     "project_facts",
@@ -71,7 +72,7 @@ SCHEMA_PATH = HERE / "compose-spec.json"
 SCHEMA_SHA256 = "89f4bdc4ba651ff024118917a7cdb67d9d78c1af4bab9b12ec2fc85f5b7d90d3"
 PREFIX = "ECOHUB_"
 # Names that hold credentials whatever the code says (AIRFLOW__CORE__FERNET_KEY, POSTGRES_PASSWORD).
-SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY$|_API_KEY|HMAC)")
+SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY)$")
 # Where each stateful image keeps its data; a named volume must be mounted there.
 DATA_DIRS = {
     "apache/kafka": "/var/lib/kafka/data",
@@ -667,9 +668,10 @@ def pom_property(pom: Path, name: str) -> str:
     """A ``<properties>`` value of a Maven pom (the local stack's Kafka version lives in one)."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     node = ET.parse(pom).getroot().find(f"m:properties/m:{name}", ns)  # noqa: S314 - own file
-    if node is None or not (node.text or "").strip():
+    value = (node.text or "").strip() if node is not None else ""
+    if not value:
         raise ValueError(f"{pom}: no <{name}> property")
-    return node.text.strip()
+    return value
 
 
 def direct_env_reads(paths: Iterable[Path]) -> dict[str, list[str]]:
@@ -808,7 +810,31 @@ def check_all(root: Path = ROOT, facts: Facts | None = None) -> list[str]:
     problems += override_problems(compose, override, "warehouse")
     texts = {p: (root / p).read_text(encoding="utf-8") for p in DEPLOYMENT_TEXTS}
     problems += topic_problems(texts, facts.topics, facts.topic_prefix)
+    airflow, python = pinned_versions(root)
+    problems += dockerfile_problems(
+        (root / "Dockerfile").read_text(encoding="utf-8"),
+        root,
+        (root / ".dockerignore").read_text(encoding="utf-8"),
+        airflow,
+        python,
+    )
     return problems
+
+
+def pinned_versions(root: Path) -> tuple[str, str]:
+    """``(apache-airflow pin of requirements.txt, lowest Python of pyproject.toml)``."""
+    import tomllib
+
+    pins = {}
+    for line in (root / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name, sep, version = line.partition("==")
+        if sep and not line.startswith("#"):
+            pins[name.strip().lower()] = version.split("#")[0].strip()
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    python = re.search(r">=\s*([0-9]+\.[0-9]+)", project["requires-python"])
+    if "apache-airflow" not in pins or python is None:
+        raise ValueError("requirements.txt must pin apache-airflow and pyproject.toml a Python")
+    return pins["apache-airflow"], python.group(1)
 
 
 DEPLOYMENT_TEXTS = ("docker-compose.yml", ".env.example", "docs/deploy.md")
@@ -825,8 +851,9 @@ def expected_defaults(
 ) -> dict[str, str]:
     """The value a container gets for each setting left unset in .env: the compose default
     where the compose file gives one, else the code's default. Settings whose compose value
-    cannot be computed without a secret are left out."""
-    env = {k: v for k, v in example_env(env_file).items() if k not in env_file.documented}
+    cannot be computed without a secret are left out. (Every hub service gets the same block,
+    which :func:`missing_setting_problems` checks, so the first one speaks for all.)"""
+    env = {name: value for name, value in env_file.values.items() if value}
     expected = {}
     for svc in hub_services(compose)[:1]:
         for name, raw in environment_of(compose["services"][svc]).items():
@@ -837,11 +864,9 @@ def expected_defaults(
                     expected[name] = facts.code_defaults[name]
                 continue
             try:
-                value = interpolate(raw, {k: v for k, v in env.items() if k != name})
-            except InterpolationError:
+                expected[name] = interpolate(raw, {k: v for k, v in env.items() if k != name})
+            except InterpolationError:  # needs a secret that the example leaves empty
                 continue
-            if "example-" not in value:
-                expected[name] = value
     return expected
 
 
@@ -850,7 +875,9 @@ def _iter_python(root: Path, folders: Iterable[str]) -> Iterator[Path]:
         yield from sorted((root / folder).rglob("*.py"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
+    """Print every problem; exit 1 if there is one (a new setting goes into ``x-ecohub-env`` of
+    docker-compose.yml and into .env.example)."""
     problems = check_all()
     for problem in problems:
         print(problem)

@@ -52,6 +52,7 @@ Script = list[Reply] | Callable[[Seen], Reply]
 class ScriptedServer:
     def __init__(self) -> None:
         self.routes: dict[str, Script] = {}
+        self.fallback: Callable[[Seen], Reply] | None = None
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
         server = self
@@ -97,7 +98,11 @@ class ScriptedServer:
             do_GET = _serve
             do_POST = _serve
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # clients hanging up early (size caps, timeouts) are part of the tests
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -111,6 +116,8 @@ class ScriptedServer:
             self.seen.append(seen)
             script = self.routes.get(seen.path)
             if script is None:
+                if self.fallback is not None:
+                    return self.fallback(seen)
                 return Reply(404, {"error": "not found"})
             if callable(script):
                 return script(seen)

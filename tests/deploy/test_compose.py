@@ -66,7 +66,7 @@ def test_the_repository_passes_every_rule(check, root, facts):
 
 
 def test_the_command_line_reports_ok(check, capsys):
-    assert check.main([]) == 0
+    assert check.main() == 0
     assert capsys.readouterr().out.strip().endswith("deployment check: OK")
 
 
@@ -616,20 +616,14 @@ def test_airflow_runs_its_four_components_after_migrating(compose_text, compose_
 # --- the hub image -----------------------------------------------------------------------------
 
 
-def _pins(root: Path) -> tuple[str, str]:
-    import tomllib
-
-    pins = dict(
-        line.split("==", 1)
-        for line in (root / "requirements.txt").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    )
-    python = tomllib.loads((root / "pyproject.toml").read_text())["project"]["requires-python"]
-    return pins["apache-airflow"].strip(), python.split(">=")[1].split(",")[0].strip()
+def test_pins_are_read_from_the_project(check, root):
+    airflow, python = check.pinned_versions(root)
+    assert f"apache-airflow=={airflow}" in (root / "requirements.txt").read_text().splitlines()
+    assert f">={python}" in (root / "pyproject.toml").read_text()
 
 
 def test_the_image_builds_from_the_pins(check, root):
-    airflow, python = _pins(root)
+    airflow, python = check.pinned_versions(root)
     problems = check.dockerfile_problems(
         (root / "Dockerfile").read_text(),
         root,
@@ -668,7 +662,7 @@ def test_the_image_builds_from_the_pins(check, root):
     ids=["other-airflow", "missing-source", "dags-elsewhere", "root-user"],
 )
 def test_a_broken_dockerfile_is_reported(check, root, old, new, expected):
-    airflow, python = _pins(root)
+    airflow, python = check.pinned_versions(root)
     text = replace_once((root / "Dockerfile").read_text(), old.format(a=airflow, p=python), new)
     problems = check.dockerfile_problems(
         text, root, (root / ".dockerignore").read_text(), airflow, python
@@ -681,7 +675,7 @@ def test_a_broken_dockerfile_is_reported(check, root, old, new, expected):
     [(".env", {".env", "*.env"}), (".venv", {".venv"}), ("var", {"var"}), (".git", {".git"})],
 )
 def test_dockerignore_keeps_secrets_and_state_out(check, root, secret, lines):
-    airflow, python = _pins(root)
+    airflow, python = check.pinned_versions(root)
     ignore = "\n".join(
         line
         for line in (root / ".dockerignore").read_text().splitlines()
@@ -694,7 +688,7 @@ def test_dockerignore_keeps_secrets_and_state_out(check, root, secret, lines):
 
 
 def test_a_copied_but_ignored_source_is_reported(check, root):
-    airflow, python = _pins(root)
+    airflow, python = check.pinned_versions(root)
     ignore = (root / ".dockerignore").read_text() + "\nschemas\n"
     problems = check.dockerfile_problems(
         (root / "Dockerfile").read_text(), root, ignore, airflow, python
@@ -763,3 +757,81 @@ def test_required_secrets_stop_compose_without_dotenv(check, compose_text, compo
         "MINIO_ROOT_USER",
         "MINIO_ROOT_PASSWORD",
     }
+
+
+# --- the external-warehouse override -----------------------------------------------------------
+
+
+def test_external_warehouse_override_releases_every_dependant(check, compose_text, compose_from):
+    override = check.load_override(check.HERE / "external-warehouse.yml")
+    compose = compose_from(compose_text)
+    assert check.override_problems(compose, override, "warehouse") == []
+    released = {
+        name
+        for name, svc in override["services"].items()
+        if isinstance((svc.get("depends_on") or {}).get("warehouse"), check.Reset)
+    }
+    assert released == {
+        name
+        for name, svc in compose["services"].items()
+        if "warehouse" in (svc.get("depends_on") or {})
+    }
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "  airflow-triggerer:\n    depends_on:\n      warehouse: !reset null\n",
+            "",
+            "override: service 'airflow-triggerer' still waits for 'warehouse'",
+        ),
+        (
+            '    profiles: ["local-warehouse"]\n',
+            "    image: postgres:15-bookworm\n",
+            "override: service 'warehouse' is not moved to a profile",
+        ),
+    ],
+    ids=["forgotten-service", "warehouse-still-on"],
+)
+def test_a_broken_override_is_reported(
+    check, compose_text, compose_from, tmp_path, old, new, expected
+):
+    text = (check.HERE / "external-warehouse.yml").read_text(encoding="utf-8")
+    path = tmp_path / "override.yml"
+    path.write_text(replace_once(text, old, new), encoding="utf-8")
+    problems = check.override_problems(
+        compose_from(compose_text), check.load_override(path), "warehouse"
+    )
+    assert problems == [expected]
+
+
+# --- acceptance: the whole check fails on a copy of the repository missing one setting ----------
+
+
+def _repository_copy(root: Path, target: Path, replaced: dict[str, str]) -> Path:
+    """``target`` mirrors ``root`` through symlinks, except the files in ``replaced``."""
+    for entry in root.iterdir():
+        if entry.name not in replaced and entry.name not in {".git", ".venv", "var"}:
+            (target / entry.name).symlink_to(entry)
+    for name, text in replaced.items():
+        (target / name).write_text(text, encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize("name", ["ECOHUB_LANDING__S3_REGION", "ECOHUB_HOIP__CLIENT_ID"])
+def test_check_all_fails_when_a_setting_is_removed(
+    check, root, facts, compose_text, env_text, tmp_path, name
+):
+    copy = _repository_copy(
+        root,
+        tmp_path,
+        {
+            "docker-compose.yml": without_line(compose_text, f"{name}:"),
+            ".env.example": without_setting(env_text, name),
+        },
+    )
+    assert check.check_all(copy, facts) == [
+        *(f"{name}: missing from the environment of service {svc!r}" for svc in HUB),
+        f"{name}: missing from .env.example",
+    ]

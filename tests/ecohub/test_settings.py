@@ -95,3 +95,15 @@ def test_env_names_cover_nested_settings():
     ):
         assert expected in names
     assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+psycopg://hub:s3cr3t@db:5432/ecohub", "postgresql+psycopg://hub:***@db:5432/ecohub"),
+        ("postgresql+psycopg://postgres@127.0.0.1/ecohub", "postgresql+psycopg://postgres@127.0.0.1/ecohub"),
+        ("sqlite:///var/warehouse.db", "sqlite:///var/warehouse.db"),
+    ],
+)
+def test_warehouse_password_masked_in_describe(url, shown):
+    assert load_settings({"ECOHUB_WAREHOUSE_URL": url}).describe()["warehouse_url"] == shown

@@ -157,7 +157,7 @@ def test_normalize_phone(raw: str, e164: str) -> None:
 
 @pytest.mark.parametrize("raw", ["12345", "0283822123", "không có", "0903 12"])
 def test_normalize_phone_rejects_invalid_numbers(raw: str) -> None:
-    with pytest.raises(NormalizationError, match="phone|number"):
+    with pytest.raises(NormalizationError, match=r"phone|number"):
         normalize_phone(raw)
 
 

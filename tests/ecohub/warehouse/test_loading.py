@@ -144,4 +144,7 @@ def test_quarantined_rows_are_handed_to_the_publisher_before_commit(engine, enti
     assert [(q.message.offset, q.expectations) for q in published] == [
         (0, ("envelope.specversion.is_1_0",))
     ]
-    assert published[0].as_topic_value()["failed_expectations"] == ["envelope.specversion.is_1_0"]
+    value = published[0].as_topic_value()
+    assert (value["expectations"], value["event"]["id"]) == (
+        ["envelope.specversion.is_1_0"], events[0]["id"])
+    assert published[0].kafka_key == events[0]["entitykey"].encode()

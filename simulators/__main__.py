@@ -1,0 +1,5 @@
+"""``python -m simulators``: the same as ``ecohub simulate``."""
+
+from simulators import main
+
+raise SystemExit(main())

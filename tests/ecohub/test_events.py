@@ -1,0 +1,105 @@
+"""The envelope built by ecohub.events, checked with an independent validator."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from ecohub.errors import ConfigError, SchemaValidationError
+from ecohub.events import event_headers, to_event, topic_for, validate_event
+from ecohub.normalize import normalize
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+
+
+def load(relative: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / relative).read_text(encoding="utf-8"))
+
+
+def test_every_sample_event_validates_independently(all_samples: list, pii_key: bytes) -> None:
+    envelope = Draft202012Validator(load("envelope.v1.json"))
+    count = 0
+    for record in all_samples:
+        for rec in normalize(record, pii_key=pii_key):
+            event = to_event(rec, "run-test")
+            assert list(envelope.iter_errors(event)) == []
+            entity = Draft202012Validator(load(f"entities/{rec.entity_type}.v1.json"))
+            assert list(entity.iter_errors(event["data"])) == []
+            validate_event(event)
+            count += 1
+    assert count == 10
+
+
+def test_envelope_matches_the_contract(sample: Any, pii_key: bytes) -> None:
+    (rec,) = normalize(sample("techport_tech"), pii_key=pii_key)
+    event = to_event(rec, "run-42")
+    expected_id = str(uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL, "https://ecohub.hcmc.vn/events"),
+                                 "techport:technology_offer:104211|1772332800000|update"))
+    assert {k: v for k, v in event.items() if k != "data"} == {
+        "specversion": "1.0",
+        "id": expected_id,
+        "source": "urn:ecohub:techport:cong-nghe",
+        "type": "vn.hcmc.ecohub.technology_offer.update",
+        "time": "2026-03-01T02:40:00Z",
+        "subject": "techport:technology_offer:104211",
+        "dataschema": "https://ecohub.hcmc.vn/schemas/entities/technology_offer/v1.json",
+        "datacontenttype": "application/json",
+        "operation": "update",
+        "entitytype": "technology_offer",
+        "entitykey": "techport:technology_offer:104211",
+        "entityversion": 1772332800000,
+        "sourceref": {"portal": "techport", "stream": "cong-nghe", "id": "104211", "cursor": None},
+        "landinguri": "s3://ecohub-landing/techport/cong-nghe/2026-03-01/run-test/page-1.json.gz",
+        "runid": "run-42",
+    }
+    assert event_headers(event) == [("ce_type", b"vn.hcmc.ecohub.technology_offer.update"),
+                                    ("schema_id", b"technology_offer/v1"), ("run_id", b"run-42")]
+
+
+def test_replay_gives_the_same_id_and_delete_has_null_data(sample: Any, pii_key: bytes) -> None:
+    first = to_event(normalize(sample("hoip_org"), pii_key=pii_key)[0], "run-1")
+    second = to_event(normalize(sample("hoip_org"), pii_key=pii_key)[0], "run-2")
+    assert first["id"] == second["id"]
+    (deleted,) = normalize(sample("hoip_org", deleted=True, deleted_at="2026-03-03T00:00:00Z"),
+                           pii_key=pii_key)
+    event = to_event(deleted, "run-3")
+    assert (event["data"], event["operation"], event["type"]) == (
+        None, "delete", "vn.hcmc.ecohub.organization.delete")
+    validate_event(event)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda e: e.update(specversion="0.3"), "specversion"),
+        (lambda e: e.pop("landinguri"), "'landinguri' is a required property"),
+        (lambda e: e.update(landinguri=None), "landinguri"),
+        (lambda e: e.update(runid=""), "runid"),
+        (lambda e: e.update(type="vn.hcmc.ecohub.person.update"), "type does not match"),
+        (lambda e: e.update(subject="x"), "subject must equal entitykey"),
+        (lambda e: e.update(entityversion=e["entityversion"] + 1), "id is not the UUIDv5"),
+        (lambda e: e["data"].update(org_kind="bank"), "data/org_kind"),
+        (lambda e: e["data"].pop("name"), "'name' is a required property"),
+        (lambda e: e["data"].update(email_token="itb@itb.ac.vn"), "data/email_token"),
+        (lambda e: e.update(data=None), "data must be null exactly on delete"),
+    ],
+)
+def test_invalid_events_are_refused_with_a_reason(sample: Any, pii_key: bytes, mutate: Any,
+                                                  reason: str) -> None:
+    event = copy.deepcopy(to_event(normalize(sample("stinet_org"), pii_key=pii_key)[0], "r"))
+    mutate(event)
+    with pytest.raises(SchemaValidationError, match=reason.replace("(", r"\(")):
+        validate_event(event)
+
+
+def test_topic_names() -> None:
+    assert topic_for("technology_offer") == "ecohub.technology_offer.v1"
+    assert topic_for("person", "test1") == "test1.person.v1"
+    with pytest.raises(ConfigError, match="unknown entity type 'expert'"):
+        topic_for("expert")

@@ -41,6 +41,7 @@ lint: venv
 test: venv
 	@set -o pipefail; status=0; \
 	$(MAKE) --no-print-directory lint || status=$$?; \
+	if [ $$status -eq 0 ]; then bash infra/chromium.sh || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then $(PY) -m ecohub.services up || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then $(VENV)/bin/pytest -p no:cacheprovider tests || status=$$?; fi; \
 	$(PY) -m ecohub.services down || true; \

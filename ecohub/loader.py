@@ -159,7 +159,10 @@ def quarantine_topic(settings: Settings) -> str:
 
 
 def _raw_text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", "replace")
+    """Undecodable bytes and NUL (PostgreSQL text refuses it) as visible ``\\xNN`` escapes."""
+    if value is None:
+        return None
+    return value.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
 
 
 def _decode(message: Message) -> dict[str, Any] | None:

@@ -171,12 +171,14 @@ class Portal:
     ) -> Callable[[int], str | None]:
         """A deterministic ~``share`` of records carry one of ``defects`` (listed in the truth)."""
         salt = stable_hash(self.seed, self.name, resource, "defect")
-        anchor = salt % max(1, self.sizes[resource])  # at least one broken record at any scale
+        n = max(1, self.sizes[resource])
+        # every defect kind appears at least once, at any scale
+        anchors = {(salt + k * 7919) % n: kind for k, kind in enumerate(defects)}
 
         def defect(i: int) -> str | None:
+            if i in anchors:
+                return anchors[i]
             u = unit(salt, i)
-            if i == anchor:
-                return defects[0]
             return defects[int(u / share) % len(defects)] if u < share else None
 
         return defect

@@ -306,7 +306,8 @@ class Connector(ABC):
     # ---- the shared loop --------------------------------------------------------------------
 
     def _walk(self, spec: Stream, tracker: CursorTracker) -> Iterator[_Fetched]:
-        """The listing's pages, restarted when it shifts or expires, re-asked when repeated."""
+        """The listing's pages: restarted when it shifts, re-asked when repeated, and resumed
+        (after a kill or an expired token) only once its total shows nothing moved behind."""
         walk = _Walk(self, spec, tracker)
         while walk.request is not None:
             try:
@@ -314,11 +315,14 @@ class Connector(ABC):
                     walk.request, parse=lambda body: self.parse_page(spec, body)
                 )
             except ListingRestart as signal:
-                walk.restart(str(signal))
+                walk.resume(str(signal))
+                continue
+            if walk.probing and walk.probe(parsed.info):
+                yield _Fetched(response, parsed, finished=False, advanced=False)
                 continue
             if walk.shifted(parsed.info):
                 yield _Fetched(response, parsed, finished=False, advanced=False)
-                walk.restart("listing changed while paging", from_start=True)
+                walk.restart("listing changed while paging")
                 continue
             try:
                 walk.advance(response, parsed.info)
@@ -362,25 +366,48 @@ class Connector(ABC):
 
 
 class _Walk:
-    """Where a listing stands: the next request, and the guards against shifts and loops.
+    """Where a listing stands: the pass under way, and the guards against shifts and loops.
 
-    A page served twice in a row (same bytes, or a page number / token already followed) is
-    first taken as a glitch and asked again after a backoff; ``max_repeats`` times in a row
-    it is a loop and the stream is aborted with :class:`PaginationLoopError`.
+    A *pass* lists from the run's start (``since``) or, to resume, from the largest cursor
+    fully read. Resuming is only safe when nothing was inserted behind that point meanwhile,
+    so it is preceded by a *probe*: the first page from ``since``, whose total must equal the
+    one last seen from ``since`` (portals without totals cannot be checked and are resumed).
+    A total that moves within a pass means records were inserted or removed before our
+    position: the listing starts over from ``since``. A page served twice in a row (same
+    bytes, or a page number / token already followed) is asked again after a backoff;
+    ``max_repeats`` times in a row it is a loop and aborts with :class:`PaginationLoopError`.
     """
 
     max_repeats = 3
 
     def __init__(self, connector: Connector, spec: Stream, tracker: CursorTracker) -> None:
         self.connector, self.spec, self.tracker = connector, spec, tracker
-        self.paginator = connector.paginator(spec)
-        self.request: Request | None = connector.first_request(spec, tracker.start)
+        self.stalled = self.full_restarts = 0
+        self.last_resume: str | None = None
+        if tracker.resumed and tracker.can_jump:
+            self._begin(probing=True)
+        else:
+            tracker.rewind()
+            self._begin()
+
+    def _begin(self, *, probing: bool = False, jump: bool = False) -> None:
+        self.paginator = self.connector.paginator(self.spec)
+        origin = self.tracker.resume_point if jump else self.tracker.start
+        self.request: Request | None = self.connector.first_request(self.spec, origin)
+        self.from_start, self.probing = not jump, probing
         self.previous: PageInfo | None = None
         self.digest: str | None = None
         self.repeats = 0
-        self.stalled = 0
-        self.full_restarts = 0
-        self.last_restart: str | None = None
+
+    def probe(self, info: PageInfo) -> bool:
+        """After the probe page: jump to the resume point (True) or list on from ``since``."""
+        self.probing = False
+        known = self.tracker.since_total
+        if info.total is None or (known is not None and info.total == known):
+            self._begin(jump=True)
+            return True
+        self.tracker.rewind()
+        return False
 
     def shifted(self, info: PageInfo) -> bool:
         return self.previous is not None and self.connector.listing_shifted(self.previous, info)
@@ -393,6 +420,8 @@ class _Walk:
                                       path=self.request.path)
         self.request = self.paginator.next_request(self.request, info)
         self.previous, self.digest, self.repeats = info, digest, 0
+        if self.from_start and info.total is not None:
+            self.tracker.since_total = info.total
 
     def repeated(self, loop: PaginationLoopError) -> None:
         self.repeats += 1
@@ -405,27 +434,33 @@ class _Walk:
                     loop.message, wait)
         self.connector.http.sleep(wait)
 
-    def restart(self, reason: str, *, from_start: bool = False) -> None:
-        """List again: from the run's start when records may have been inserted anywhere
-        before our position (a changed total), else from the largest cursor fully read."""
+    def restart(self, reason: str) -> None:
+        """Records were inserted or removed before our position: list again from ``since``."""
+        self.full_restarts += 1
+        if self.full_restarts > self.connector.max_full_restarts:
+            raise self._giving_up(reason)
+        log.info("%s/%s: %s; listing again from %s", self.connector.portal, self.spec.name,
+                 reason, self.tracker.since)
+        self.tracker.rewind()
+        self._begin()
+
+    def resume(self, reason: str) -> None:
+        """The listing expired (e.g. a resumption token): probe, then resume where we were."""
         tracker = self.tracker
-        if from_start:
-            self.full_restarts += 1
-            tracker.rewind()
-        self.stalled = self.stalled + 1 if tracker.restart_from == self.last_restart else 1
-        limit = self.connector.max_stalled_restarts
-        if self.full_restarts > self.connector.max_full_restarts or self.stalled > limit:
-            raise PortalContractError(
-                "listing keeps changing while we page; giving up",
-                portal=self.connector.portal, stream=self.spec.name, reason=reason,
-                restart_from=tracker.restart_from, full_restarts=self.full_restarts,
-            )
-        self.last_restart = tracker.restart_from
-        log.info("%s/%s: %s; restarting from %s", self.connector.portal, self.spec.name, reason,
+        self.stalled = self.stalled + 1 if tracker.restart_from == self.last_resume else 1
+        if self.stalled > self.connector.max_stalled_restarts:
+            raise self._giving_up(reason)
+        self.last_resume = tracker.restart_from
+        log.info("%s/%s: %s; resuming from %s", self.connector.portal, self.spec.name, reason,
                  tracker.restart_from)
-        self.paginator = self.connector.paginator(self.spec)
-        self.previous, self.digest, self.repeats = None, None, 0
-        self.request = self.connector.first_request(self.spec, tracker.start)
+        self._begin(probing=tracker.can_jump)
+
+    def _giving_up(self, reason: str) -> PortalContractError:
+        return PortalContractError(
+            "listing keeps changing while we page; giving up", portal=self.connector.portal,
+            stream=self.spec.name, reason=reason, restart_from=self.tracker.restart_from,
+            full_restarts=self.full_restarts,
+        )
 
 
 def _next_page_number(landing: Landing, portal: str, stream: str, run_id: str) -> int:

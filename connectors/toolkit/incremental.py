@@ -11,11 +11,12 @@ The saved state is small JSON (the ``window`` holds only the keys of the lookbac
 
     {"v": 1, "cursor": "2026-03-01T03:12:40.000000Z",      # max cursor of the last complete run
      "window": {"oai:...:doc/00012345": "2026-03-01T03:12:40.000000Z", ...},
-     "progress": {"since": "...", "restart_from": "...", "pages": 12} | null}
+     "progress": {"since": "...", "restart_from": "...", "total": 5321, ...} | null}
 
 ``progress`` is set while a run is under way: a run killed half-way resumes from
 ``restart_from`` (the largest cursor fully read, for portals sorted by cursor) instead of from
-the beginning. Cursors are kept as UTC ISO-8601 strings of fixed width, so they sort as text.
+the beginning, once the listing's ``total`` shows nothing was inserted behind it meanwhile.
+Cursors are kept as UTC ISO-8601 strings of fixed width, so they sort as text.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class CursorTracker:
             self.since: str | None = progress.get("since")
             self.restart_from: str | None = progress.get("restart_from") or self.since
             self.run_max: str | None = progress.get("run_max")
+            self.since_total: int | None = progress.get("total")
         else:
+            self.since_total = None
             self.since = self._minus_lookback(self.committed)
             self.restart_from = self.since
             self.run_max = None
@@ -76,8 +79,18 @@ class CursorTracker:
 
     @property
     def start(self) -> datetime | None:
-        """Where the listing (re)starts: the resume point of a killed run, else the lookback."""
+        """The run's start: the lookback before the committed cursor (``None``: everything)."""
+        return from_utc_text(self.since) if self.since else None
+
+    @property
+    def resume_point(self) -> datetime | None:
+        """The largest cursor fully read: where a verified resume may jump to."""
         return from_utc_text(self.restart_from) if self.restart_from else None
+
+    @property
+    def can_jump(self) -> bool:
+        """True when resuming from :attr:`resume_point` would skip something."""
+        return self.restart_from is not None and self.restart_from != self.since
 
     @property
     def high_water(self) -> str | None:
@@ -122,7 +135,7 @@ class CursorTracker:
             return {"v": STATE_VERSION, "cursor": self.high_water, "window": dict(self.window),
                     "progress": None}
         progress = {"since": self.since, "restart_from": self.restart_from,
-                    "run_max": self.run_max, "pages": pages}
+                    "run_max": self.run_max, "total": self.since_total, "pages": pages}
         return {"v": STATE_VERSION, "cursor": self.committed, "window": dict(self.window),
                 "progress": progress}
 

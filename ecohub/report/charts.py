@@ -131,13 +131,13 @@ def line_chart(
 
 def hbar_chart(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
     """Horizontal bars, largest first as given; long labels get the left third."""
-    row, label_w = 22, 300
-    height = _TOP + row * max(len(labels), 1) + 12
+    row, label_w, top = 22, 300, 10
+    height = top + row * max(len(labels), 1) + 12
     maximum = _nice_max(max(values, default=0))
     width = _W - label_w - _RIGHT - 48
     parts = _open(title, height)
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = _TOP + row * i
+        y = top + row * i
         bar = width * value / maximum
         parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" '
                      f'class="tick">{escape(label)}</text>')

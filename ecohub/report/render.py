@@ -370,7 +370,8 @@ def _charts(data: ReportData) -> str:
          "quarantined": [per_day[d]["quarantined"] for d in days],
          "dead-lettered": [per_day[d]["dead_lettered"] for d in days]},
     )
-    portals = list(dict.fromkeys(r["portal"] for r in data.daily))
+    portals = [p["portal"] for p in data.portals if any(r["portal"] == p["portal"]
+                                                        for r in data.daily)]
     validity = {(r["day"], r["portal"]): r["validity"] for r in data.daily}
     trend = line_chart("Event validity per day and portal", labels,
                        {p: [validity.get((d, p)) for d in days] for p in portals})

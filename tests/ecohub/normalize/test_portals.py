@@ -193,3 +193,21 @@ def test_every_portal_resource_has_a_mapper() -> None:
                   ("hoip", "startup_projects"), ("hoip", "organizations"), ("hoip", "programs"),
                   ("hoip", "challenges"), ("hoip", "support_applications")}
     assert documented <= set(streams)
+
+
+def test_stinet_document_in_the_connector_shape(pii_key: bytes) -> None:
+    from ecohub.records import SourceRecord
+
+    data = {"identifier": "oai:stinet.gov.vn:doc/00000000", "datestamp": "2016-01-09T18:26:40Z",
+            "set_specs": ["inst:ou", "type:thesis"], "deleted": False,
+            "dc": {"title": ["Nghi&#234;n cứu ứng dụng liệu pháp tế bào gốc"],
+                   "creator": ["Kỹ sư Lê Đức Châu"], "subject": ["Khoa học y, dược", "liệu"],
+                   "type": ["Luận văn thạc sĩ"], "date": ["2016"], "rights": ["Chỉ có tóm tắt"]}}
+    (doc,) = normalize(SourceRecord("stinet", "documents", data["identifier"], data),
+                       pii_key=pii_key)
+    assert doc.data["title"] == "Nghiên cứu ứng dụng liệu pháp tế bào gốc"
+    assert doc.data["authors"] == [{"full_name": "Lê Đức Châu", "titles": ["KS"],
+                                    "as_served": "Kỹ sư Lê Đức Châu"}]
+    assert (doc.data["institution"], doc.data["full_text_available"]) == ("ou", False)
+    assert [f["code"] for f in doc.data["fields"]] == ["3"]
+    assert doc.data["published"]["precision"] == "year"

@@ -130,6 +130,14 @@ def test_a_message_that_is_not_json_is_quarantined_with_its_raw_text(engine, ent
     assert row["runid"] == "techport-20250305T073000Z-0a1b2c3d"
 
 
+def test_nul_and_undecodable_bytes_are_kept_as_visible_escapes(engine):
+    broken = Message(topic=TOPIC, partition=1, offset=0, value=b"\x00\xff" + "Cty".encode())
+    process_batch(engine, [broken], group_id=GROUP)
+
+    with engine.connect() as conn:
+        assert conn.execute(select(quarantine.c.raw_value)).scalar_one() == "\\x00\\xffCty"
+
+
 def test_quarantined_rows_are_handed_to_the_publisher_before_commit(engine, entity):
     events = _orgs(entity)
     events[0] = {**events[0], "specversion": "0.3"}

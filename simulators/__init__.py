@@ -129,7 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
-        "--port", type=int, default=None, help="port of a single portal (default: its own)"
+        "--port",
+        type=int,
+        default=None,
+        help="port of a single portal (default: its own); 0 = free port(s)",
     )
     return parser
 
@@ -150,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale not in SCALES:
         print(f"error: unknown scale {args.scale!r}; valid: {', '.join(SCALES)}", file=sys.stderr)
         return 2
+    if len(names) > 1 and args.port not in (None, 0):
+        print("error: --port with --portal all must be 0 (each on a free port)", file=sys.stderr)
+        return 2
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -157,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     servers: list[SimulatorServer] = []
     try:
         for name in names:
-            port = args.port if len(names) == 1 else None
+            port = args.port if (len(names) == 1 or args.port == 0) else None
             server = start(name, scale=args.scale, seed=args.seed, host=args.host, port=port)
             servers.append(server)
             print(

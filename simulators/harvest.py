@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from defusedxml import ElementTree
 
-__all__ = ["OAI_NS", "Seen", "Reader", "truth", "truth_summary"]
+__all__ = ["OAI_NS", "Reader", "Seen", "truth", "truth_summary"]
 
 OAI_NS = {"oai": "http://www.openarchives.org/OAI/2.0/", "dc": "http://purl.org/dc/elements/1.1/"}
 _KEYS = {
@@ -101,7 +101,8 @@ class Reader:
                     return
                 raise RuntimeError(f"OAI error {error.get('code')}: {error.text}")
             for header in root.iterfind(".//oai:header", OAI_NS):
-                yield Seen(header.findtext("oai:identifier", "", OAI_NS), header.findtext("oai:datestamp", "", OAI_NS),
+                key = header.findtext("oai:identifier", "", OAI_NS)
+                yield Seen(key, header.findtext("oai:datestamp", "", OAI_NS),
                            header.get("status") == "deleted", None)  # fmt: skip
             token = root.find(".//oai:resumptionToken", OAI_NS)
             if token is None or not (token.text or "").strip():

@@ -87,6 +87,7 @@ class _Fetched:
     parsed: ParsedPage
     finished: bool
     advanced: bool
+    emit: bool = True
 
 
 class Connector(ABC):
@@ -150,7 +151,8 @@ class Connector(ABC):
         yield from self.lead_in(run)
         for fetched in self._walk(spec, tracker):
             yield self.emit_page(run, fetched.response, fetched.parsed,
-                                 finished=fetched.finished, advanced=fetched.advanced)
+                                 finished=fetched.finished, advanced=fetched.advanced,
+                                 emit=fetched.emit)
         yield from self.follow_up(run)
         landing.write_manifest(self.portal, stream, run_id, summary={
             "emitted": run.emitted, "since": tracker.since, "cursor_after": tracker.high_water,
@@ -159,16 +161,20 @@ class Connector(ABC):
 
     def emit_page(
         self, run: ReadRun, response: Response, parsed: ParsedPage, *, finished: bool,
-        advanced: bool = True, listing: bool = True, kind: str = "page",
+        advanced: bool = True, listing: bool = True, kind: str = "page", emit: bool = True,
     ) -> Batch:
         """Land one fetched page, admit its new records and build its batch.
 
         ``advanced`` is false for a listing page read just before a restart (it does not move
         the restart point); ``listing`` is false for pages outside the cursor-ordered listing
-        (follow-ups such as a change feed), whose records do not move the cursor.
+        (follow-ups such as a change feed), whose records do not move the cursor; ``emit``
+        is false for a resume probe, whose records were all read before.
         """
         before = run.tracker.high_water
-        admitted, page_max = self._decide(run.spec, parsed, run.tracker, advance=listing)
+        if emit:
+            admitted, page_max = self._decide(run.spec, parsed, run.tracker, advance=listing)
+        else:
+            admitted, page_max = [False] * len(parsed.records), None
         uri = run.landing.put_page(
             self.portal, run.spec.name, run.run_id, run.page, response.body,
             request=response.request, status=response.status, record_count=len(parsed.records),
@@ -317,8 +323,8 @@ class Connector(ABC):
             except ListingRestart as signal:
                 walk.resume(str(signal))
                 continue
-            if walk.probing and walk.probe(parsed.info):
-                yield _Fetched(response, parsed, finished=False, advanced=False)
+            if walk.probing and walk.probe(parsed.info):  # its records were read before
+                yield _Fetched(response, parsed, finished=False, advanced=False, emit=False)
                 continue
             if walk.shifted(parsed.info):
                 yield _Fetched(response, parsed, finished=False, advanced=False)

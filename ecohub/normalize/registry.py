@@ -302,7 +302,8 @@ def _delete(record: SourceRecord, entity_types: tuple[str, ...],
             id_formats: dict[str, str]) -> list[CanonicalRecord]:
     """Deletes: version from the deletion time the record carries, else from its cursor."""
     data = record.data if isinstance(record.data, dict) else {}
-    header = data.get("header") if isinstance(data.get("header"), dict) else {}
+    header_value = data.get("header")
+    header: dict[str, Any] = header_value if isinstance(header_value, dict) else {}
     candidates = [source.get(name) for source in (data, header) for name in _DELETE_TIME_FIELDS]
     candidates.append(record.cursor)
     for raw in candidates:

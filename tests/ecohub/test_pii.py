@@ -61,7 +61,10 @@ def test_redact_text_replaces_contacts_inside_free_text() -> None:
         ({"email_token": "an@itb.ac.vn"}, [("$.email_token", "email")]),
         ({"email_token": tokenize("an@itb.ac.vn", b"k"), "budget": "2.000.000.000 đ"}, []),
         ({"tax_code": {"text": "0381234567"}}, []),
-        ({"issues": [{"field": "tax_code", "reason": "check digit", "value": "0381234567"}]}, []),
+        ({"issues": [{"field": "ma_so_thue", "reason": "tax code: check digit",
+                     "value": "0381234567"}]}, []),
+        ({"issues": [{"field": "mo_ta", "reason": "x", "value": "0381234567"}]},
+         [("$.issues[0].value", "phone")]),
     ],
 )
 def test_find_clear_pii(value: Any, findings: list[tuple[str, str]]) -> None:

@@ -61,7 +61,7 @@ def read_all(bootstrap: str, topic: str) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def settings(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    prefix = f"it{uuid.uuid4().hex[:8]}"
+    prefix = f"evt{uuid.uuid4().hex[:8]}"
     return load_settings({
         "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
         "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,

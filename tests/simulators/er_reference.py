@@ -17,14 +17,43 @@ from typing import Any
 from stdnum.vn import mst
 
 _PREFIXES = sorted(
-    """cong ty trach nhiem huu han|cong ty tnhh|cty tnhh|cong ty co phan|cong ty cp|cty co phan|cty cp|ctcp
+    """cong ty trach nhiem huu han|cong ty tnhh|cty tnhh|cong ty co phan|cong ty cp
+    |cty co phan|cty cp|ctcp
     |truong dai hoc|truong dh|dai hoc|dh|vien|trung tam|tt|quy""".replace("\n", "").split("|"),
-    key=len, reverse=True)
+    key=len,
+    reverse=True,
+)
 _PREFIXES = [p.strip() for p in _PREFIXES]
-_SUFFIXES = sorted(["dhqg hcm", "dhqg tp hcm", "dai hoc quoc gia tp hcm", "dhqg tphcm", "tp hcm",
-                    "tp ho chi minh", "thanh pho ho chi minh", "tphcm"], key=len, reverse=True)
-_TITLES = ["pho giao su tien si", "giao su tien si", "pgs ts", "gs ts", "tien si", "thac si", "ky su",
-           "pgs", "gs", "ts", "ths", "th s", "ks", "dr"]
+_SUFFIXES = sorted(
+    [
+        "dhqg hcm",
+        "dhqg tp hcm",
+        "dai hoc quoc gia tp hcm",
+        "dhqg tphcm",
+        "tp hcm",
+        "tp ho chi minh",
+        "thanh pho ho chi minh",
+        "tphcm",
+    ],
+    key=len,
+    reverse=True,
+)
+_TITLES = [
+    "pho giao su tien si",
+    "giao su tien si",
+    "pgs ts",
+    "gs ts",
+    "tien si",
+    "thac si",
+    "ky su",
+    "pgs",
+    "gs",
+    "ts",
+    "ths",
+    "th s",
+    "ks",
+    "dr",
+]
 
 
 def fold(text: str) -> str:
@@ -38,7 +67,7 @@ def org_key(name: str | None) -> str:
     text = fold(name or "")
     for prefix in _PREFIXES:
         if text == prefix or text.startswith(prefix + " "):
-            text = text[len(prefix):].strip()
+            text = text[len(prefix) :].strip()
             break
     for suffix in _SUFFIXES:
         if text.endswith(" " + suffix):
@@ -54,7 +83,7 @@ def person_key(name: str | None) -> str:
         changed = False
         for title in _TITLES:
             if text.startswith(title + " "):
-                text, changed = text[len(title) + 1:], True
+                text, changed = text[len(title) + 1 :], True
     return text
 
 
@@ -83,8 +112,13 @@ def cluster(records: list[dict[str, Any]]) -> list[int]:
     return [find(i) for i in range(len(records))]
 
 
-def evidence(kind: str, name: str | None, tax: str | None = None, email: str | None = None,
-             affiliation: str | None = None) -> list[str]:
+def evidence(
+    kind: str,
+    name: str | None,
+    tax: str | None = None,
+    email: str | None = None,
+    affiliation: str | None = None,
+) -> list[str]:
     keys = []
     if kind == "org":
         if (t := tax_key(tax)) is not None:
@@ -111,4 +145,12 @@ def pairwise_scores(truth_ids: list[str], predicted: list[int]) -> tuple[float, 
     return (both / pred if pred else 1.0), (both / true if true else 1.0)
 
 
-__all__ = ["cluster", "combinations", "evidence", "fold", "org_key", "pairwise_scores", "person_key"]
+__all__ = [
+    "cluster",
+    "combinations",
+    "evidence",
+    "fold",
+    "org_key",
+    "pairwise_scores",
+    "person_key",
+]

@@ -32,7 +32,7 @@ def documented_fields(portal: str) -> dict[str, set[str]]:
     text = (DOCS / f"{portal}.md").read_text(encoding="utf-8")
     out: dict[str, set[str]] = {}
     for match in _RESOURCE_HEADING.finditer(text):
-        body = text[match.end():].split("\n#", 1)[0]
+        body = text[match.end() :].split("\n#", 1)[0]
         names: set[str] = set()
         for line in body.splitlines():
             if line.startswith("|") and not line.startswith(("| Field", "|---")):
@@ -43,7 +43,9 @@ def documented_fields(portal: str) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize("portal", simulators.PORTALS)
 def test_docs_name_every_endpoint_the_server_exposes(portal: str) -> None:
-    served = {(m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in simulators.build_portal(portal).routes()}
+    served = {
+        (m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in simulators.build_portal(portal).routes()
+    }
     assert documented_endpoints(portal) == served
 
 
@@ -86,7 +88,9 @@ def test_unknown_paths_answer_404_in_each_portal_style(start_sim) -> None:
     bodies = {}
     for portal in simulators.PORTALS:
         server = start_sim(portal)
-        resp = requests.get(server.url + "/api/v9/nothing", headers={"X-API-Key": "dev-techport-key"}, timeout=10)
+        resp = requests.get(
+            server.url + "/api/v9/nothing", headers={"X-API-Key": "dev-techport-key"}, timeout=10
+        )
         assert resp.status_code == 404
         bodies[portal] = resp.json()
     assert bodies["stinet"]["error"]["code"] == "not_found"

@@ -35,15 +35,53 @@ def error_code(root) -> str | None:
         ({"verb": "ListEverything"}, "badVerb"),
         ({"verb": "ListRecords"}, "badArgument"),
         ({"verb": "ListRecords", "metadataPrefix": "marc21"}, "cannotDisseminateFormat"),
-        ({"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:stinet.gov.vn:doc/99999999"}, "idDoesNotExist"),
-        ({"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:khac.vn:1"}, "idDoesNotExist"),
-        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2031-01-01"}, "noRecordsMatch"),
-        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01", "until": "2020-01-01"}, "badArgument"),
-        ({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2024-01-01", "until": "2025-01-01T00:00:00Z"}, "badArgument"),
-        ({"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "from": "01/02/2024"}, "badArgument"),
-        ({"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "inst:khongco"}, "badArgument"),
+        (
+            {
+                "verb": "GetRecord",
+                "metadataPrefix": "oai_dc",
+                "identifier": "oai:stinet.gov.vn:doc/99999999",
+            },
+            "idDoesNotExist",
+        ),
+        (
+            {"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": "oai:khac.vn:1"},
+            "idDoesNotExist",
+        ),
+        (
+            {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2031-01-01"},
+            "noRecordsMatch",
+        ),
+        (
+            {
+                "verb": "ListRecords",
+                "metadataPrefix": "oai_dc",
+                "from": "2024-01-01",
+                "until": "2020-01-01",
+            },
+            "badArgument",
+        ),
+        (
+            {
+                "verb": "ListRecords",
+                "metadataPrefix": "oai_dc",
+                "from": "2024-01-01",
+                "until": "2025-01-01T00:00:00Z",
+            },
+            "badArgument",
+        ),
+        (
+            {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "from": "01/02/2024"},
+            "badArgument",
+        ),
+        (
+            {"verb": "ListIdentifiers", "metadataPrefix": "oai_dc", "set": "inst:khongco"},
+            "badArgument",
+        ),
         ({"verb": "ListIdentifiers", "resumptionToken": "eyJ2IjoxfQ.0000"}, "badResumptionToken"),
-        ({"verb": "ListIdentifiers", "resumptionToken": "x", "metadataPrefix": "oai_dc"}, "badArgument"),
+        (
+            {"verb": "ListIdentifiers", "resumptionToken": "x", "metadataPrefix": "oai_dc"},
+            "badArgument",
+        ),
         ({"verb": "Identify", "metadataPrefix": "oai_dc"}, "badArgument"),
     ],
 )
@@ -54,7 +92,9 @@ def test_oai_error_codes(stinet, params: dict[str, str], code: str) -> None:
 def test_repeated_argument_is_bad_argument(stinet) -> None:
     resp = requests.get(f"{stinet.url}/oai?verb=ListSets&verb=ListSets", timeout=10)
     assert error_code(ElementTree.fromstring(resp.content)) == "badVerb"
-    resp = requests.get(f"{stinet.url}/oai?verb=ListRecords&metadataPrefix=oai_dc&set=type&set=inst", timeout=10)
+    resp = requests.get(
+        f"{stinet.url}/oai?verb=ListRecords&metadataPrefix=oai_dc&set=type&set=inst", timeout=10
+    )
     assert error_code(ElementTree.fromstring(resp.content)) == "badArgument"
 
 
@@ -71,7 +111,9 @@ def test_identify_states_the_documented_policies(stinet) -> None:
 
 def test_full_harvest_equals_truth_including_deletions(stinet) -> None:
     expected = {t["key"]: (t["updated"], t["deleted"]) for t in truth(stinet.url, "documents")}
-    assert any(deleted for _, deleted in expected.values()), "small scale must hold some deleted documents"
+    assert any(deleted for _, deleted in expected.values()), (
+        "small scale must hold some deleted documents"
+    )
     params = {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
     seen: dict[str, tuple[str, bool]] = {}
     sizes, cursors, totals = [], [], set()
@@ -83,7 +125,10 @@ def test_full_harvest_equals_truth_including_deletions(stinet) -> None:
             header = rec.find("oai:header", OAI_NS)
             deleted = header.get("status") == "deleted"
             assert (rec.find("oai:metadata", OAI_NS) is None) == deleted
-            seen[header.findtext("oai:identifier", "", OAI_NS)] = (header.findtext("oai:datestamp", "", OAI_NS), deleted)
+            seen[header.findtext("oai:identifier", "", OAI_NS)] = (
+                header.findtext("oai:datestamp", "", OAI_NS),
+                deleted,
+            )
         token = root.find(".//oai:resumptionToken", OAI_NS)
         cursors.append(int(token.get("cursor")))
         totals.add(int(token.get("completeListSize")))
@@ -102,15 +147,25 @@ def test_list_is_sorted_by_datestamp_then_identifier(stinet) -> None:
 
 
 def test_post_and_get_answer_the_same(stinet) -> None:
-    get = requests.get(f"{stinet.url}/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}, timeout=10)
-    post = requests.post(f"{stinet.url}/oai", data={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"}, timeout=10)
+    get = requests.get(
+        f"{stinet.url}/oai",
+        params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"},
+        timeout=10,
+    )
+    post = requests.post(
+        f"{stinet.url}/oai",
+        data={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"},
+        timeout=10,
+    )
     assert get.content == post.content
 
 
 def test_sets_partition_the_documents(stinet) -> None:
     root = oai(stinet.url, verb="ListSets")
     specs = [s.text for s in root.iterfind(".//oai:setSpec", OAI_NS)]
-    assert {"inst", "type", "inst:hcmut", "inst:cesti", "type:thesis", "type:task_report"} <= set(specs)
+    assert {"inst", "type", "inst:hcmut", "inst:cesti", "type:thesis", "type:task_report"} <= set(
+        specs
+    )
     total = len(truth(stinet.url, "documents"))
     counted = 0
     for spec in (s for s in specs if s.startswith("type:")):
@@ -138,7 +193,9 @@ def test_from_until_are_inclusive(stinet) -> None:
     got = set()
     while True:
         root = oai(stinet.url, **params)
-        got |= {h.findtext("oai:identifier", "", OAI_NS) for h in root.iterfind(".//oai:header", OAI_NS)}
+        got |= {
+            h.findtext("oai:identifier", "", OAI_NS) for h in root.iterfind(".//oai:header", OAI_NS)
+        }
         token = root.find(".//oai:resumptionToken", OAI_NS)
         if token is None or not (token.text or "").strip():
             break
@@ -152,7 +209,10 @@ def test_resumption_token_expires(start_sim) -> None:
     token = root.find(".//oai:resumptionToken", OAI_NS).text
     assert error_code(oai(server.url, verb="ListIdentifiers", resumptionToken=token)) is None
     time.sleep(0.5)
-    assert error_code(oai(server.url, verb="ListIdentifiers", resumptionToken=token)) == "badResumptionToken"
+    assert (
+        error_code(oai(server.url, verb="ListIdentifiers", resumptionToken=token))
+        == "badResumptionToken"
+    )
 
 
 def test_deliberately_broken_documents_are_listed_in_truth(stinet) -> None:
@@ -167,8 +227,12 @@ def test_deliberately_broken_documents_are_listed_in_truth(stinet) -> None:
 
 
 def test_oai_incremental_harvest_sees_the_advance_step(stinet) -> None:
-    step = requests.post(f"{stinet.url}/_admin/advance", timeout=30).json()["steps"][0]["resources"]["documents"]
-    since = datetime(2026, 3, 2, 1, 30, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # 30 min before the step
+    step = requests.post(f"{stinet.url}/_admin/advance", timeout=30).json()["steps"][0][
+        "resources"
+    ]["documents"]
+    since = datetime(2026, 3, 2, 1, 30, tzinfo=UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )  # 30 min before the step
     seen = {s.key: s.deleted for s in Reader(stinet.url, "stinet").read("documents", since)}
     for key in step["created"] + step["updated"]:
         assert seen.get(key) is False
@@ -191,8 +255,11 @@ def test_oai_incremental_harvest_sees_the_advance_step(stinet) -> None:
 def test_json_api_rejects_bad_parameters(stinet, params: dict[str, str], parameter: str) -> None:
     resp = requests.get(f"{stinet.url}/api/v1/experts", params=params, timeout=10)
     assert resp.status_code == 400
-    assert resp.json()["error"] == {"code": "invalid_parameter", "message": resp.json()["error"]["message"],
-                                    "parameter": parameter}
+    assert resp.json()["error"] == {
+        "code": "invalid_parameter",
+        "message": resp.json()["error"]["message"],
+        "parameter": parameter,
+    }
 
 
 @pytest.mark.parametrize("resource", ["tasks", "experts", "laboratories", "organizations"])
@@ -200,22 +267,35 @@ def test_json_full_read_equals_truth(stinet, resource: str) -> None:
     expected = {t["key"]: t["updated"] for t in truth(stinet.url, resource) if not t["deleted"]}
     got = [(s.key, s.stamp) for s in Reader(stinet.url, "stinet", page_size=7).read(resource)]
     assert dict(got) == expected and len(got) == len(expected)
-    assert [(stamp, int(key)) for key, stamp in got] == sorted((stamp, int(key)) for key, stamp in got)
+    assert [(stamp, int(key)) for key, stamp in got] == sorted(
+        (stamp, int(key)) for key, stamp in got
+    )
 
 
 def test_json_envelope_and_links(stinet) -> None:
-    body = requests.get(f"{stinet.url}/api/v1/laboratories", params={"page": 2, "page_size": 7}, timeout=10).json()
+    body = requests.get(
+        f"{stinet.url}/api/v1/laboratories", params={"page": 2, "page_size": 7}, timeout=10
+    ).json()
     total = len(truth(stinet.url, "laboratories"))
-    assert body["meta"] == {"page": 2, "page_size": 7, "total": total, "total_pages": -(-total // 7)}
+    assert body["meta"] == {
+        "page": 2,
+        "page_size": 7,
+        "total": total,
+        "total_pages": -(-total // 7),
+    }
     assert body["links"]["next"] == "/api/v1/laboratories?page=3&page_size=7"
     assert body["links"]["prev"] == "/api/v1/laboratories?page=1&page_size=7"
     past = requests.get(f"{stinet.url}/api/v1/laboratories", params={"page": 99}, timeout=10).json()
     assert past["data"] == [] and past["links"]["next"] is None
 
 
-@pytest.mark.parametrize("since", ["2026-03-02 09:30:00", "2026-03-02T09:30:00", "2026-03-02T02:30:00+00:00"])
+@pytest.mark.parametrize(
+    "since", ["2026-03-02 09:30:00", "2026-03-02T09:30:00", "2026-03-02T02:30:00+00:00"]
+)
 def test_modified_since_sees_the_advance_step_and_deletions_vanish(stinet, since: str) -> None:
-    step = requests.post(f"{stinet.url}/_admin/advance", timeout=30).json()["steps"][0]["resources"]["experts"]
+    step = requests.post(f"{stinet.url}/_admin/advance", timeout=30).json()["steps"][0][
+        "resources"
+    ]["experts"]
     rows = {s.key: s.stamp for s in Reader(stinet.url, "stinet").read("experts", since)}
     late = set(step["late"])
     for key in step["created"] + step["updated"]:

@@ -163,9 +163,28 @@ def test_a_killed_run_resumes_from_its_last_published_page(fake, connector, land
     _, versions = read(resumed, landing, saved, run_id="techport-run-2")
     assert emitted | versions == fake.truth()
     assert len(set(emitted) & set(versions)) == 0  # nothing emitted twice
-    first_call = server.seen[before]
-    restart = datetime.strptime(first_call.param("updated_from"), FORMAT).replace(tzinfo=LOCAL)
+    probe, jump = server.seen[before], server.seen[before + 1]
+    assert (probe.param("trang"), probe.param("updated_from")) == ("1", None)  # nothing moved?
+    restart = datetime.strptime(jump.param("updated_from"), FORMAT).replace(tzinfo=LOCAL)
     assert restart == max(fake._when(fake.records[int(k)]) for k in emitted)
+
+
+def test_a_resumed_run_lists_from_the_start_when_records_appeared_behind_it(
+    fake, connector, landing, server
+):
+    reader = connector.read("technologies", state=None, run_id="techport-run-1", landing=landing)
+    emitted = {}
+    for _ in range(3):
+        batch = next(reader)
+        emitted |= {r.key: r.data["phien_ban"] for r in batch.records}
+    reader.close()
+    fake.create(100600, START - timedelta(days=30))  # appears before what was read
+    before = len(server.seen)
+    resumed = TechportConnector(settings(server.url), sleep=lambda s: None)
+    _, versions = read(resumed, landing, batch.state, run_id="techport-run-2")
+    assert emitted | versions == fake.truth()
+    assert "100600" in versions
+    assert [c.param("updated_from") for c in server.seen[before:]] == [None] * 5
 
 
 def test_reconciliation_deletes_vanished_keys_confirmed_by_their_detail(

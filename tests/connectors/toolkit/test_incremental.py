@@ -93,14 +93,18 @@ def test_a_run_under_way_checkpoints_its_progress_and_resumes_from_it():
     t = tracker(state)
     t.admit("1", "2026-03-01T05:00:00.000000Z", False)
     t.page_done("2026-03-01T05:00:00.000000Z")
+    t.since_total = 5321
     mid = t.checkpoint(finished=False, pages=1)
+    assert mid["progress"]["total"] == 5321
     assert mid["cursor"] == "2026-03-01T00:00:00.000000Z"  # not committed before the end
     assert mid["progress"]["restart_from"] == "2026-03-01T05:00:00.000000Z"
     assert mid["progress"]["since"] == "2026-02-28T23:00:00.000000Z"
 
     resumed = tracker(mid)
-    assert resumed.resumed
-    assert resumed.start == datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+    assert resumed.resumed and resumed.since_total == 5321
+    assert resumed.start == datetime(2026, 2, 28, 23, 0, tzinfo=UTC)  # the run's own start
+    assert resumed.resume_point == datetime(2026, 3, 1, 5, 0, tzinfo=UTC)
+    assert resumed.can_jump
     assert not resumed.admit("1", "2026-03-01T05:00:00.000000Z", False)  # kept in the window
     resumed.admit("2", "2026-03-01T06:00:00.000000Z", False)
     done = resumed.checkpoint(finished=True, pages=2)
@@ -111,7 +115,8 @@ def test_unsorted_portals_restart_from_the_original_start():
     t = tracker({"cursor": "2026-03-01T10:00:00.000000Z", "window": {}}, sorted_by_cursor=False)
     t.admit("1", "2026-03-01T12:00:00.000000Z", False)
     t.page_done("2026-03-01T12:00:00.000000Z")
-    assert t.start == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert t.resume_point == datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    assert not t.can_jump
 
 
 def test_records_outside_the_listing_do_not_move_the_cursor():

@@ -43,12 +43,12 @@ test: venv
 	$(MAKE) --no-print-directory lint || status=$$?; \
 	if [ $$status -eq 0 ]; then bash infra/chromium.sh || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then $(PY) -m ecohub.services up || status=$$?; fi; \
-	if [ $$status -eq 0 ]; then $(VENV)/bin/pytest -p no:cacheprovider tests || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(VENV)/bin/pytest -p no:cacheprovider --ignore=tests/acceptance tests || status=$$?; fi; \
 	$(PY) -m ecohub.services down || true; \
 	exit $$status
 
 test-unit: venv
-	$(VENV)/bin/pytest -m "not integration" tests
+	$(VENV)/bin/pytest -m "not integration" --ignore=tests/acceptance tests
 
 demo: venv
 	@status=0; \

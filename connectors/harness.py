@@ -66,6 +66,14 @@ _published = Table(
     Column("times", Integer, nullable=False),
 )
 VERSION_FIELDS = ("version", "phien_ban", "revision")
+_UPSERT_LATEST = insert(_latest).on_conflict_do_update(
+    index_elements=["portal", "stream", "key"],
+    set_={c: insert(_latest).excluded[c] for c in ("cursor", "version", "deleted", "run_id")},
+)
+_COUNT_PUBLISHED = insert(_published).on_conflict_do_update(
+    index_elements=["portal", "stream", "key", "version"],
+    set_={"times": _published.c.times + 1},
+)
 
 
 def version_of(record: SourceRecord) -> str:
@@ -114,21 +122,9 @@ class Sink:
             )
         if not latest:
             return
-        with self.engine.begin() as conn:
-            stmt = insert(_latest).values(latest)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["portal", "stream", "key"],
-                    set_={c: stmt.excluded[c] for c in ("cursor", "version", "deleted", "run_id")},
-                )
-            )
-            stmt = insert(_published).values(counts)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["portal", "stream", "key", "version"],
-                    set_={"times": _published.c.times + 1},
-                )
-            )
+        with self.engine.begin() as conn:  # executemany: one compiled statement per table
+            conn.execute(_UPSERT_LATEST, latest)
+            conn.execute(_COUNT_PUBLISHED, counts)
 
     def rows(self, portal: str, stream: str) -> dict[str, SinkRow]:
         query = select(_latest).where(_latest.c.portal == portal, _latest.c.stream == stream)

@@ -113,8 +113,8 @@ class StinetConnector(Connector):
                 params["set"] = stream.options["set"]
             return Request(stream.path, {**stream.params, **params})
         params = {"page": 1, "page_size": self._page_size()}
-        if since is not None:
-            params["modified_since"] = since.astimezone(LOCAL).replace(microsecond=0).isoformat()
+        if since is not None:  # local time without offset: no "+" to mis-encode in links.next
+            params["modified_since"] = since.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M:%S")
         return Request(stream.path, {**stream.params, **params})
 
     def parse_page(self, stream: Stream, body: bytes) -> ParsedPage:

@@ -24,7 +24,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -244,7 +244,7 @@ class Landing:
     ) -> list[LandedPage]:
         """Landed pages of a stream in (day, run, page) order, optionally narrowed."""
         found = []
-        for key in self.store.keys(f"{portal}/{stream}/"):
+        for key in self._candidate_keys(portal, stream, run_id, date_from, date_to):
             match = _PAGE.match(key)
             if not match or (run_id is not None and match["run"] != run_id):
                 continue
@@ -254,6 +254,36 @@ class Landing:
             found.append(LandedPage(self.store.uri(key), portal, stream, day, match["run"],
                                     int(match["page"]), match["ext"]))
         return sorted(found, key=lambda p: (p.day, p.run_id, p.page))
+
+    def _candidate_keys(
+        self, portal: str, stream: str, run_id: str | None, date_from: date | None,
+        date_to: date | None,
+    ) -> Iterator[str]:
+        """Keys that may match, listing as narrow a prefix as the arguments allow: a known
+        run's folder, the folders of a bounded date range, else the whole stream."""
+        base = f"{portal}/{stream}/"
+        day = self._run_days.get((portal, stream, run_id or ""))
+        if run_id is not None and day is not None:
+            yield from self.store.keys(f"{base}{day}/{run_id}/")
+            return
+        if date_from is not None and date_to is not None and (date_to - date_from).days <= 62:
+            for offset in range((date_to - date_from).days + 1):
+                yield from self.store.keys(f"{base}{date_from + timedelta(days=offset)}/")
+            return
+        yield from self.store.keys(base)
+
+    def run_pages(self, portal: str, stream: str, run_id: str) -> list[LandedPage]:
+        """Pages already landed by a run: its folder of today or yesterday (UTC), or the one
+        this process is writing to. Cheap on a landing zone of any size."""
+        if (portal, stream, run_id) not in self._run_days:
+            today = datetime.now(UTC).date()
+            for day in (today, today - timedelta(days=1)):
+                if next(iter(self.store.keys(f"{portal}/{stream}/{day}/{run_id}/")), None):
+                    self._run_days[(portal, stream, run_id)] = day.isoformat()
+                    break
+            else:
+                return []
+        return self.list_pages(portal, stream, run_id=run_id)
 
     def page_entry(self, page: LandedPage) -> dict[str, Any]:
         """The manifest entry landed with ``page``."""
@@ -272,6 +302,13 @@ class Landing:
 
     def read_manifest(self, portal: str, stream: str, run_id: str) -> dict[str, Any]:
         """The run's manifest; for a run that never completed, one composed from its pages."""
+        pages = self.run_pages(portal, stream, run_id) or self.list_pages(portal, stream, run_id)
+        if pages:
+            day = pages[0].day.isoformat()
+            data = self.store.get(f"{portal}/{stream}/{day}/{run_id}/manifest.json")
+            if data is not None:
+                return dict(json.loads(data))
+            return self._compose(portal, stream, run_id) | {"complete": False}
         for key in self.store.keys(f"{portal}/{stream}/"):
             if key.endswith(f"/{run_id}/manifest.json"):
                 data = self.store.get(key)

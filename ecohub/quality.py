@@ -216,7 +216,8 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     ``data.*`` are flattened with dots (nested objects too; lists stay lists). Three computed
     columns make cross-field checks expressible in GX: ``len(<list column>)`` for every list,
     ``_expected_type`` (``vn.hcmc.ecohub.<entitytype>.<operation>``), ``_key_prefix`` (the
-    first two segments of ``entitykey``), ``_expected_key_prefix`` (``<portal>:<entitytype>``)
+    first two segments of ``entitykey``), ``_key_source_id`` (the rest of it),
+    ``_expected_key_prefix`` (``<portal>:<entitytype>``)
     and ``_tax_code_parent`` (the first 10 digits of ``data.tax_code.value``).
     """
     row: dict[str, Any] = {}
@@ -233,6 +234,11 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     entitykey = event.get("entitykey")
     row["_expected_type"] = f"vn.hcmc.ecohub.{event.get('entitytype')}.{event.get('operation')}"
     row["_key_prefix"] = ":".join(entitykey.split(":")[:2]) if isinstance(entitykey, str) else None
+    row["_key_source_id"] = (
+        entitykey.split(":", 2)[2]
+        if isinstance(entitykey, str) and entitykey.count(":") >= 2
+        else None
+    )
     row["_expected_key_prefix"] = f"{portal}:{event.get('entitytype')}"
     tax = row.get("data.tax_code.value")
     row["_tax_code_parent"] = tax[:10] if isinstance(tax, str) else None

@@ -465,31 +465,51 @@ def add_override(
 # --------------------------------------------------------------------------- scoring
 
 
-def fetch_truth(url: str) -> dict[str, Any]:
-    """GET the simulators' ground truth (``/_admin/truth``) as JSON."""
+def fetch_truth(urls: str | Iterable[str]) -> dict[str, Any]:
+    """The simulators' ground truth of organization and expert records.
+
+    ``urls`` is one simulator base URL, several separated by commas, or an iterable. For each,
+    ``GET /_admin/truth`` names the portal and its resources; every resource that carries world
+    entities is read from ``/_admin/truth/<resource>`` (NDJSON). Deleted records are left out.
+    Returns ``{portal: {resource: {record key: world id}}}``.
+    """
     import requests
 
-    response = requests.get(url, timeout=60)
-    response.raise_for_status()
-    return response.json()
+    if isinstance(urls, str):
+        urls = [u.strip() for u in urls.split(",") if u.strip()]
+    truth: dict[str, Any] = {}
+    with requests.Session() as http:
+        for url in urls:
+            base = url.rstrip("/").removesuffix("/_admin/truth")
+            summary = http.get(f"{base}/_admin/truth", timeout=60)
+            summary.raise_for_status()
+            info = summary.json()
+            portal = truth.setdefault(info["portal"], {})
+            for resource, meta in sorted(info["resources"].items()):
+                if not meta.get("has_entities"):
+                    continue
+                with http.get(f"{base}/_admin/truth/{resource}", stream=True, timeout=300) as resp:
+                    resp.raise_for_status()
+                    lines = (json.loads(line) for line in resp.iter_lines() if line)
+                    portal[resource] = {
+                        str(line["key"]): line["entity_id"]
+                        for line in lines
+                        if line.get("entity_id") and not line.get("deleted")
+                    }
+    return truth
 
 
-def _truth_pairs(truth: Any, portal: str | None = None) -> Iterable[tuple[str | None, str, str]]:
-    """(portal, source id, world id) triples from the truth document, whatever its nesting."""
-    if isinstance(truth, Mapping):
-        world = truth.get("world_id") or truth.get("wid")
-        sid = truth.get("source_id") or truth.get("id") or truth.get("key")
-        if isinstance(world, str) and sid is not None:
-            yield (truth.get("portal") or portal, str(sid), world)
-            return
-        for key, value in truth.items():
-            if isinstance(value, str) and value.startswith(("W-ORG-", "W-PER-")):
-                yield (portal, str(key), value)
-            else:
-                yield from _truth_pairs(value, key if key in _PORTAL_RANK else portal)
-    elif isinstance(truth, list):
-        for item in truth:
-            yield from _truth_pairs(item, portal)
+# truth resource -> connector stream, where the names differ
+_RESOURCE_STREAMS = {"nha-cung-cap": "suppliers", "tu-van": "consultants"}
+
+
+def _truth_pairs(truth: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str]]:
+    """(portal, stream, source id, world id) from ``{portal: {resource: {key: world id}}}``."""
+    for portal, resources in truth.items():
+        for resource, records in resources.items():
+            stream = _RESOURCE_STREAMS.get(resource, resource.replace("-", "_"))
+            for key, world in records.items():
+                yield portal, stream, str(key), str(world)
 
 
 def _pairwise(predicted: Mapping[str, str], actual: Mapping[str, str]) -> dict[str, float]:
@@ -516,26 +536,35 @@ def _pairwise(predicted: Mapping[str, str], actual: Mapping[str, str]) -> dict[s
 
 
 def score_against_truth(engine: Engine, truth: dict[str, Any]) -> dict[str, Any]:
-    """Pairwise precision, recall and F1 of the stored resolution, per kind, against truth."""
+    """Pairwise precision, recall and F1 of the stored resolution, per kind, against truth.
+
+    ``truth`` is what :func:`fetch_truth` returns. Records are matched on (portal, stream,
+    source id as in ``sourceref``); ``truth_records`` vs ``records`` shows how many truth
+    records are in the warehouse at all (quarantined or unsynced ones are not).
+    """
     from ecohub.warehouse.tables import entity_link, entity_version
 
     ev = entity_version.c
     query = (
-        select(ev.portal, ev.source_id, entity_link.c.kind, entity_link.c.golden_id)
+        select(ev.portal, ev.stream, ev.source_id, entity_link.c.kind, entity_link.c.golden_id)
         .join(entity_link, entity_link.c.entity_key == ev.entity_key)
         .where(ev.is_current.is_(True), ev.is_deleted.is_(False))
     )
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-    golden = {(portal, sid): (kind, gid) for portal, sid, kind, gid in rows}
+    golden = {(portal, stream, sid, kind): gid for portal, stream, sid, kind, gid in rows}
     result: dict[str, Any] = {}
     for kind, prefix in (("organization", "W-ORG-"), ("person", "W-PER-")):
         actual: dict[str, str] = {}
         predicted: dict[str, str] = {}
-        for portal, sid, world in _truth_pairs(truth):
-            hit = golden.get((portal or "", sid))
-            if world.startswith(prefix) and hit and hit[0] == kind:
+        expected = 0
+        for portal, stream, sid, world in _truth_pairs(truth):
+            if not world.startswith(prefix):
+                continue
+            expected += 1
+            gid = golden.get((portal, stream, sid, kind))
+            if gid is not None:
                 actual[f"{portal}|{sid}"] = world
-                predicted[f"{portal}|{sid}"] = hit[1]
-        result[kind] = _pairwise(predicted, actual)
+                predicted[f"{portal}|{sid}"] = gid
+        result[kind] = {**_pairwise(predicted, actual), "truth_records": expected}
     return result

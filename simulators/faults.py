@@ -43,7 +43,7 @@ from simulators.rand import rng
 
 __all__ = ["FAULTS", "KNOBS", "FaultInjector", "FaultSpec"]
 
-FAULTS = {
+FAULTS: dict[str, dict[str, Any]] = {
     "rate_limit_burst": {"retry_after": 1, "retry_after_format": "seconds"},
     "server_error": {"status": 503},
     "slow": {"delay": 0.5},
@@ -54,7 +54,7 @@ FAULTS = {
     "expired_token": {},
     "oversized": {"bytes": 64 * 1024 * 1024},
 }
-KNOBS = {
+KNOBS: dict[str, Any] = {
     "rate_limit": {"per_second": 25.0, "burst": 50},
     "token_ttl": 3600,
     "resumption_ttl": 600,

@@ -2,13 +2,14 @@
 
 Why here: contract tests, the real-scale acceptance test and the benchmark all need "read a
 whole resource the way the contract says" and "fetch the ground truth". This is deliberately
-naive (no retries, no state, no fault handling) — it is not ecohub's connector, it is the
+naive (no state, no fault handling; it only waits out 429) — it is not ecohub's connector, it is the
 yardstick the connector is compared with.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,8 +73,13 @@ class Reader:
         return token
 
     def get(self, path: str, **params: Any) -> requests.Response:
-        self.requests += 1
-        resp = self.http.get(f"{self.url}{path}", params=params, timeout=120)
+        """One GET; a 429 is honoured (its ``Retry-After`` in seconds) as every contract asks."""
+        for _ in range(20):
+            self.requests += 1
+            resp = self.http.get(f"{self.url}{path}", params=params, timeout=120)
+            if resp.status_code != 429:
+                break
+            time.sleep(float(resp.headers.get("Retry-After", "1")))
         resp.raise_for_status()
         return resp
 

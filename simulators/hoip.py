@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from simulators import vocab
 from simulators.noise import fold, messy, money_text, phone_text
-from simulators.portal import Portal, Request, Resource, Response, json_response
+from simulators.portal import Portal, Request, Resource, Response, json_response, prefixed
 from simulators.rand import rng, stable_hash, unit
 from simulators.timefmt import date_iso, fmt_iso, parse_iso, to_dt
 from simulators.world import Style, org_display
@@ -154,7 +154,7 @@ class HoipPortal(Portal):
             res = Resource(
                 name=name,
                 state=state,
-                key=lambda i, p=prefix: f"{p}_{i:07d}",
+                key=prefixed(prefix),
                 stamp=fmt_iso,
                 build=build,
             )

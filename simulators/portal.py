@@ -22,7 +22,16 @@ from simulators.state import ResourceState
 from simulators.timefmt import EPOCH_NOW, fmt_iso
 from simulators.world import World, get_world
 
-__all__ = ["STEP_SECONDS", "Portal", "Request", "Resource", "Response", "json_response"]
+__all__ = [
+    "STEP_SECONDS",
+    "Portal",
+    "Request",
+    "Resource",
+    "Response",
+    "json_response",
+    "numbered",
+    "prefixed",
+]
 
 STEP_SECONDS = 3600
 LATE_MAX_SECONDS = 29 * 60  # documented: up to 30 minutes late
@@ -84,7 +93,17 @@ class Resource:
     build: Callable[[int], dict[str, Any]]
     entity: Callable[[int], str | None] | None = None
     defect: Callable[[int], str | None] = lambda i: None
-    on_create: Callable[[int], None] | None = None
+    on_create: Callable[[int], object] | None = None
+
+
+def numbered(base: int) -> Callable[[int], str]:
+    """Key function of numeric ids ``base + index``."""
+    return lambda i: str(base + i)
+
+
+def prefixed(prefix: str) -> Callable[[int], str]:
+    """Key function of fixed-width string ids ``<prefix>_0000042``."""
+    return lambda i: f"{prefix}_{i:07d}"
 
 
 class Portal:

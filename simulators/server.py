@@ -329,7 +329,7 @@ class SimulatorServer:
         self.portal = portal.name
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.2},
+            kwargs={"poll_interval": 0.05},
             name=f"simulator-{portal.name}",
             daemon=True,
         )

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from simulators import vocab
 from simulators.noise import messy, money_text
-from simulators.portal import Portal, Request, Resource, Response, json_response
+from simulators.portal import Portal, Request, Resource, Response, json_response, numbered
 from simulators.rand import mix64, rng, stable_hash, unit
 from simulators.timefmt import date_dmy, fmt_local, fmt_oai, parse_local, parse_oai, to_dt
 from simulators.world import Style, org_display, person_display
@@ -114,7 +114,7 @@ class StinetPortal(Portal):
             self.resources[name] = Resource(
                 name,
                 self.new_state(name, start_ts=_year_ts(starts[name])),
-                key=lambda i, b=base: str(b + i),
+                key=numbered(base),
                 stamp=fmt_local,
                 build=build,
             )

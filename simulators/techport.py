@@ -14,7 +14,7 @@ from typing import Any
 
 from simulators import vocab
 from simulators.noise import messy, money_text, phone_text
-from simulators.portal import Portal, Request, Resource, Response, json_response
+from simulators.portal import Portal, Request, Resource, Response, json_response, numbered
 from simulators.rand import rng, stable_hash, unit
 from simulators.timefmt import date_dmy, fmt_techport, parse_techport, to_dt
 from simulators.world import Style, org_display, person_display
@@ -146,7 +146,7 @@ class TechportPortal(Portal):
             res = Resource(
                 name=name,
                 state=state,
-                key=lambda i, b=base: str(b + i),
+                key=numbered(base),
                 stamp=fmt_techport,
                 build=build,
             )

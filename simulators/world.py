@@ -38,9 +38,11 @@ from simulators.rand import rng
 __all__ = [
     "FORMS",
     "KINDS",
+    "ORG_QUOTAS",
     "Membership",
     "Org",
     "Person",
+    "Style",
     "World",
     "get_world",
     "org_display",
@@ -293,12 +295,12 @@ class World:
             k = nth - len(vocab.AGENCIES)
             if k >= len(vocab.WARDS):
                 return None
-            ward = vocab.WARDS[k]
+            new_ward = vocab.WARDS[k][2]
             return {
                 "form": "",
-                "core": f"Ủy ban nhân dân {ward[2]}",
-                "en": f"People's Committee of {fold(ward[2]).title()} Ward",
-                "domain": f"{fold(ward[2]).replace(' ', '')}.hochiminhcity.gov.vn",
+                "core": f"Ủy ban nhân dân {new_ward}",
+                "en": f"People's Committee of {fold(new_ward).title()} Ward",
+                "domain": f"{fold(new_ward).replace(' ', '')}.hochiminhcity.gov.vn",
                 "ward": k,
                 "year": 2025,
             }

@@ -471,5 +471,5 @@ class _Walk:
 
 def _next_page_number(landing: Landing, portal: str, stream: str, run_id: str) -> int:
     """Page numbers continue within a run (a read followed by its reconciliation)."""
-    pages = landing.list_pages(portal, stream, run_id=run_id)
+    pages = landing.run_pages(portal, stream, run_id)
     return max((p.page for p in pages), default=0) + 1

@@ -100,9 +100,10 @@ class KeyStore:
         rows = [
             {"portal": portal, "stream": stream, "key": k, "last_seen_run": run_id} for k in keys
         ]
+        if not rows:
+            return
         with self.engine.begin() as conn:
-            for start in range(0, len(rows), _CHUNK):
-                conn.execute(self._upsert(rows[start : start + _CHUNK]))
+            conn.execute(self._upsert(), rows)  # executemany: compiled once
 
     def forget(self, portal: str, stream: str, keys: Iterable[str]) -> None:
         """Drop deleted keys (call after publishing their deletes)."""
@@ -125,12 +126,12 @@ class KeyStore:
         if gone:
             self.forget(portal, stream, gone)
 
-    def _upsert(self, rows: list[dict[str, str]]) -> Any:
+    def _upsert(self) -> Any:
         dialect = self.engine.dialect.name
         module: Any = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
         if module is None:
             raise NotImplementedError(f"KeyStore has no upsert for {dialect}")
-        stmt = module.insert(source_keys).values(rows)
+        stmt = module.insert(source_keys)
         return stmt.on_conflict_do_update(
             index_elements=[source_keys.c.portal, source_keys.c.stream, source_keys.c.key],
             set_={"last_seen_run": stmt.excluded.last_seen_run},

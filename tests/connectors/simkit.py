@@ -32,6 +32,18 @@ FAULTS: dict[str, Any] = {
     "head_insert": {"count": 2},
     "expired_token": {"count": 2},
 }
+
+
+def faults_for(portal: str, **changes: Any) -> dict[str, Any]:
+    """The fault set of one portal. On H.OIP ``expired_token`` revokes the bearer token: two
+    hits in a row would reject a freshly issued token (which means bad credentials), so its
+    hits are spread out instead."""
+    faults = {**FAULTS, **changes}
+    if portal == "hoip":
+        faults["expired_token"] = {"rate": 0.05}
+    return faults
+
+
 SECRETS = {"techport": "dev-techport-key", "hoip": "dev-hoip-secret"}
 
 

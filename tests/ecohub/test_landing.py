@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -138,14 +138,16 @@ def test_pages_are_listed_in_run_and_page_order_and_filtered(local):
     assert local.list_pages("stinet", "documents") == []
 
 
-def test_a_run_keeps_the_day_it_started_in(local, monkeypatch):
-    put(local, 1, run="stinet-run")
-    local._run_days[("techport", "technologies", "stinet-run")] = "2026-02-28"  # started yesterday
-    assert "/2026-02-28/stinet-run/page-2" in put(local, 2, run="stinet-run")
-    assert {p.day for p in local.list_pages("techport", "technologies", run_id="stinet-run")} == {
-        TODAY,
-        date(2026, 2, 28),
-    }
+def test_a_run_keeps_the_day_it_started_in(local, tmp_path):
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    local._run_days[("techport", "technologies", "night-run")] = yesterday  # started before 0:00
+    put(local, 1, run="night-run")
+    later = Landing.from_settings(LandingSettings(url=f"file://{tmp_path}/landing"))  # new process
+    assert [p.page for p in later.run_pages("techport", "technologies", "night-run")] == [1]
+    assert f"/{yesterday}/night-run/page-2" in put(later, 2, run="night-run")
+    assert later.run_pages("techport", "technologies", "unknown-run") == []
+    manifest = later.read_manifest("techport", "technologies", "night-run")
+    assert manifest["date"] == yesterday and manifest["page_count"] == 2
 
 
 @pytest.mark.parametrize("bad", ["../etc", "a/b", "", ".."])

@@ -25,8 +25,9 @@ def _event(entity_type: str, source_id: str = "SRC-0001", portal: str = "hoip", 
 
 def _validator(entity_type: str) -> jsonschema.Draft202012Validator:
     schema = json.loads((SCHEMAS / "entities" / f"{entity_type}.v1.json").read_text("utf-8"))
-    return jsonschema.Draft202012Validator(schema, registry=Registry().with_resource(
-        schema["$id"], Resource.from_contents(schema)))
+    return jsonschema.Draft202012Validator(
+        schema, registry=Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    )
 
 
 @pytest.mark.parametrize("entity_type", ENTITY_TYPES)
@@ -54,23 +55,53 @@ def test_a_clean_event_of_every_type_passes(entity_type):
 
 
 CASES = [
-    ("organization", {"tax_code": {"text": "0312345678", "valid": True, "value": "0312345678",
-                                   "parent": "0399999999", "branch": None, "reason": None}},
-     ["organization.tax_code.parent_is_prefix"]),
-    ("organization", {"email_token": "nguyen.van.a@hcmut.edu.vn"},
-     ["organization.email_token.is_hmac"]),
-    ("person", {"name": {"full_name": "PGS. Trần Văn Khoa", "titles": [], "as_served": "x"}},
-     ["person.name.titles_split_out"]),
-    ("research_project", {"start_date": {"value": "2025-03-01", "text": "01/03/2025", "precision": "day"},
-                          "end_date": {"value": "2024-12-31", "text": "31/12/2024", "precision": "day"}},
-     ["research_project.dates.ordered"]),
-    ("startup_project", {"approved_support_vnd": 2_500_000_000},
-     ["startup_project.approved_support.within_caps"]),
-    ("technology_offer", {"title": "Ab", "fields": []},
-     ["technology_offer.fields.at_least_one", "technology_offer.title.length"]),
-    ("support_application", {"decided_at": {"value": "2025-01-01T00:00:00.000Z", "text": "x",
-                                            "precision": "instant"}},
-     ["support_application.dates.ordered"]),
+    (
+        "organization",
+        {
+            "tax_code": {
+                "text": "0312345678",
+                "valid": True,
+                "value": "0312345678",
+                "parent": "0399999999",
+                "branch": None,
+                "reason": None,
+            }
+        },
+        ["organization.tax_code.parent_is_prefix"],
+    ),
+    (
+        "organization",
+        {"email_token": "nguyen.van.a@hcmut.edu.vn"},
+        ["organization.email_token.is_hmac"],
+    ),
+    (
+        "person",
+        {"name": {"full_name": "PGS. Trần Văn Khoa", "titles": [], "as_served": "x"}},
+        ["person.name.titles_split_out"],
+    ),
+    (
+        "research_project",
+        {
+            "start_date": {"value": "2025-03-01", "text": "01/03/2025", "precision": "day"},
+            "end_date": {"value": "2024-12-31", "text": "31/12/2024", "precision": "day"},
+        },
+        ["research_project.dates.ordered"],
+    ),
+    (
+        "startup_project",
+        {"approved_support_vnd": 2_500_000_000},
+        ["startup_project.approved_support.within_caps"],
+    ),
+    (
+        "technology_offer",
+        {"title": "Ab", "fields": []},
+        ["technology_offer.fields.at_least_one", "technology_offer.title.length"],
+    ),
+    (
+        "support_application",
+        {"decided_at": {"value": "2025-01-01T00:00:00.000Z", "text": "x", "precision": "instant"}},
+        ["support_application.dates.ordered"],
+    ),
 ]
 
 
@@ -87,8 +118,14 @@ def test_a_bad_row_names_exactly_the_expectations_it_failed(entity_type, damage,
 
 
 def test_a_warning_is_reported_but_does_not_block_the_row():
-    invalid_tax = {"text": "0312345679", "valid": False, "value": None, "parent": None,
-                   "branch": None, "reason": "checksum digit does not match"}
+    invalid_tax = {
+        "text": "0312345679",
+        "valid": False,
+        "value": None,
+        "parent": None,
+        "branch": None,
+        "reason": "checksum digit does not match",
+    }
     verdict = validate_batch("organization", [_event("organization", tax_code=invalid_tax)])
 
     assert len(verdict.passed) == 1
@@ -108,9 +145,7 @@ def test_an_entity_type_without_a_suite_fails_every_row():
     event = make_event("laboratory", "ST-LAB-001", {"name": "Phòng thí nghiệm Vật liệu"})
     verdict = validate_batch("laboratory", [event])
 
-    assert [list(f.expectations) for f in verdict.failed] == [
-        ["entitytype.has_a_suite"]
-    ]
+    assert [list(f.expectations) for f in verdict.failed] == [["entitytype.has_a_suite"]]
 
 
 def test_flatten_event_exposes_nested_data_with_dots():
@@ -120,14 +155,19 @@ def test_flatten_event_exposes_nested_data_with_dots():
     assert row["data.address.scheme"] == "pre_2025"
     assert row["sourceref.portal"] == "techport"
     assert (row["_key_prefix"], row["_expected_key_prefix"]) == (
-        "techport:organization", "techport:organization")
+        "techport:organization",
+        "techport:organization",
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"name": "x", "expectations": [{"type": "expect_column_values_to_not_be_null", '
-         '"kwargs": {"column": "a"}}]}', "unique meta.name"),
+        (
+            '{"name": "x", "expectations": [{"type": "expect_column_values_to_not_be_null", '
+            '"kwargs": {"column": "a"}}]}',
+            "unique meta.name",
+        ),
         ('{"name": "x"}', "no 'expectations' list"),
         ("{not json", "unreadable"),
     ],

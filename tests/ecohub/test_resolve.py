@@ -16,9 +16,15 @@ from ecohub.warehouse.testing import make_event, sample_data, sqlite_engine
     ("a", "b"),
     [
         ("Công ty TNHH Giải pháp Phần mềm Sao Việt", "CTY TNHH GIẢI PHÁP PHẦN MỀM SAO VIỆT"),
-        ("Cty TNHH Giải pháp Phần mềm Sao Việt", "Công ty Trách nhiệm hữu hạn Giải pháp Phần mềm Sao Việt"),
+        (
+            "Cty TNHH Giải pháp Phần mềm Sao Việt",
+            "Công ty Trách nhiệm hữu hạn Giải pháp Phần mềm Sao Việt",
+        ),
         ("Trường Đại học Bách khoa - ĐHQG-HCM", "ĐH Bách khoa, Đại học Quốc gia TP.HCM"),
-        ("Trung tâm Thông tin và Thống kê KH&CN TP.HCM", "TT Thông tin và Thống kê KH&CN Thành phố Hồ Chí Minh"),
+        (
+            "Trung tâm Thông tin và Thống kê KH&CN TP.HCM",
+            "TT Thông tin và Thống kê KH&CN Thành phố Hồ Chí Minh",
+        ),
         ("Công ty Cổ phần Dược Sài Gòn", "CTCP Dược Sài Gòn"),
     ],
 )
@@ -51,8 +57,14 @@ def test_person_key_drops_titles_and_diacritics(served, key):
 
 
 def _tax(code):
-    return {"text": code, "valid": True, "value": code, "parent": code[:10], "branch": None,
-            "reason": None}
+    return {
+        "text": code,
+        "valid": True,
+        "value": code,
+        "parent": code[:10],
+        "branch": None,
+        "reason": None,
+    }
 
 
 NO_TAX = None
@@ -66,15 +78,30 @@ def warehouse(tmp_path):
 
 
 def _org(portal, sid, name, tax, **extra):
-    data = sample_data("organization", portal, sid, name=name, match_key=name_key(name) or "",
-                       name_as_served=name, tax_code=tax, english_name=None, **extra)
-    return make_event("organization", sid, data, portal=portal)
+    data = sample_data(
+        "organization",
+        portal,
+        sid,
+        name=name,
+        match_key=name_key(name) or "",
+        name_as_served=name,
+        tax_code=tax,
+        english_name=None,
+        **extra,
+    )
+    stream = {"techport": "suppliers"}.get(portal, "organizations")
+    return make_event("organization", sid, data, portal=portal, stream=stream)
 
 
 def _person(portal, sid, name, org_name, email_token=None):
-    data = sample_data("person", portal, sid, email_token=email_token,
-                       name={"full_name": name, "titles": [], "as_served": name},
-                       organization={"key": None, "name": org_name})
+    data = sample_data(
+        "person",
+        portal,
+        sid,
+        email_token=email_token,
+        name={"full_name": name, "titles": [], "as_served": name},
+        organization={"key": None, "name": org_name},
+    )
     return make_event("person", sid, data, portal=portal)
 
 
@@ -85,8 +112,11 @@ def _load(engine, events):
 
 def _groups(engine, kind):
     with engine.connect() as conn:
-        rows = conn.execute(select(entity_link.c.golden_id, entity_link.c.entity_key, entity_link.c.rule)
-                            .where(entity_link.c.kind == kind)).all()
+        rows = conn.execute(
+            select(entity_link.c.golden_id, entity_link.c.entity_key, entity_link.c.rule).where(
+                entity_link.c.kind == kind
+            )
+        ).all()
     by_golden = {}
     for gid, key, _ in rows:
         by_golden.setdefault(gid, []).append(key)
@@ -108,7 +138,11 @@ def test_organizations_link_by_tax_code_then_name(warehouse):
     groups, rules = _groups(warehouse, "organization")
 
     assert groups == [
-        ["hoip:organization:ORG-77", "stinet:organization:ST-ORG-1", "techport:organization:TP-NCC-9"],
+        [
+            "hoip:organization:ORG-77",
+            "stinet:organization:ST-ORG-1",
+            "techport:organization:TP-NCC-9",
+        ],
         ["hoip:organization:ORG-78"],
         ["techport:organization:TP-NCC-10"],
     ]
@@ -121,7 +155,11 @@ def test_golden_record_keeps_per_field_provenance(warehouse):
     _load(warehouse, ORGS)
     resolve(warehouse)
     with warehouse.connect() as conn:
-        golden = conn.execute(select(golden_entity).where(golden_entity.c.member_count == 3)).mappings().one()
+        golden = (
+            conn.execute(select(golden_entity).where(golden_entity.c.member_count == 3))
+            .mappings()
+            .one()
+        )
 
     assert golden["portals"] == ["stinet", "techport", "hoip"]
     assert golden["tax_code"] == "0300123456"
@@ -134,13 +172,18 @@ def test_golden_record_keeps_per_field_provenance(warehouse):
 
 def test_experts_link_by_email_token_or_name_at_the_same_organization(warehouse):
     token = "hmac:sha256:" + "c3" * 32
-    _load(warehouse, [
-        *ORGS,
-        _person("stinet", "EXP-1", "Nguyễn Văn Hùng", "Trường Đại học Bách khoa - ĐHQG-HCM", token),
-        _person("techport", "TV-5", "NGUYỄN VĂN HÙNG", "ĐH Bách khoa, Đại học Quốc gia TP.HCM"),
-        _person("hoip", "P-9", "Nguyen Van Hung", "Công ty TNHH Sao Mai", token),
-        _person("hoip", "P-10", "Nguyễn Văn Hùng", "Công ty TNHH Sao Việt"),
-    ])
+    _load(
+        warehouse,
+        [
+            *ORGS,
+            _person(
+                "stinet", "EXP-1", "Nguyễn Văn Hùng", "Trường Đại học Bách khoa - ĐHQG-HCM", token
+            ),
+            _person("techport", "TV-5", "NGUYỄN VĂN HÙNG", "ĐH Bách khoa, Đại học Quốc gia TP.HCM"),
+            _person("hoip", "P-9", "Nguyen Van Hung", "Công ty TNHH Sao Mai", token),
+            _person("hoip", "P-10", "Nguyễn Văn Hùng", "Công ty TNHH Sao Việt"),
+        ],
+    )
     resolve(warehouse)
     groups, rules = _groups(warehouse, "person")
 
@@ -149,16 +192,30 @@ def test_experts_link_by_email_token_or_name_at_the_same_organization(warehouse)
         ["hoip:person:P-9", "stinet:person:EXP-1", "techport:person:TV-5"],
     ]
     assert (rules["hoip:person:P-9"], rules["techport:person:TV-5"]) == (
-        "email_token", "name_affiliation")
+        "email_token",
+        "name_affiliation",
+    )
 
 
 def test_overrides_split_and_merge_win_over_rules(warehouse):
     _load(warehouse, ORGS)
-    add_override(warehouse, "organization", "split", "hoip:organization:ORG-77",
-                 reason="Khoa Điện, not the university", author="auditor@cesti.gov.vn")
-    add_override(warehouse, "organization", "merge", "hoip:organization:ORG-78",
-                 other_entity_key="techport:organization:TP-NCC-10",
-                 reason="same company renamed in 2024", author="auditor@cesti.gov.vn")
+    add_override(
+        warehouse,
+        "organization",
+        "split",
+        "hoip:organization:ORG-77",
+        reason="Khoa Điện, not the university",
+        author="auditor@cesti.gov.vn",
+    )
+    add_override(
+        warehouse,
+        "organization",
+        "merge",
+        "hoip:organization:ORG-78",
+        other_entity_key="techport:organization:TP-NCC-10",
+        reason="same company renamed in 2024",
+        author="auditor@cesti.gov.vn",
+    )
     resolve(warehouse)
     groups, rules = _groups(warehouse, "organization")
 
@@ -168,15 +225,19 @@ def test_overrides_split_and_merge_win_over_rules(warehouse):
         ["stinet:organization:ST-ORG-1", "techport:organization:TP-NCC-9"],
     ]
     assert (rules["hoip:organization:ORG-77"], rules["hoip:organization:ORG-78"]) == (
-        "override:split", "override:merge")
+        "override:split",
+        "override:merge",
+    )
 
 
 def test_score_against_truth_counts_pairs(warehouse):
     _load(warehouse, ORGS)
     resolve(warehouse)
-    truth = {"stinet": {"organizations": {"ST-ORG-1": "W-ORG-000001"}},
-             "techport": {"nha-cung-cap": {"TP-NCC-9": "W-ORG-000001", "TP-NCC-10": "W-ORG-000002"}},
-             "hoip": {"organizations": {"ORG-77": "W-ORG-000001", "ORG-78": "W-ORG-000002"}}}
+    truth = {
+        "stinet": {"organizations": {"ST-ORG-1": "W-ORG-000001"}},
+        "techport": {"nha-cung-cap": {"TP-NCC-9": "W-ORG-000001", "TP-NCC-10": "W-ORG-000002"}},
+        "hoip": {"organizations": {"ORG-77": "W-ORG-000001", "ORG-78": "W-ORG-000002"}},
+    }
     score = score_against_truth(warehouse, truth)["organization"]
 
     assert (score["true_pairs"], score["predicted_pairs"], score["correct_pairs"]) == (4, 3, 3)

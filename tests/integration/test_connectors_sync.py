@@ -15,8 +15,8 @@ from sqlalchemy import create_engine
 sys.path.insert(0, str(Path(__file__).parents[1] / "connectors"))
 
 from simkit import (
-    FAULTS,
     advance,
+    faults_for,
     fired,
     is_versioned,
     mismatches,
@@ -51,7 +51,7 @@ def stats_by_path(sim) -> dict[str, int]:
 
 @pytest.mark.parametrize("portal", ["stinet", "techport", "hoip"])
 def test_sync_under_faults_matches_the_ground_truth(portal, tmp_path):
-    with simulators.start(portal, scale="small", seed=11, port=0, faults=FAULTS) as sim:
+    with simulators.start(portal, scale="small", seed=11, port=0, faults=faults_for(portal)) as sim:
         settings = settings_for({portal: sim}, tmp_path / "landing", page_size=PAGE_SIZE)
         engine = create_engine(f"sqlite:///{tmp_path}/harness.db")
         landing = Landing.from_settings(settings)

@@ -13,7 +13,6 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import select
 
-import ecohub.normalize  # noqa: F401  (TEMP: works around a circular import in ecohub.pii)
 from ecohub.db import get_engine
 from ecohub.events import event_headers, side_message_validator
 from ecohub.kafka import ensure_topics
@@ -41,30 +40,59 @@ def warehouse_url(request, tmp_path) -> Iterator[str]:
 
 
 def _settings(url: str, prefix: str) -> Settings:
-    return load_settings({
-        "ECOHUB_WAREHOUSE_URL": url,
-        "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,
-        "ECOHUB_KAFKA__CONSUMER_GROUP": f"{prefix}-loader",
-        "ECOHUB_KAFKA__PARTITIONS": "3",
-    })
+    return load_settings(
+        {
+            "ECOHUB_WAREHOUSE_URL": url,
+            "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,
+            "ECOHUB_KAFKA__CONSUMER_GROUP": f"{prefix}-loader",
+            "ECOHUB_KAFKA__PARTITIONS": "3",
+        }
+    )
 
 
 def _events() -> tuple[list[dict], int]:
     """Three suppliers, one updated, one deleted, plus two bad events; returns (events, bad)."""
+
     def org(sid, name, tax, version, operation="update"):
-        data = None if operation == "delete" else sample_data(
-            "organization", "techport", sid, name=name,
-            tax_code={"text": tax, "valid": True, "value": tax, "parent": tax, "branch": None,
-                      "reason": None})
-        return make_event("organization", sid, data, version=version, operation=operation,
-                          runid=RUN)
+        data = (
+            None
+            if operation == "delete"
+            else sample_data(
+                "organization",
+                "techport",
+                sid,
+                name=name,
+                tax_code={
+                    "text": tax,
+                    "valid": True,
+                    "value": tax,
+                    "parent": tax,
+                    "branch": None,
+                    "reason": None,
+                },
+            )
+        )
+        return make_event(
+            "organization", sid, data, version=version, operation=operation, runid=RUN
+        )
 
     good = [
-        org("TP-NCC-0001", "Công ty TNHH Cơ khí Bách Việt", "0301112223", 1_741_159_800_000, "create"),
+        org(
+            "TP-NCC-0001",
+            "Công ty TNHH Cơ khí Bách Việt",
+            "0301112223",
+            1_741_159_800_000,
+            "create",
+        ),
         org("TP-NCC-0001", "Công ty Cổ phần Cơ khí Bách Việt", "0301112223", 1_748_736_000_000),
         org("TP-NCC-0002", "Viện Sinh học Nhiệt đới", "0301234560", 1_741_159_800_000, "create"),
         org("TP-NCC-0002", None, "", 1_750_000_000_000, "delete"),
-        org("TP-NCC-0003", "Trung tâm Thiết kế Chế tạo Thiết bị mới", "0302223334", 1_741_159_800_000),
+        org(
+            "TP-NCC-0003",
+            "Trung tâm Thiết kế Chế tạo Thiết bị mới",
+            "0302223334",
+            1_741_159_800_000,
+        ),
     ]
     bad = [
         {**org("TP-NCC-0004", "X", "123", 1_741_159_800_000)},  # name too short, bad tax code
@@ -78,18 +106,30 @@ def _publish(settings: Settings, events: list[dict]) -> None:
     producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, acks="all")
     topic = f"{settings.kafka.topic_prefix}.organization.v1"
     for event in events:
-        producer.send(topic, key=event["entitykey"].encode(), value=json.dumps(event).encode(),
-                      headers=event_headers(event))
-    producer.send(topic, key=b"techport:organization:broken", value=b"\x00not json",
-                  headers=[("run_id", RUN.encode())])
+        producer.send(
+            topic,
+            key=event["entitykey"].encode(),
+            value=json.dumps(event).encode(),
+            headers=event_headers(event),
+        )
+    producer.send(
+        topic,
+        key=b"techport:organization:broken",
+        value=b"\x00not json",
+        headers=[("run_id", RUN.encode())],
+    )
     producer.flush()
     producer.close()
 
 
 def _quarantine_messages(settings: Settings) -> list[dict]:
-    consumer = KafkaConsumer(quarantine_topic(settings),
-                             bootstrap_servers=settings.kafka.bootstrap_servers,
-                             auto_offset_reset="earliest", consumer_timeout_ms=5000, group_id=None)
+    consumer = KafkaConsumer(
+        quarantine_topic(settings),
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+        group_id=None,
+    )
     try:
         return [json.loads(m.value) for m in consumer]
     finally:
@@ -103,8 +143,16 @@ def test_bad_records_are_quarantined_and_the_run_balances(warehouse_url):
     _publish(settings, events)
     engine = get_engine(warehouse_url)
     init_db(engine)
-    record_extract(engine, RUN, "techport", "nha-cung-cap", fetched=len(events) + 2, published=len(events) + 1,
-                   dead_lettered=1, events=len(events) + 1)
+    record_extract(
+        engine,
+        RUN,
+        "techport",
+        "nha-cung-cap",
+        fetched=len(events) + 2,
+        published=len(events) + 1,
+        dead_lettered=1,
+        events=len(events) + 1,
+    )
 
     stats = consume(settings, idle_timeout_s=3)
     balance = reconcile(engine, RUN, consumer_lag=sum(lag(settings).values()))
@@ -115,8 +163,12 @@ def test_bad_records_are_quarantined_and_the_run_balances(warehouse_url):
         rows = conn.execute(select(quarantine.c.entity_key, quarantine.c.failed_expectations)).all()
     named = {key: sorted(names) for key, names in rows}
     assert named["techport:organization:TP-NCC-0004"] == [
-        "organization.name.length", "organization.tax_code.format"]
-    assert named["techport:organization:TP-NCC-0003"] == ["envelope.entityversion.plausible_epoch_ms"]
+        "organization.name.length",
+        "organization.tax_code.format",
+    ]
+    assert named["techport:organization:TP-NCC-0003"] == [
+        "envelope.entityversion.plausible_epoch_ms"
+    ]
     assert named[None] == ["envelope.value_is_json_object"]
     on_topic = _quarantine_messages(settings)
     validator = side_message_validator("quarantine")

@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from ecohub.warehouse import init_db
 from ecohub.warehouse.testing import (
     make_event,
-    sample_data,
     postgres_schema_engine,
+    sample_data,
     sqlite_engine,
     temporary_postgres_database,
 )
@@ -52,12 +52,27 @@ def event():
 def entity():
     """Factory of schema-valid events: ``entity(type, source_id, portal=..., **data_overrides)``."""
 
-    def build(entity_type, source_id, *, portal="techport", version=1_741_159_800_000,
-              operation="update", runid="techport-20250305T073000Z-0a1b2c3d", **data):
-        payload = None if operation == "delete" else sample_data(
-            entity_type, portal, source_id, **data
+    def build(
+        entity_type,
+        source_id,
+        *,
+        portal="techport",
+        version=1_741_159_800_000,
+        operation="update",
+        runid="techport-20250305T073000Z-0a1b2c3d",
+        **data,
+    ):
+        payload = (
+            None if operation == "delete" else sample_data(entity_type, portal, source_id, **data)
         )
-        return make_event(entity_type, source_id, payload, portal=portal, version=version,
-                          operation=operation, runid=runid)
+        return make_event(
+            entity_type,
+            source_id,
+            payload,
+            portal=portal,
+            version=version,
+            operation=operation,
+            runid=runid,
+        )
 
     return build

@@ -95,7 +95,9 @@ def test_the_same_event_twice_is_a_no_op(engine, event):
 
 
 def test_an_older_version_never_overwrites_staging(engine, event):
-    newer = event("document", "oai:stinet:123", {"title": "Báo cáo tổng kết"}, portal="stinet", version=V2)
+    newer = event(
+        "document", "oai:stinet:123", {"title": "Báo cáo tổng kết"}, portal="stinet", version=V2
+    )
     older = event("document", "oai:stinet:123", {"title": "Bản nháp"}, portal="stinet", version=V1)
     _apply(engine, [newer])
     _apply(engine, [older])

@@ -30,8 +30,14 @@ def _messages(events, topic: str = TOPIC, start: int = 0) -> list[Message]:
 
 
 def _tax(code: str) -> dict:
-    return {"text": code, "valid": True, "value": code, "parent": code[:10], "branch": None,
-            "reason": None}
+    return {
+        "text": code,
+        "valid": True,
+        "value": code,
+        "parent": code[:10],
+        "branch": None,
+        "reason": None,
+    }
 
 
 def _orgs(entity):
@@ -91,14 +97,21 @@ BAD = [
     ),
     pytest.param(
         {"data": {"name": None, "tax_code": {"text": "031234", "valid": False, "value": "031234"}}},
-        ["organization.match_key.present", "organization.name.present",
-         "organization.portal.matches_sourceref", "organization.source_id.present",
-         "organization.source_id.matches_sourceref", "organization.tax_code.format"],
+        [
+            "organization.match_key.present",
+            "organization.name.present",
+            "organization.portal.matches_sourceref",
+            "organization.source_id.present",
+            "organization.source_id.matches_entitykey",
+            "organization.tax_code.format",
+        ],
         id="no-name-and-short-tax-code",
     ),
-    pytest.param({"operation": "upsert"}, ["envelope.operation.known",
-                                           "envelope.type.matches_entity_and_operation"],
-                 id="unknown-operation"),
+    pytest.param(
+        {"operation": "upsert"},
+        ["envelope.operation.known", "envelope.type.matches_entity_and_operation"],
+        id="unknown-operation",
+    ),
 ]
 
 
@@ -118,20 +131,25 @@ def test_a_bad_row_is_quarantined_with_its_failed_expectations(engine, entity, d
 
 def test_a_message_that_is_not_json_is_quarantined_with_its_raw_text(engine, entity):
     messages = _messages(_orgs(entity))
-    broken = Message(topic=TOPIC, partition=0, offset=3, value="{\"id\": \"Công ty".encode(),
-                     headers=(("run_id", b"techport-20250305T073000Z-0a1b2c3d"),))
+    broken = Message(
+        topic=TOPIC,
+        partition=0,
+        offset=3,
+        value='{"id": "Công ty'.encode(),
+        headers=(("run_id", b"techport-20250305T073000Z-0a1b2c3d"),),
+    )
     result = process_batch(engine, [*messages, broken], group_id=GROUP)
 
     assert (result.loaded, result.quarantined) == (3, 1)
     with engine.connect() as conn:
         row = conn.execute(select(quarantine)).mappings().one()
     assert row["failed_expectations"] == ["envelope.value_is_json_object"]
-    assert row["raw_value"] == "{\"id\": \"Công ty"
+    assert row["raw_value"] == '{"id": "Công ty'
     assert row["runid"] == "techport-20250305T073000Z-0a1b2c3d"
 
 
 def test_nul_and_undecodable_bytes_are_kept_as_visible_escapes(engine):
-    broken = Message(topic=TOPIC, partition=1, offset=0, value=b"\x00\xff" + "Cty".encode())
+    broken = Message(topic=TOPIC, partition=1, offset=0, value=b"\x00\xff" + b"Cty")
     process_batch(engine, [broken], group_id=GROUP)
 
     with engine.connect() as conn:
@@ -154,5 +172,7 @@ def test_quarantined_rows_are_handed_to_the_publisher_before_commit(engine, enti
     ]
     value = published[0].as_topic_value()
     assert (value["expectations"], value["event"]["id"]) == (
-        ["envelope.specversion.is_1_0"], events[0]["id"])
+        ["envelope.specversion.is_1_0"],
+        events[0]["id"],
+    )
     assert published[0].kafka_key == events[0]["entitykey"].encode()

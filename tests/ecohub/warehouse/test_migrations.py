@@ -36,7 +36,10 @@ def test_init_db_again_keeps_every_row(engine, entity):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(entity_version)).scalar_one() == 1
         days = conn.execute(select(func.count()).select_from(dim_date)).scalar_one()
-        fields = conn.execute(select(dim_field.c.field_code, dim_field.c.parent_code)
-                              .where(dim_field.c.field_code == "102")).one()
+        fields = conn.execute(
+            select(dim_field.c.field_code, dim_field.c.parent_code).where(
+                dim_field.c.field_code == "102"
+            )
+        ).one()
     assert days == (DATE_RANGE[1] - DATE_RANGE[0]).days + 1
     assert tuple(fields) == ("102", "1")

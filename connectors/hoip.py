@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from connectors.toolkit.connector import Batch, Connector, ReadRun
-from connectors.toolkit.http import Request, Response
+from connectors.toolkit.connector import Batch, Connector, Followed, ReadRun
+from connectors.toolkit.http import Request
 from connectors.toolkit.incremental import to_utc_text
 from connectors.toolkit.pagination import CursorPaginator, PageInfo, Paginator
 from connectors.toolkit.safety import parse_json
@@ -156,37 +156,37 @@ class HoipConnector(Connector):
         """
         if "changes_since" in run.extras:
             return
-        position = 0
-        for response, page, more in self._feed(run.spec, 0):
-            position = page.next_since
-            if not more:
-                run.extras["changes_since"] = position
-            yield self.emit_page(run, response, page.tombstones, finished=False, listing=False,
-                                 kind="changes")
+        for got in self._feed(run.spec, 0):
+            if not got.more:
+                run.extras["changes_since"] = got.parsed.next_since
+            yield self.emit_page(run, got.response, got.parsed.tombstones, finished=False,
+                                 listing=False, kind="changes", emit=not got.repeated)
 
     def follow_up(self, run: ReadRun) -> Iterator[Batch]:
         """Tombstones, and upserts of versions this run has not seen, from the stored position."""
-        for response, page, _ in self._feed(run.spec, int(run.extras["changes_since"])):
+        for got in self._feed(run.spec, int(run.extras["changes_since"])):
+            page = got.parsed
+            if got.repeated:
+                yield self.emit_page(run, got.response, page.tombstones, finished=True,
+                                     listing=False, kind="changes", emit=False)
+                continue
             missing = [u for u in page.upserts if not self._known(run, u)]
             if not missing:
                 run.extras["changes_since"] = page.next_since
-            yield self.emit_page(run, response, page.tombstones, finished=True, listing=False,
-                                 kind="changes")
+            yield self.emit_page(run, got.response, page.tombstones, finished=True,
+                                 listing=False, kind="changes")
             for index, upsert in enumerate(missing):
                 if index == len(missing) - 1:  # the position moves with the page's last record
                     run.extras["changes_since"] = page.next_since
                 yield from self._fetch_detail(run, str(upsert["id"]))
 
-    def _feed(self, spec: Stream, since: int) -> Iterator[tuple[Response, ChangesPage, bool]]:
-        paginator = CursorPaginator(param="since", keep_params=True)
-        request: Request | None = Request(
+    def _feed(self, spec: Stream, since: int) -> Iterator[Followed[ChangesPage]]:
+        request = Request(
             CHANGES_PATH,
             {"resource": spec.options["resource"], "since": since, "limit": CHANGES_PAGE},
         )
-        while request is not None:
-            response, page = self.http.get(request, parse=lambda b: parse_changes(spec, b))
-            request = paginator.next_request(request, page.tombstones.info)
-            yield response, page, request is not None
+        return self.follow(spec, request, CursorPaginator(param="since", keep_params=True),
+                           lambda b: parse_changes(spec, b), lambda page: page.tombstones.info)
 
     def _known(self, run: ReadRun, upsert: dict[str, Any]) -> bool:
         cursor = upsert.get("updated_at")

@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 
 
 class _Batch(Protocol):
-    records: list[SourceRecord]
-    state: dict[str, Any]
+    @property
+    def records(self) -> list[SourceRecord]: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -174,13 +176,19 @@ def sync_stream(
             report,
             settings=settings,
             publisher=publisher,
-            on_batch_published=lambda b: states.save(portal, stream, b.state),
+            on_batch_published=lambda b: _save_state(states, portal, stream, b.state),
         )
     finally:
         publisher.close()
     _record_extract(settings, report)
     log.info("sync %s/%s run %s: %s", portal, stream, run_id, report.as_dict())
     return report
+
+
+def _save_state(states: Any, portal: str, stream: str, state: dict[str, Any]) -> None:
+    """An empty state means "this batch does not move the cursor" (replays, reconciliation)."""
+    if state:
+        states.save(portal, stream, state)
 
 
 def _with_deletes(

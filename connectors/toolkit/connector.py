@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from connectors.toolkit.auth import AuthStrategy, auth_from_settings
 from connectors.toolkit.http import HttpClient, Request, Response
@@ -44,9 +44,10 @@ from ecohub.settings import PortalSettings
 if TYPE_CHECKING:
     from ecohub.landing import Landing
 
-__all__ = ["RECONCILIATION_KEY", "Batch", "Connector", "ListingRestart", "ReadRun"]
+__all__ = ["RECONCILIATION_KEY", "Batch", "Connector", "Followed", "ListingRestart", "ReadRun"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RECONCILIATION_KEY = "ecohub_reconciliation"
 
 
@@ -79,6 +80,16 @@ class ReadRun:
     landing: Landing
     page: int
     emitted: int = 0
+
+
+@dataclass(frozen=True)
+class Followed(Generic[T]):
+    """One page of :meth:`Connector.follow`: ``more`` pages follow; ``repeated``: seen already."""
+
+    response: Response
+    parsed: T
+    more: bool
+    repeated: bool
 
 
 @dataclass
@@ -239,20 +250,57 @@ class Connector(ABC):
         known, listed = set(known_keys), set[str]()
         state = self._last_state.get(stream, {})
         page = _next_page_number(landing, self.portal, stream, run_id)
-        paginator = self.paginator(spec)
-        request: Request | None = self.key_listing_request(spec)
-        while request is not None:
-            response, parsed = self.http.get(request, parse=lambda b: self.parse_page(spec, b))
-            listed.update(r.key for r in parsed.records)
+        pages = self.follow(
+            spec, self.key_listing_request(spec), self.paginator(spec),
+            lambda b: self.parse_page(spec, b), lambda parsed: parsed.info,
+        )
+        for got in pages:
+            listed.update(r.key for r in got.parsed.records)
+            response = got.response
             uri = landing.put_page(
                 self.portal, stream, run_id, page, response.body, request=response.request,
-                status=response.status, record_count=len(parsed.records), cursor_before=None,
+                status=response.status, record_count=len(got.parsed.records), cursor_before=None,
                 cursor_after=None, content_type=response.content_type, kind="listing",
             )
             yield Batch([], state, uri, page)
             page += 1
-            request = paginator.next_request(request, parsed.info)
         yield self._deletes_batch(spec, known, listed, run_id, landing, page, state)
+
+    def follow(
+        self, spec: Stream, request: Request, paginator: Paginator,
+        parse: Callable[[bytes], T], info: Callable[[T], PageInfo],
+    ) -> Iterator[Followed[T]]:
+        """The pages of a listing read without cursor bookkeeping (key listings, change feeds).
+
+        A page served twice in a row is yielded with ``repeated=True`` and asked again; more
+        than ``_Walk.max_repeats`` times in a row it is a loop (:class:`PaginationLoopError`).
+        """
+        current: Request | None = request
+        digest, repeats = None, 0
+        while current is not None:
+            response, parsed = self.http.get(current, parse=parse)
+            body = hashlib.sha256(response.body).hexdigest()
+            try:
+                if body == digest:
+                    raise PaginationLoopError("the portal served the same page twice in a row",
+                                              path=current.path)
+                following = paginator.next_request(current, info(parsed))
+            except PaginationLoopError as loop:
+                repeats += 1
+                self._repeat_or_raise(spec, loop, repeats)
+                yield Followed(response, parsed, more=True, repeated=True)
+                continue
+            digest, repeats = body, 0
+            yield Followed(response, parsed, more=following is not None, repeated=False)
+            current = following
+
+    def _repeat_or_raise(self, spec: Stream, loop: PaginationLoopError, repeats: int) -> None:
+        if repeats > _Walk.max_repeats:
+            loop.context.update(portal=self.portal, stream=spec.name, attempts=repeats)
+            raise loop
+        wait = self.http.retry.delay(repeats - 1)
+        log.warning("%s/%s: %s; asking again in %.2fs", self.portal, spec.name, loop.message, wait)
+        self.http.sleep(wait)
 
     def close(self) -> None:
         self.http.close()
@@ -431,14 +479,7 @@ class _Walk:
 
     def repeated(self, loop: PaginationLoopError) -> None:
         self.repeats += 1
-        if self.repeats > self.max_repeats:
-            loop.context.update(portal=self.connector.portal, stream=self.spec.name,
-                                attempts=self.repeats)
-            raise loop
-        wait = self.connector.http.retry.delay(self.repeats - 1)
-        log.warning("%s/%s: %s; asking again in %.2fs", self.connector.portal, self.spec.name,
-                    loop.message, wait)
-        self.connector.http.sleep(wait)
+        self.connector._repeat_or_raise(self.spec, loop, self.repeats)
 
     def restart(self, reason: str) -> None:
         """Records were inserted or removed before our position: list again from ``since``."""

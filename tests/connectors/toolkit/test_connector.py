@@ -263,3 +263,16 @@ def test_replay_yields_what_the_runs_emitted_without_calling_the_portal(
     assert {r.key for b in only_second for r in b.records} == {"100044", "100002"} | {
         r.key for b in second for r in b.records
     }
+
+
+def test_reconciliation_survives_a_repeated_page(fake, connector, landing, server):
+    known = set(fake.truth())
+    fake.delete(100044)
+    fake.repeat_pages = {3}
+    out = list(
+        connector.reconcile_deletes(
+            "technologies", run_id="techport-run-1", landing=landing, known_keys=known
+        )
+    )
+    assert [r.key for b in out for r in b.records] == ["100044"]
+    assert [c.param("trang") for c in listing_calls(server)] == ["1", "2", "3", "3", "4", "5"]

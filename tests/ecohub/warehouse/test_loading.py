@@ -87,7 +87,7 @@ def test_a_replay_with_forgotten_offsets_changes_nothing(engine, entity):
 BAD = [
     pytest.param(
         {"entitykey": "techport:organization:"},
-        ["envelope.entitykey.format"],
+        ["envelope.entitykey.format", "organization.source_id.matches_entitykey"],
         id="entitykey-without-source-id",
     ),
     pytest.param(

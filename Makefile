@@ -51,10 +51,11 @@ test-unit: venv
 	$(VENV)/bin/pytest -m "not integration" --ignore=tests/acceptance tests
 
 demo: venv
-	@status=0; \
+	@status=0; kafka_was_up=0; \
+	$(PY) -m ecohub.services status --only kafka >/dev/null 2>&1 && kafka_was_up=1; \
 	$(PY) -m ecohub.services up --only kafka || status=$$?; \
 	if [ $$status -eq 0 ]; then $(VENV)/bin/ecohub demo || status=$$?; fi; \
-	$(PY) -m ecohub.services down || true; \
+	if [ $$kafka_was_up -eq 0 ]; then $(PY) -m ecohub.services down --only kafka || true; fi; \
 	exit $$status
 
 acceptance: venv

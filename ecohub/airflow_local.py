@@ -36,6 +36,18 @@ class LocalAirflow:
         self.extra_env = dict(extra_env or {})
         self._airflow = str(Path(sys.executable).with_name("airflow"))
 
+    @property
+    def airflow_bin(self) -> str:
+        return self._airflow
+
+    def ensure_db(self) -> None:
+        """Create the metadata database once and store the current DAGs in it, so that
+        ``airflow dags list`` shows them even when no dag-processor is running."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        if not (self.home / "airflow.db").exists():
+            self.cli("db", "migrate")
+        self.cli("dags", "reserialize")
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(

@@ -123,6 +123,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo(load_settings(), scale=args.scale)
 
 
+def _cmd_airflow(args: argparse.Namespace) -> int:
+    """Run the airflow CLI against this project's local Airflow (DAGs from ./dags)."""
+    import os
+    from pathlib import Path
+
+    from ecohub.airflow_local import LocalAirflow
+
+    af = LocalAirflow(Path(load_settings().var_dir).resolve() / "airflow")
+    af.ensure_db()
+    rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+    os.execvpe(af.airflow_bin, [af.airflow_bin, *rest], af.env())  # noqa: S606 - replaces this process
+    return EXIT_OK  # pragma: no cover
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     print(json.dumps(load_settings().describe(), indent=2, ensure_ascii=False, default=str))
     return EXIT_OK
@@ -196,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     sp = add("demo", _cmd_demo, "Techport end to end against its simulator, with a summary")
     sp.add_argument("--scale", default="small", choices=["small", "real"])
     add("config", _cmd_config, "print the effective configuration (secrets masked)")
+    sp = add(
+        "airflow",
+        _cmd_airflow,
+        "the airflow CLI on this project's DAGs, e.g. `ecohub airflow dags list`",
+    )
+    sp.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to airflow")
     return p
 
 

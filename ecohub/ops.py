@@ -29,6 +29,10 @@ def _engine(settings: Settings) -> Engine:
 
 def _total_lag(settings: Settings) -> int | None:
     """Messages on the entity topics not yet loaded; None when Kafka cannot be asked."""
+    from ecohub.doctor import check_kafka
+
+    if not check_kafka(settings).ok:  # fail fast instead of the client's long retry loop
+        return None
     try:
         from ecohub.loader import lag
 

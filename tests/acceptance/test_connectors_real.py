@@ -67,8 +67,12 @@ def _phase(connector, streams, **kwargs) -> dict:
 @pytest.mark.parametrize("portal", ["stinet", "techport", "hoip"])
 def test_real_scale_sync_under_faults_matches_the_ground_truth(portal, tmp_path):
     faults = faults_for(portal, **REAL_FAULTS)
-    if portal == "hoip":
-        faults["expired_token"] = {"rate": 0.01}
+    if portal == "hoip":  # ~60 requests in all: higher rates, so every fault does fire
+        faults |= {
+            "expired_token": {"rate": 0.05},
+            "server_error": {"rate": 0.05},
+            "rate_limit_burst": {"rate": 0.05, "retry_after": 1},
+        }
     with simulators.start(portal, scale="real", seed=42, port=0, faults=faults) as sim:
         settings = settings_for(
             {portal: sim}, tmp_path / "landing", page_size=200, rate_limit=RATE[portal]

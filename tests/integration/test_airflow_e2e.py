@@ -4,7 +4,6 @@ dag-processor; and ``airflow dags test`` of the Techport DAG (the foundation's a
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, text
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +45,6 @@ def _ecohub_env(tmp_path: Path, techport_url: str) -> dict[str, str]:
     }
 
 
-def _truth_count(server) -> int:
-    import requests
-
-    truth = requests.get(f"{server.url}/_admin/truth", timeout=30).json()
-    return truth
-
-
 def _warehouse_counts(url: str) -> dict[str, int]:
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -72,10 +64,15 @@ def test_airflow_dags_test_runs_techport_sync_green(tmp_path, techport):
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
     )
     airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300
+    )
     out = subprocess.run(
         [airflow, "dags", "test", "ecohub_sync_techport"],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     tail = (out.stdout + out.stderr)[-4000:]
     assert out.returncode == 0, tail

@@ -55,15 +55,17 @@ def _sync_dag(portal: str) -> DAG:
 
         @task(outlets=_assets(PORTAL_ENTITIES[portal]), max_active_tis_per_dag=1)
         def sync_stream(stream: str, portal: str = portal) -> dict:
+            from connectors.airflow import settings_with_airflow_connections
             from ecohub.pipeline import sync_stream as run
+            from ecohub.settings import load_settings
 
+            settings = settings_with_airflow_connections(load_settings())
             run_id = f"{portal}-{get_current_context()['run_id']}"
-            return run(portal, stream, run_id=run_id).as_dict()
+            return run(portal, stream, run_id=run_id, settings=settings).as_dict()
 
         @task
         def ensure_topics() -> list[str]:
             from ecohub.kafka import ensure_topics as run
-
             from ecohub.settings import load_settings
 
             return run(load_settings())
@@ -156,7 +158,6 @@ with DAG(
     @task
     def write_report() -> str:
         from ecohub.report import write_report as run
-
         from ecohub.settings import load_settings
 
         return str(run(load_settings()))

@@ -154,7 +154,7 @@ def sync_stream(
     full_refresh: bool = False,
 ) -> StreamReport:
     """Incrementally sync one stream of one portal and record its extract counts."""
-    from connectors import StateStore, get_connector
+    from connectors import KeyStore, StateStore, get_connector
     from ecohub.db import get_engine
     from ecohub.kafka import Publisher
     from ecohub.landing import Landing
@@ -165,7 +165,7 @@ def sync_stream(
     init_db(engine)
     connector = get_connector(portal, settings)
     landing = Landing.from_settings(settings)
-    states = StateStore(engine)
+    states, keys = StateStore(engine), KeyStore(engine)
     state = None if full_refresh else states.get(portal, stream)
     report = StreamReport(portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
@@ -176,7 +176,7 @@ def sync_stream(
             report,
             settings=settings,
             publisher=publisher,
-            on_batch_published=lambda b: _save_state(states, portal, stream, b.state),
+            on_batch_published=lambda b: _commit_batch(states, keys, portal, stream, b, run_id),
         )
     finally:
         publisher.close()
@@ -185,10 +185,14 @@ def sync_stream(
     return report
 
 
-def _save_state(states: Any, portal: str, stream: str, state: dict[str, Any]) -> None:
-    """An empty state means "this batch does not move the cursor" (replays, reconciliation)."""
-    if state:
-        states.save(portal, stream, state)
+def _commit_batch(
+    states: Any, keys: Any, portal: str, stream: str, batch: _Batch, run_id: str
+) -> None:
+    """After a batch is safely in Kafka: remember its live keys (for key-set reconciliation of
+    portals without deletes), then move the cursor. An empty state moves nothing."""
+    keys.apply(portal, stream, batch.records, run_id)
+    if batch.state:
+        states.save(portal, stream, batch.state)
 
 
 def _with_deletes(

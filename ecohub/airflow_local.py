@@ -149,7 +149,7 @@ class LocalAirflow:
         if conf:
             args += ["--conf", json.dumps(conf)]
         runs = _json(self.cli(*args))
-        return str(runs[0]["run_id"]) if runs else ""
+        return str(runs[0].get("dag_run_id") or runs[0].get("run_id", "")) if runs else ""
 
     def runs(self, dag_id: str) -> list[dict]:
         return _json(self.cli("dags", "list-runs", dag_id, "-o", "json", check=False))

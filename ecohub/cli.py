@@ -61,16 +61,31 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         args.stream or None,
         run_id=args.run_id,
         full_refresh=args.full_refresh,
+        progress=_progress_line if sys.stderr.isatty() else None,
     )
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
     for r in reports:
         print(json.dumps(r.as_dict(), ensure_ascii=False))
     return EXIT_OK if all(r.balanced for r in reports) else EXIT_PROBLEM
 
 
+def _progress_line(report: Any) -> None:
+    """One self-overwriting status line per stream on a terminal."""
+    print(
+        f"\r{report.portal}/{report.stream}: page {report.pages}, fetched {report.fetched}, "
+        f"published {report.published}, dead-lettered {report.dead_lettered}",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def _cmd_consume(args: argparse.Namespace) -> int:
     from ecohub.loader import consume
 
-    stats = consume(load_settings(), max_batches=args.max_batches, idle_timeout_s=args.idle_timeout)
+    idle = float("inf") if args.follow else args.idle_timeout
+    stats = consume(load_settings(), max_batches=args.max_batches, idle_timeout_s=idle)
     print(json.dumps(_as_dict(stats), ensure_ascii=False, default=str))
     return EXIT_OK
 
@@ -190,6 +205,7 @@ def _parser() -> argparse.ArgumentParser:
     sp = add("consume", _cmd_consume, "validate events with Great Expectations and load them")
     sp.add_argument("--max-batches", type=int, default=None)
     sp.add_argument("--idle-timeout", type=float, default=5.0, help="stop after N idle seconds")
+    sp.add_argument("--follow", action="store_true", help="never stop (a long-running service)")
 
     sp = add("replay", _cmd_replay, "rebuild events from the raw landing zone, no portal calls")
     sp.add_argument("portal", choices=PORTALS)

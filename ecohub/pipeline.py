@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -152,8 +152,12 @@ def sync_stream(
     run_id: str,
     settings: Settings | None = None,
     full_refresh: bool = False,
+    progress: Callable[[StreamReport], None] | None = None,
 ) -> StreamReport:
-    """Incrementally sync one stream of one portal and record its extract counts."""
+    """Incrementally sync one stream of one portal and record its extract counts.
+
+    ``progress`` is called with the running report after each published page (the CLI draws
+    its progress line from it)."""
     from connectors import KeyStore, StateStore, get_connector
     from ecohub.db import get_engine
     from ecohub.kafka import Publisher
@@ -176,7 +180,9 @@ def sync_stream(
             report,
             settings=settings,
             publisher=publisher,
-            on_batch_published=lambda b: _commit_batch(states, keys, portal, stream, b, run_id),
+            on_batch_published=lambda b: _commit_batch(
+                states, keys, portal, stream, b, run_id, report, progress
+            ),
         )
     finally:
         publisher.close()
@@ -186,13 +192,22 @@ def sync_stream(
 
 
 def _commit_batch(
-    states: Any, keys: Any, portal: str, stream: str, batch: _Batch, run_id: str
+    states: Any,
+    keys: Any,
+    portal: str,
+    stream: str,
+    batch: _Batch,
+    run_id: str,
+    report: StreamReport,
+    progress: Callable[[StreamReport], None] | None,
 ) -> None:
     """After a batch is safely in Kafka: remember its live keys (for key-set reconciliation of
     portals without deletes), then move the cursor. An empty state moves nothing."""
     keys.apply(portal, stream, batch.records, run_id)
     if batch.state:
         states.save(portal, stream, batch.state)
+    if progress is not None:
+        progress(report)
 
 
 def _with_deletes(
@@ -216,6 +231,7 @@ def sync(
     run_id: str | None = None,
     settings: Settings | None = None,
     full_refresh: bool = False,
+    progress: Callable[[StreamReport], None] | None = None,
 ) -> list[StreamReport]:
     """Sync every (or the named) stream of a portal under one run id."""
     from connectors import get_connector
@@ -226,7 +242,14 @@ def sync(
     run_id = run_id or new_run_id(portal)
     names = streams or get_connector(portal, settings).stream_names
     return [
-        sync_stream(portal, s, run_id=run_id, settings=settings, full_refresh=full_refresh)
+        sync_stream(
+            portal,
+            s,
+            run_id=run_id,
+            settings=settings,
+            full_refresh=full_refresh,
+            progress=progress,
+        )
         for s in names
     ]
 

@@ -43,6 +43,14 @@ def _sync_dag(portal: str) -> DAG:
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
         tags=["ecohub", "sync", portal],
+        params={
+            "reconcile_deletes": Param(
+                False,
+                type="boolean",
+                description="also list every key to detect deletions (Techport has no delete "
+                "signal); the ecohub_reconcile_deletes DAG triggers this daily",
+            )
+        },
         doc_md=f"Pulls every stream of **{portal}** since its saved cursor (with lookback), lands "
         "raw pages, publishes canonical events, records extract counts for reconciliation.",
     ) as dag:
@@ -59,9 +67,15 @@ def _sync_dag(portal: str) -> DAG:
             from ecohub.pipeline import sync_stream as run
             from ecohub.settings import load_settings
 
+            context = get_current_context()
             settings = settings_with_airflow_connections(load_settings())
-            run_id = f"{portal}-{get_current_context()['run_id']}"
-            return run(portal, stream, run_id=run_id, settings=settings).as_dict()
+            return run(
+                portal,
+                stream,
+                run_id=f"{portal}-{context['run_id']}",
+                settings=settings,
+                reconcile_deletes=bool(context["params"].get("reconcile_deletes")),
+            ).as_dict()
 
         @task
         def ensure_topics() -> list[str]:
@@ -78,6 +92,25 @@ def _sync_dag(portal: str) -> DAG:
 
 for _portal in PORTAL_ENTITIES:
     globals()[f"ecohub_sync_{_portal}"] = _sync_dag(_portal)
+
+
+with DAG(
+    dag_id="ecohub_reconcile_deletes",
+    description="Daily key-set reconciliation: deletes for portals without a delete signal",
+    schedule="@daily",
+    start_date=START,
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    tags=["ecohub", "sync", "deletes"],
+) as ecohub_reconcile_deletes:
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    for _portal in PORTAL_ENTITIES:
+        TriggerDagRunOperator(
+            task_id=f"reconcile_{_portal}",
+            trigger_dag_id=f"ecohub_sync_{_portal}",
+            conf={"reconcile_deletes": True},
+        )
 
 
 with DAG(

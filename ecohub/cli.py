@@ -61,6 +61,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         args.stream or None,
         run_id=args.run_id,
         full_refresh=args.full_refresh,
+        reconcile_deletes=args.reconcile_deletes,
         progress=_progress_line if sys.stderr.isatty() else None,
     )
     if sys.stderr.isatty():
@@ -201,6 +202,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--stream", action="append", help="only this stream (repeatable)")
     sp.add_argument("--run-id", help="reuse a run id (default: a new one)")
     sp.add_argument("--full-refresh", action="store_true", help="ignore saved cursors")
+    sp.add_argument(
+        "--reconcile-deletes",
+        action="store_true",
+        help="also list every key to find deletions (portals without a delete signal)",
+    )
 
     sp = add("consume", _cmd_consume, "validate events with Great Expectations and load them")
     sp.add_argument("--max-batches", type=int, default=None)

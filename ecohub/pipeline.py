@@ -153,8 +153,13 @@ def sync_stream(
     settings: Settings | None = None,
     full_refresh: bool = False,
     progress: Callable[[StreamReport], None] | None = None,
+    reconcile_deletes: bool = False,
 ) -> StreamReport:
     """Incrementally sync one stream of one portal and record its extract counts.
+
+    ``reconcile_deletes`` adds, for portals without a delete signal (Techport), a full key-set
+    listing that emits deletes for vanished keys. It reads every key, so it runs on its own
+    (daily) schedule rather than with each incremental sync.
 
     ``progress`` is called with the running report after each published page (the CLI draws
     its progress line from it)."""
@@ -174,7 +179,7 @@ def sync_stream(
     report = StreamReport(portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
     try:
-        batches = _with_deletes(connector, stream, state, run_id, landing, engine)
+        batches = _read(connector, stream, state, run_id, landing, engine, reconcile_deletes)
         publish_batches(
             batches,
             report,
@@ -210,14 +215,21 @@ def _commit_batch(
         progress(report)
 
 
-def _with_deletes(
-    connector: Any, stream: str, state: Any, run_id: str, landing: Landing, engine: Any
+def _read(
+    connector: Any,
+    stream: str,
+    state: Any,
+    run_id: str,
+    landing: Landing,
+    engine: Any,
+    reconcile_deletes: bool,
 ) -> Iterator[_Batch]:
-    """The stream's pages, then, for portals without a delete signal, key-set reconciliation."""
+    """The stream's pages, then (when asked, for portals without a delete signal) key-set
+    reconciliation."""
     from connectors import KeyStore
 
     yield from connector.read(stream, state=state, run_id=run_id, landing=landing)
-    if getattr(connector, "needs_key_reconciliation", False):
+    if reconcile_deletes and getattr(connector, "needs_key_reconciliation", False):
         keys = KeyStore(engine)
         yield from connector.reconcile_deletes(
             stream, run_id=run_id, landing=landing, known_keys=keys.keys(connector.portal, stream)
@@ -232,6 +244,7 @@ def sync(
     settings: Settings | None = None,
     full_refresh: bool = False,
     progress: Callable[[StreamReport], None] | None = None,
+    reconcile_deletes: bool = False,
 ) -> list[StreamReport]:
     """Sync every (or the named) stream of a portal under one run id."""
     from connectors import get_connector

@@ -32,6 +32,7 @@ def test_expected_dags(dagbag):
         "ecohub_load",
         "ecohub_replay",
         "ecohub_report",
+        "ecohub_reconcile_deletes",
     }
     assert set(dagbag.dag_ids) == expected
 
@@ -43,6 +44,7 @@ def test_expected_dags(dagbag):
         ("ecohub_load", {"consume", "reconcile"}),
         ("ecohub_replay", {"replay_stream"}),
         ("ecohub_report", {"write_report"}),
+        ("ecohub_reconcile_deletes", {f"reconcile_{p}" for p in PORTALS}),
     ],
 )
 def test_task_structure(dagbag, dag_id, tasks):
@@ -77,3 +79,13 @@ def test_dag_file_imports_no_engine_at_parse_time():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1:] in ([""], []), out.stdout
+
+
+def test_reconcile_dag_triggers_each_sync_dag_with_deletes_on(dagbag):
+    dag = dagbag.dags["ecohub_reconcile_deletes"]
+    for portal in PORTALS:
+        task = dag.get_task(f"reconcile_{portal}")
+        assert task.trigger_dag_id == f"ecohub_sync_{portal}"
+        assert task.conf == {"reconcile_deletes": True}
+        sync = dagbag.dags[f"ecohub_sync_{portal}"]
+        assert sync.params["reconcile_deletes"] is False

@@ -14,9 +14,9 @@ from sqlalchemy import text
 pytestmark = pytest.mark.integration
 
 CASES = [
-    # portal, stream, entity type of the stream's own records
-    ("techport", "technologies", "technology_offer"),
-    ("hoip", "challenges", "challenge"),
+    # portal, stream, its resource on the simulator's truth path, entity type of its records
+    ("techport", "technologies", "cong-nghe", "technology_offer"),
+    ("hoip", "startup_projects", "startup-projects", "startup_project"),
 ]
 
 
@@ -41,18 +41,9 @@ def _settings(tmp_path, portal, url):
     )
 
 
-def _resource(url: str, stream: str) -> str:
-    summary = requests.get(f"{url}/_admin/truth", timeout=30).json()
-    names = list(summary.get("resources", summary))
-    matches = [n for n in names if n == stream or stream.startswith(n) or n.startswith(stream[:5])]
-    assert matches, names
-    return matches[0]
-
-
-@pytest.mark.parametrize(("portal", "stream", "entity_type"), CASES)
-def test_deletes_close_current_versions(tmp_path, portal, stream, entity_type):
+@pytest.mark.parametrize(("portal", "stream", "resource", "entity_type"), CASES)
+def test_deletes_close_current_versions(tmp_path, portal, stream, resource, entity_type):
     import simulators
-
     from ecohub.db import get_engine
     from ecohub.loader import consume, lag
     from ecohub.pipeline import sync
@@ -65,7 +56,7 @@ def test_deletes_close_current_versions(tmp_path, portal, stream, entity_type):
             f"{server.url}/_admin/advance", json={"steps": 3}, timeout=60
         ).raise_for_status()
         second = sync(portal, [stream], settings=settings, reconcile_deletes=True)
-        truth = _truth(server.url, _resource(server.url, stream))
+        truth = _truth(server.url, resource)
     consume(settings, idle_timeout_s=3.0)
     engine = get_engine(settings.warehouse_url)
     total_lag = sum(lag(settings).values())

@@ -262,6 +262,7 @@ def sync(
             settings=settings,
             full_refresh=full_refresh,
             progress=progress,
+            reconcile_deletes=reconcile_deletes,
         )
         for s in names
     ]

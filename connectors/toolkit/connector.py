@@ -22,7 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from connectors.toolkit.auth import AuthStrategy, auth_from_settings
@@ -340,8 +340,10 @@ class Connector(ABC):
         if kind == "page":
             return self.parse_page(stream, body)
         if kind == "reconciliation":
-            deleted = json.loads(body)[RECONCILIATION_KEY]["deleted"]
-            return ParsedPage([self.tombstone_raw(stream, k) for k in deleted], PageInfo(0))
+            summary = json.loads(body)[RECONCILIATION_KEY]
+            when = summary.get("detected_at")
+            tombstones = [self.tombstone_raw(stream, k, when) for k in summary["deleted"]]
+            return ParsedPage(tombstones, PageInfo(0))
         return None
 
     def key_listing_request(self, stream: Stream) -> Request:
@@ -397,9 +399,10 @@ class Connector(ABC):
                 stream=spec.name, known=len(known), listed=len(listed), vanished=len(vanished),
             )
         gone = [key for key in vanished if self.http.probe(self.detail_request(spec, key)) >= 400]
+        detected_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         body = json.dumps({RECONCILIATION_KEY: {
             "stream": spec.name, "known": len(known), "listed": len(listed),
-            "vanished": vanished, "deleted": gone,
+            "vanished": vanished, "deleted": gone, "detected_at": detected_at,
         }}, ensure_ascii=False).encode()
         uri = landing.put_page(
             self.portal, spec.name, run_id, page, body,
@@ -409,14 +412,17 @@ class Connector(ABC):
         )
         landing.write_manifest(self.portal, spec.name, run_id, summary={"deleted": len(gone)})
         records = [
-            SourceRecord(self.portal, spec.name, raw.key, raw.data, None, True, uri, run_id)
-            for raw in (self.tombstone_raw(spec, key) for key in gone)
+            SourceRecord(self.portal, spec.name, raw.key, raw.data, raw.cursor, True, uri, run_id)
+            for raw in (self.tombstone_raw(spec, key, detected_at) for key in gone)
         ]
         return Batch(records, state, uri, page)
 
-    def tombstone_raw(self, spec: Stream, key: str) -> RawRecord:
-        """The delete record of a key found gone by reconciliation: only its key."""
-        return RawRecord(key, {spec.key: key, "_deleted_by": "reconciliation"}, None, True)
+    def tombstone_raw(self, spec: Stream, key: str, detected_at: str | None = None) -> RawRecord:
+        """The delete record of a key found gone by reconciliation: its key and when the hub
+        noticed (the portal says nothing; the detection time, landed with the page, is what
+        versions the delete deterministically on replay)."""
+        data = {spec.key: key, "_deleted_by": "reconciliation", "deleted_at": detected_at}
+        return RawRecord(key, data, detected_at, True)
 
 
 class _Walk:

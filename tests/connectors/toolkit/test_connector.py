@@ -235,7 +235,7 @@ def test_replay_yields_what_the_runs_emitted_without_calling_the_portal(
     fake.update(100044, max(fake._when(r) for r in fake.records.values()) + timedelta(minutes=3))
     fake.delete(100002)
     second, _ = read(connector, landing, first[-1].state, run_id="techport-run-2")
-    list(
+    reconciled = list(
         connector.reconcile_deletes(
             "technologies",
             run_id="techport-run-2",
@@ -243,8 +243,13 @@ def test_replay_yields_what_the_runs_emitted_without_calling_the_portal(
             known_keys=set(fake.truth()) | {"100002"},
         )
     )
+    tombstones = [(r.key, r.deleted) for b in reconciled for r in b.records]
+    assert tombstones == [("100002", True)]
+    # the detection time versions the delete, and replay must give back the very same one
+    detected = next(r.cursor for b in reconciled for r in b.records)
+    assert detected and detected.endswith("Z")
     emitted = [(r.key, r.cursor, r.deleted) for b in first + second for r in b.records] + [
-        ("100002", None, True)
+        ("100002", detected, True)
     ]
     calls = len(server.seen)
     cfg = Settings(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -185,8 +186,15 @@ def _print_demo(reports: list[Any], stats: Any, balance: Any) -> None:
     print(
         f"{'total':<26}{b.fetched:>9}{b.published:>11}{b.dead_lettered:>13}{b.events:>9}\n\n"
         f"validated ok : {b.loaded}\nquarantined  : {b.quarantined}\nloaded       : {b.loaded}\n"
-        f"loader       : {json.dumps(_plain(stats), default=str)}\n\n"
-        f"fetched {b.fetched} = published {b.published} + dead-lettered {b.dead_lettered}\n"
+    )
+    reasons: Counter[str] = sum((r.dead_letter_reasons for r in reports), start=Counter())
+    for reason, n in reasons.most_common():
+        print(f"dead-lettered x{n}: {reason}")
+    failed = _plain(stats).get("failed_by_expectation", {}) if stats is not None else {}
+    for name, n in sorted(failed.items(), key=lambda kv: -kv[1]):
+        print(f"quarantined   x{n}: failed expectation {name}")
+    print(
+        f"\nfetched {b.fetched} = published {b.published} + dead-lettered {b.dead_lettered}\n"
         f"events {b.events} = validated-ok {b.loaded} + quarantined {b.quarantined}\n"
         f"reconciliation: {b.status}"
     )

@@ -113,7 +113,7 @@ def publish_batches(
             except DataQualityError as exc:
                 publisher.dead_letter(record, str(exc))
                 report.dead_lettered += 1
-                report.dead_letter_reasons[type(exc).__name__] += 1
+                report.dead_letter_reasons[exc.message] += 1
                 continue
             for entity in entities:
                 publisher.publish(entity)

@@ -136,7 +136,7 @@ class TechportPortal(Portal):
             "tim-doi-tac": self._partner,
         }
         defects = {
-            "cong-nghe": ("missing_title", "impossible_date"),
+            "cong-nghe": ("missing_title", "impossible_date", "implausible_price"),
             "nhu-cau": ("impossible_date", "missing_title"),
             "tim-doi-tac": ("missing_title",),
         }
@@ -329,7 +329,11 @@ class TechportPortal(Portal):
                 ("Phòng thí nghiệm", "Thử nghiệm", "Sản xuất thử", "Thương mại hóa")
             ),
             "hinh_thuc_chuyen_giao": sorted(set(r.sample(_TRANSFER, r.randint(1, 2)))),
-            "gia_tham_khao": money_text(None if amount is None else amount * 1_000_000, rv),
+            # implausible_price: a typo'd unit ("tỷ" for "triệu") that reads as a valid amount
+            # of 500,000 billion VND; it normalizes fine and must be caught by the quality gate
+            "gia_tham_khao": "500.000 tỷ đồng"
+            if defect == "implausible_price"
+            else money_text(None if amount is None else amount * 1_000_000, rv),
             "ma_nha_cung_cap": _IDS["nha-cung-cap"] + sup,
             "ten_nha_cung_cap": org_display(sup_org, r, _STYLE, st.created[i])["name"],
             "ngay_dang": "31/02/2024" if defect == "impossible_date" else date_dmy(st.created[i]),

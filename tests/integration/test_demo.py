@@ -52,6 +52,9 @@ def test_demo_prints_balanced_stage_counts(tmp_path):
     assert events == ok + quarantined and loaded == ok
     assert "reconciliation: balanced" in text
     assert dead >= 1, "the simulator's deliberately broken records must reach the dead-letter topic"
+    assert quarantined >= 1, "the implausible price must be stopped by the quality gate"
+    assert "quarantined   x" in text and "technology_offer.price.amount_plausible" in text
+    assert "dead-lettered x" in text and "is missing or empty" in text
     # landed raw pages exist for every stream and carry no credential
     pages = list((tmp_path / "landing").rglob("page-*"))
     assert pages

@@ -138,9 +138,11 @@ def test_detail_matches_listing(techport, techport_session) -> None:
 def test_broken_listings_are_in_truth(techport) -> None:
     broken = {t["key"]: t["defect"] for t in truth(techport.url, "cong-nghe") if t["defect"]}
     rows = {s.key: s.record for s in Reader(techport.url, "techport").read("cong-nghe")}
-    assert set(broken.values()) == {"missing_title", "impossible_date"}
+    assert set(broken.values()) == {"missing_title", "impossible_date", "implausible_price"}
     for key, defect in broken.items():
         if defect == "missing_title":
             assert rows[key]["ten_cong_nghe"] == ""
+        elif defect == "implausible_price":
+            assert rows[key]["gia_tham_khao"] == "500.000 tỷ đồng"
         else:
             assert rows[key]["ngay_dang"] == "31/02/2024"

@@ -128,7 +128,9 @@ def _format_checker() -> FormatChecker:
 
 
 @cache
+@cache
 def _validator(relative: str) -> Draft202012Validator:
+    """Built once per schema: checking the schema itself costs more than validating an event."""
     schema = load_schema(relative)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=_format_checker())

@@ -226,20 +226,32 @@ class Publisher:
             reasons = self._counts.dead_letter_reasons
             reasons[detail] = reasons.get(detail, 0) + 1
 
-    def publish(self, rec: CanonicalRecord) -> None:
-        """Validate and send one record (and its restricted values); dead-letter it if invalid."""
+    def problem(self, rec: CanonicalRecord) -> tuple[str, str] | None:
+        """Why ``rec`` may not be published, as ``(stage, reason)``; ``None`` when it may.
+
+        Callers that publish several entities of one source record check them all first, so a
+        record is either wholly published or wholly dead-lettered (reconciliation counts
+        records, not entities)."""
         event = to_event(rec, self._run_id)
         try:
             validate_event(event)
         except SchemaValidationError as exc:
-            self.dead_letter(rec.source, str(exc), stage="schema", entity_key=rec.entity_key)
-            return
+            return "schema", str(exc)
         leaks = find_clear_pii(event["data"]) if event["data"] else []
         if leaks:
             where = ", ".join(f"{f.kind} at {f.path}" for f in leaks)
-            self.dead_letter(rec.source, f"clear personal data in the event: {where}",
-                             stage="pii", entity_key=rec.entity_key)
+            return "pii", f"clear personal data in the event: {where}"
+        return None
+
+    def publish(self, rec: CanonicalRecord, *, checked: bool = False) -> None:
+        """Send one record (and its restricted values); dead-letter it if it fails
+        :meth:`problem` (skipped when the caller already ``checked`` it)."""
+        problem = None if checked else self.problem(rec)
+        if problem is not None:
+            stage, reason = problem
+            self.dead_letter(rec.source, reason, stage=stage, entity_key=rec.entity_key)
             return
+        event = to_event(rec, self._run_id)
         topic = topic_for(rec.entity_type, self._prefix)
         self._send(topic, rec.entity_key, _json(event), event_headers(event),
                    f"event:{rec.entity_type}")

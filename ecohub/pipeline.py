@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ecohub.errors import DataQualityError
+from ecohub.errors import DataQualityError, SchemaValidationError
 from ecohub.records import CanonicalRecord, SourceRecord
 from ecohub.settings import Settings, load_settings
 
@@ -80,16 +80,18 @@ def new_run_id(portal: str, when: datetime | None = None) -> str:
     return f"{portal}-{when.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
-def _normalize_all(record: SourceRecord, pii_key: bytes) -> list[CanonicalRecord]:
-    """Normalize and schema-check every entity of one record, or raise with the reason."""
-    from ecohub.events import to_event, validate_event
+def _normalize_all(record: SourceRecord, pii_key: bytes, publisher: Any) -> list[CanonicalRecord]:
+    """Normalize one record and check every entity's event (schema, no clear PII), or raise
+    with the reason: a record is published whole or dead-lettered whole."""
     from ecohub.normalize import normalize
 
     entities = normalize(record, pii_key=pii_key)
     if not entities:
         raise DataQualityError("normalization produced no entity", ref=record.ref)
     for entity in entities:
-        validate_event(to_event(entity, record.run_id or ""))
+        problem = publisher.problem(entity)
+        if problem is not None:
+            raise SchemaValidationError(f"{problem[0]}: {problem[1]}", entitykey=entity.entity_key)
     return entities
 
 
@@ -109,14 +111,14 @@ def publish_batches(
             report.fetched += 1
             report.deletes += record.deleted
             try:
-                entities = _normalize_all(record, pii_key)
+                entities = _normalize_all(record, pii_key, publisher)
             except DataQualityError as exc:
                 publisher.dead_letter(record, str(exc))
                 report.dead_lettered += 1
                 report.dead_letter_reasons[exc.message] += 1
                 continue
             for entity in entities:
-                publisher.publish(entity)
+                publisher.publish(entity, checked=True)
                 report.events += 1
                 report.events_by_type[entity.entity_type] += 1
             report.published += 1

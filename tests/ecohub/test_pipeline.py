@@ -23,7 +23,11 @@ class FakeBatch:
 class FakePublisher:
     log: list[str] = field(default_factory=list)
 
-    def publish(self, rec):
+    def problem(self, rec):
+        return ("pii", "clear personal data") if "leaky" in rec.entity_key else None
+
+    def publish(self, rec, *, checked=False):
+        assert checked, "the pipeline checks every entity before publishing any"
         self.log.append(f"publish {rec.entity_key}")
 
     def dead_letter(self, record, reason):
@@ -37,7 +41,7 @@ def _rec(key: str) -> SourceRecord:
     return SourceRecord("techport", "technologies", key, {"ma": key}, run_id="r1")
 
 
-def _fake_normalize(record, pii_key):
+def _fake_normalize(record, pii_key, publisher):
     if record.key.startswith("bad"):
         raise NormalizationError("tieu_de is empty", field="tieu_de")
     return [
@@ -94,3 +98,31 @@ def test_run_ids_sort_by_time_and_are_unique():
     b = pipeline.new_run_id("hoip", datetime(2026, 1, 3, tzinfo=UTC))
     assert a < b and a.startswith("hoip-20260102T000000Z-")
     assert pipeline.new_run_id("hoip") != pipeline.new_run_id("hoip")
+
+
+def test_a_record_with_one_bad_entity_is_dead_lettered_whole(monkeypatch):
+    """A consultant yields an organization and a person; if one may not be published, neither is."""
+
+    def two_entities(record, pii_key):
+        return [
+            CanonicalRecord(
+                "organization", f"techport:organization:{record.key}", "create", 1, {}, record
+            ),
+            CanonicalRecord(
+                "person", f"techport:person:{record.key}-leaky", "create", 1, {}, record
+            ),
+        ]
+
+    monkeypatch.setattr("ecohub.normalize.normalize", two_entities)
+    pub = FakePublisher()
+    report = pipeline.publish_batches(
+        [FakeBatch([_rec("tv1")], {})],
+        pipeline.StreamReport("techport", "consultants", "r1"),
+        settings=load_settings({}),
+        publisher=pub,
+    )
+    assert (report.published, report.dead_lettered, report.events) == (0, 1, 0)
+    assert pub.log == [
+        "dlq tv1: pii: clear personal data (entitykey='techport:person:tv1-leaky')",
+        "flush",
+    ]

@@ -48,7 +48,7 @@ def check_kafka(settings: Settings) -> Check:
         from kafka import KafkaAdminClient
 
         admin = KafkaAdminClient(
-            bootstrap_servers=servers, request_timeout_ms=5000, api_version_auto_timeout_ms=5000
+            bootstrap_servers=servers, request_timeout_ms=5000
         )
         topics = admin.list_topics()
         admin.close()

@@ -73,3 +73,36 @@ def landing_bucket(s3_client: Any) -> str:
             pytrace=False,
         )
     return services.LANDING_BUCKET
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_test_topics() -> Iterator[None]:
+    """Tests create topics under random prefixes; remove the ones this session created so a
+    developer's long-lived local broker does not pile up thousands of partitions. Topics of the
+    real hub (``ecohub.``) and Kafka's internal ones are never touched."""
+    from kafka import KafkaAdminClient
+
+    def topics() -> set[str]:
+        admin = KafkaAdminClient(
+            bootstrap_servers=services.KAFKA_BOOTSTRAP, request_timeout_ms=10000
+        )
+        try:
+            return set(admin.list_topics())
+        finally:
+            admin.close()
+
+    try:
+        before = topics()
+    except Exception:  # the stack is down: the service fixtures will say so loudly
+        yield
+        return
+    yield
+    created = sorted(t for t in topics() - before if not t.startswith(("ecohub.", "__")))
+    if created:
+        admin = KafkaAdminClient(
+            bootstrap_servers=services.KAFKA_BOOTSTRAP, request_timeout_ms=30000
+        )
+        try:
+            admin.delete_topics(created)
+        finally:
+            admin.close()

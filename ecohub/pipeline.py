@@ -135,16 +135,7 @@ def _record_extract(settings: Settings, report: StreamReport) -> None:
 
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
-    record_extract(
-        engine,
-        report.run_id,
-        report.portal,
-        report.stream,
-        fetched=report.fetched,
-        published=report.published,
-        dead_lettered=report.dead_lettered,
-        events=report.events,
-    )
+    record_extract(engine, **_extract_row(report))
 
 
 def sync_stream(
@@ -178,7 +169,7 @@ def sync_stream(
     landing = Landing.from_settings(settings)
     states, keys = StateStore(engine), KeyStore(engine)
     state = None if full_refresh else states.get(portal, stream)
-    report = StreamReport(portal, stream, run_id)
+    report = _resume_report(engine, portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
     try:
         batches = _read(connector, stream, state, run_id, landing, engine, reconcile_deletes)
@@ -187,9 +178,7 @@ def sync_stream(
             report,
             settings=settings,
             publisher=publisher,
-            on_batch_published=lambda b: _commit_batch(
-                states, keys, portal, stream, b, run_id, report, progress
-            ),
+            on_batch_published=lambda b: _commit_batch(engine, states, keys, b, report, progress),
         )
     finally:
         publisher.close()
@@ -199,22 +188,46 @@ def sync_stream(
 
 
 def _commit_batch(
+    engine: Any,
     states: Any,
     keys: Any,
-    portal: str,
-    stream: str,
     batch: _Batch,
-    run_id: str,
     report: StreamReport,
     progress: Callable[[StreamReport], None] | None,
 ) -> None:
-    """After a batch is safely in Kafka: remember its live keys (for key-set reconciliation of
-    portals without deletes), then move the cursor. An empty state moves nothing."""
-    keys.apply(portal, stream, batch.records, run_id)
-    if batch.state:
-        states.save(portal, stream, batch.state)
+    """After a page is safely in Kafka: remember its live keys (key-set reconciliation of
+    portals without deletes), then store the run's counts so far and the page's cursor in one
+    transaction, so a crash can neither lose the page from reconciliation nor count it twice."""
+    from ecohub.warehouse.runs import record_extract
+
+    keys.apply(report.portal, report.stream, batch.records, report.run_id)
+    with engine.begin() as conn:
+        record_extract(conn, **_extract_row(report))
+        states.save(report.portal, report.stream, batch.state, conn=conn)
     if progress is not None:
         progress(report)
+
+
+def _extract_row(report: StreamReport) -> dict[str, Any]:
+    return {
+        "run_id": report.run_id,
+        "portal": report.portal,
+        "stream": report.stream,
+        "fetched": report.fetched,
+        "published": report.published,
+        "dead_lettered": report.dead_lettered,
+        "events": report.events,
+    }
+
+
+def _resume_report(engine: Any, portal: str, stream: str, run_id: str) -> StreamReport:
+    """A retried task (same run id) continues the counts its earlier attempts committed."""
+    from ecohub.warehouse.runs import extract_counts
+
+    report = StreamReport(portal, stream, run_id)
+    for name, value in (extract_counts(engine, run_id, stream) or {}).items():
+        setattr(report, name, value)
+    return report
 
 
 def _read(

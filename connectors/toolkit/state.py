@@ -14,7 +14,19 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine, String, Table, and_, delete, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    String,
+    Table,
+    and_,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecohub.db import metadata
@@ -62,23 +74,37 @@ class StateStore:
             value = conn.execute(query).scalar_one_or_none()
         return None if value is None else dict(value)
 
-    def save(self, portal: str, stream: str, state: dict[str, Any]) -> None:
-        """Store ``state``; an empty dict (replays, bare reconciliation) changes nothing."""
+    def save(
+        self, portal: str, stream: str, state: dict[str, Any], *, conn: Connection | None = None
+    ) -> None:
+        """Store ``state``; an empty dict (replays, bare reconciliation) changes nothing.
+
+        With ``conn`` the write joins the caller's transaction (the pipeline commits a page's
+        cursor together with the page's reconciliation counts)."""
         if not state:
             return
+        if conn is None:
+            with self.engine.begin() as own:
+                self._write(own, portal, stream, state)
+        else:
+            self._write(conn, portal, stream, state)
+
+    @staticmethod
+    def _write(conn: Connection, portal: str, stream: str, state: dict[str, Any]) -> None:
         where = and_(sync_state.c.portal == portal, sync_state.c.stream == stream)
         values = {"state": state, "updated_at": _now()}
-        with self.engine.begin() as conn:
-            done = conn.execute(update(sync_state).where(where).values(**values))
-            if done.rowcount == 0:
-                conn.execute(sync_state.insert().values(portal=portal, stream=stream, **values))
+        done = conn.execute(update(sync_state).where(where).values(**values))
+        if done.rowcount == 0:
+            conn.execute(sync_state.insert().values(portal=portal, stream=stream, **values))
 
     def reset(self, portal: str, stream: str) -> None:
         """Forget the state: the next read is a full sync."""
         with self.engine.begin() as conn:
-            conn.execute(delete(sync_state).where(
-                and_(sync_state.c.portal == portal, sync_state.c.stream == stream)
-            ))
+            conn.execute(
+                delete(sync_state).where(
+                    and_(sync_state.c.portal == portal, sync_state.c.stream == stream)
+                )
+            )
 
 
 class KeyStore:
@@ -110,10 +136,15 @@ class KeyStore:
         doomed = list(keys)
         with self.engine.begin() as conn:
             for start in range(0, len(doomed), _CHUNK):
-                conn.execute(delete(source_keys).where(and_(
-                    source_keys.c.portal == portal, source_keys.c.stream == stream,
-                    source_keys.c.key.in_(doomed[start : start + _CHUNK]),
-                )))
+                conn.execute(
+                    delete(source_keys).where(
+                        and_(
+                            source_keys.c.portal == portal,
+                            source_keys.c.stream == stream,
+                            source_keys.c.key.in_(doomed[start : start + _CHUNK]),
+                        )
+                    )
+                )
 
     def apply(self, portal: str, stream: str, records: Iterable[Any], run_id: str) -> None:
         """Record live keys and forget deleted ones of a batch of ``SourceRecord``."""

@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from ecohub.errors import ReconciliationError
 from ecohub.warehouse.sqlutil import upsert
 from ecohub.warehouse.tables import load_receipts, run_extracts, runs
 
-__all__ = ["RunBalance", "load_counts", "reconcile", "record_extract"]
+__all__ = ["RunBalance", "extract_counts", "load_counts", "reconcile", "record_extract"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _now() -> datetime:
 
 
 def record_extract(
-    engine: Engine,
+    engine: Engine | Connection,
     run_id: str,
     portal: str,
     stream: str,
@@ -78,10 +78,12 @@ def record_extract(
     dead_lettered: int,
     events: int | None = None,
 ) -> None:
-    """Store what a sync run extracted from one stream (idempotent per run and stream).
+    """Store what a sync run extracted from one stream so far (idempotent per run and stream).
 
     ``events`` is the number of canonical events published (defaults to ``published`` when
-    every record yields one event).
+    every record yields one event). Pass a ``Connection`` to write in the caller's transaction:
+    the pipeline stores the counts of each page together with the cursor state that page
+    moved, so a crash can neither count a page twice nor lose it.
     """
     row = {
         "run_id": run_id,
@@ -93,14 +95,33 @@ def record_extract(
         "events": published if events is None else events,
         "recorded_at": _now(),
     }
+    if isinstance(engine, Connection):
+        upsert(engine, run_extracts, [row], keys=["run_id", "stream"])
+        return
     with engine.begin() as conn:
         upsert(conn, run_extracts, [row], keys=["run_id", "stream"])
 
 
+def extract_counts(engine: Engine, run_id: str, stream: str) -> dict[str, int] | None:
+    """The counts stored so far for (run, stream); a retried task continues from them."""
+    c = run_extracts.c
+    query = select(c.fetched, c.published, c.dead_lettered, c.events).where(
+        (c.run_id == run_id) & (c.stream == stream)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
 def load_counts(engine: Engine, run_id: str) -> dict[str, int]:
     """Loaded and quarantined messages of one run, from the loader's receipts."""
+    # distinct events: a page re-published after a crash (same deterministic event ids) is
+    # one extraction, not two; receipts of unreadable messages have no event id
     c = load_receipts.c
-    query = select(c.outcome, func.count()).where(c.runid == run_id).group_by(c.outcome)
+    distinct = func.count(func.distinct(c.event_id)) + func.sum(
+        case((c.event_id.is_(None), 1), else_=0)
+    )
+    query = select(c.outcome, distinct).where(c.runid == run_id).group_by(c.outcome)
     with engine.connect() as conn:
         counts = {outcome: int(n) for outcome, n in conn.execute(query)}
     return {"loaded": counts.get("loaded", 0), "quarantined": counts.get("quarantined", 0)}

@@ -126,3 +126,44 @@ def test_a_record_with_one_bad_entity_is_dead_lettered_whole(monkeypatch):
         "dlq tv1: pii: clear personal data (entitykey='techport:person:tv1-leaky')",
         "flush",
     ]
+
+
+def test_page_counts_and_cursor_commit_together_and_a_retry_continues_them(tmp_path, monkeypatch):
+    """Counts are stored with each page's cursor; a retried task (same run id) resumes both."""
+    from connectors import KeyStore, StateStore
+
+    from ecohub.db import get_engine
+    from ecohub.warehouse import init_db
+    from ecohub.warehouse.runs import extract_counts
+
+    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    engine = get_engine(f"sqlite:///{tmp_path}/wh.db")
+    init_db(engine)
+    states, keys = StateStore(engine), KeyStore(engine)
+
+    def attempt(pages):
+        report = pipeline._resume_report(engine, "techport", "technologies", "run-1")
+        batches = [FakeBatch([_rec(k) for k in ks], {"cursor": c}) for c, ks in pages]
+        return pipeline.publish_batches(
+            batches,
+            report,
+            settings=load_settings({}),
+            publisher=FakePublisher(),
+            on_batch_published=lambda b: pipeline._commit_batch(
+                engine, states, keys, b, report, None
+            ),
+        )
+
+    attempt([("c1", ["a", "bad1"]), ("c2", ["b"])])  # first attempt: two pages, then "crash"
+    assert states.get("techport", "technologies") == {"cursor": "c2"}
+    assert extract_counts(engine, "run-1", "technologies") == {
+        "fetched": 3,
+        "published": 2,
+        "dead_lettered": 1,
+        "events": 2,
+    }
+    retry = attempt([("c3", ["c", "d"])])  # the retry reads on from c2
+    assert (retry.fetched, retry.published, retry.dead_lettered) == (5, 4, 1)
+    assert extract_counts(engine, "run-1", "technologies")["fetched"] == 5
+    # every key the portal listed, dead-lettered or not, is known for key-set reconciliation
+    assert keys.keys("techport", "technologies") == {"a", "bad1", "b", "c", "d"}

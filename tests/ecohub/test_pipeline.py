@@ -131,7 +131,6 @@ def test_a_record_with_one_bad_entity_is_dead_lettered_whole(monkeypatch):
 def test_page_counts_and_cursor_commit_together_and_a_retry_continues_them(tmp_path, monkeypatch):
     """Counts are stored with each page's cursor; a retried task (same run id) resumes both."""
     from connectors import KeyStore, StateStore
-
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
     from ecohub.warehouse.runs import extract_counts

@@ -83,11 +83,16 @@ def _progress_line(report: Any) -> None:
 
 
 def _cmd_consume(args: argparse.Namespace) -> int:
+    """Load, then reconcile every run whose events are all consumed (as the load DAG does)."""
     from ecohub.loader import consume
+    from ecohub.ops import reconcile_pending
 
+    settings = load_settings()
     idle = float("inf") if args.follow else args.idle_timeout
-    stats = consume(load_settings(), max_batches=args.max_batches, idle_timeout_s=idle)
+    stats = consume(settings, max_batches=args.max_batches, idle_timeout_s=idle)
     print(json.dumps(_as_dict(stats), ensure_ascii=False, default=str))
+    for verdict in reconcile_pending(settings):  # raises ReconciliationError -> exit 1
+        print(json.dumps(verdict, ensure_ascii=False, default=str), file=sys.stderr)
     return EXIT_OK
 
 

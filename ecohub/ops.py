@@ -198,3 +198,8 @@ def _print_demo(reports: list[Any], stats: Any, balance: Any) -> None:
         f"events {b.events} = validated-ok {b.loaded} + quarantined {b.quarantined}\n"
         f"reconciliation: {b.status}"
     )
+    if b.fetched == 0:
+        print(
+            "\nnothing new since the last demo: the sync is incremental from the cursor saved "
+            "in the warehouse; remove var/warehouse.db to watch a full sync again"
+        )

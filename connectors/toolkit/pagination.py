@@ -50,12 +50,15 @@ class Paginator(ABC):
     def next_request(self, request: Request, info: PageInfo) -> Request | None:
         """The request for the following page, or ``None`` after the last one."""
 
-    @staticmethod
-    def _loop(kind: str, value: object, request: Request) -> PaginationLoopError:
-        return PaginationLoopError(
-            f"the portal served the same {kind} twice; aborting the stream",
-            **{kind.replace(" ", "_"): value, "path": request.path},
-        )
+    def _first_time(self, kind: str, value: object, request: Request) -> None:
+        """Remember ``value``; seeing it again means the portal loops: abort the stream."""
+        seen: set[object] = self.__dict__.setdefault("_seen", set())
+        if value in seen:
+            raise PaginationLoopError(
+                f"the portal served the same {kind} twice; aborting the stream",
+                **{kind.replace(" ", "_"): value, "path": request.path},
+            )
+        seen.add(value)
 
 
 class SinglePage(Paginator):
@@ -72,14 +75,11 @@ class PageNumberPaginator(Paginator):
         self.page_size = page_size
         self.param = param
         self.start = start
-        self._served: set[int] = set()
 
     def next_request(self, request: Request, info: PageInfo) -> Request | None:
         current = int(request.params.get(self.param, self.start))
         served = info.page if info.page is not None else current
-        if served in self._served:
-            raise self._loop("page number", served, request)
-        self._served.add(served)
+        self._first_time("page number", served, request)
         if info.record_count == 0 or self._is_last(current, info):
             return None
         return Request(request.path, {**request.params, self.param: current + 1})
@@ -99,13 +99,10 @@ class OffsetPaginator(Paginator):
     def __init__(self, *, limit: int, param: str = "offset") -> None:
         self.limit = limit
         self.param = param
-        self._served: set[int] = set()
 
     def next_request(self, request: Request, info: PageInfo) -> Request | None:
         offset = int(request.params.get(self.param, 0))
-        if offset in self._served:
-            raise self._loop("offset", offset, request)
-        self._served.add(offset)
+        self._first_time("offset", offset, request)
         following = offset + info.record_count
         if info.record_count == 0 or info.record_count < self.limit:
             return None
@@ -120,14 +117,11 @@ class CursorPaginator(Paginator):
     def __init__(self, *, param: str = "cursor", keep_params: bool = True) -> None:
         self.param = param
         self.keep_params = keep_params
-        self._seen: set[str] = set()
 
     def next_request(self, request: Request, info: PageInfo) -> Request | None:
         if not info.token:
             return None
-        if info.token in self._seen:
-            raise self._loop("cursor", info.token, request)
-        self._seen.add(info.token)
+        self._first_time("cursor", info.token, request)
         params = dict(request.params) if self.keep_params else {}
         return Request(request.path, {**params, self.param: info.token})
 
@@ -135,15 +129,10 @@ class CursorPaginator(Paginator):
 class ResumptionTokenPaginator(Paginator):
     """OAI-PMH: the next request carries only the verb and the resumptionToken (exclusive)."""
 
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
     def next_request(self, request: Request, info: PageInfo) -> Request | None:
         if not info.token:
             return None
-        if info.token in self._seen:
-            raise self._loop("resumption token", info.token, request)
-        self._seen.add(info.token)
+        self._first_time("resumption token", info.token, request)
         verb = request.params["verb"]
         return Request(request.path, {"verb": verb, "resumptionToken": info.token})
 
@@ -151,13 +140,8 @@ class ResumptionTokenPaginator(Paginator):
 class NextLinkPaginator(Paginator):
     """A full ``next`` URL in the body or Link header; the HTTP client checks its origin."""
 
-    def __init__(self) -> None:
-        self._seen: set[str] = set()
-
     def next_request(self, request: Request, info: PageInfo) -> Request | None:
         if not info.token:
             return None
-        if info.token in self._seen:
-            raise self._loop("next link", info.token, request)
-        self._seen.add(info.token)
+        self._first_time("next link", info.token, request)
         return Request(info.token, {})

@@ -9,6 +9,14 @@ the same id and consumers can de-duplicate (docs/events/delivery-semantics.md).
 Validation is two-step: the envelope schema, then ``data`` against the entity schema named by
 ``entitytype``, then the cross-field rules JSON Schema cannot say (``type`` agrees with
 ``entitytype`` and ``operation``, ``subject`` is the key, ``id`` is the deterministic one...).
+
+Why two validators: the reference ``jsonschema`` validator costs ~3 ms an event, a quarter of a
+sync's CPU at real scale, while the schemas compiled by ``jsonschema-rs`` (full 2020-12, the
+same date-time checker) decide in a few microseconds. The compiled one is a fast path only: an
+event it accepts is accepted, anything else goes to the reference validator, which gives the
+reason (same message as ever) and has the last word. So nothing is checked less provided the
+compiled validator never accepts what the reference rejects, which ``tests/ecohub/test_events.py``
+checks on real events and on Hypothesis-made variants of them.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
 from ecohub.contract import ENTITY_TYPES, dataschema_url, entity_schema, load_schema
@@ -118,16 +127,21 @@ def _format_checker() -> FormatChecker:
     """Only the formats our schemas use, checked without optional packages."""
     checker = FormatChecker(formats=())
 
-    @checker.checks("date-time", raises=ValueError)
+    @checker.checks("date-time")
     def _date_time(value: object) -> bool:
-        if isinstance(value, str):
-            datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return True
+        return not isinstance(value, str) or _is_date_time(value)
 
     return checker
 
 
-@cache
+def _is_date_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 @cache
 def _validator(relative: str) -> Draft202012Validator:
     """Built once per schema: checking the schema itself costs more than validating an event."""
@@ -147,6 +161,35 @@ def side_message_validator(stem: str) -> Draft202012Validator:
     return _validator(f"{stem}.v1.json")
 
 
+@cache
+def _compiled(relative: str) -> Any:
+    """The schema compiled by jsonschema-rs, with the reference validator's format checks."""
+    return jsonschema_rs.validator_for(
+        load_schema(relative), formats={"date-time": _is_date_time}, validate_formats=True
+    )
+
+
+def _compiled_accepts(relative: str, instance: Any) -> bool:
+    """True only when the compiled validator accepts; any doubt (error) means False."""
+    try:
+        return bool(_compiled(relative).is_valid(instance))
+    except Exception:  # e.g. a value it cannot convert: the reference decides
+        return False
+
+
+def _fast_valid(event: Any) -> bool:
+    """The whole event check (envelope, cross-field rules, data) on the compiled schemas."""
+    if not (isinstance(event, dict) and _compiled_accepts("envelope.v1.json", event)):
+        return False
+    if _cross_field_problem(event) is not None:
+        return False
+    data = event["data"]
+    return data is None or (
+        event["entitytype"] in ENTITY_TYPES
+        and _compiled_accepts(f"entities/{event['entitytype']}.v1.json", data)
+    )
+
+
 def _first_error(validator: Draft202012Validator, instance: Any, where: str) -> str | None:
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     if not errors:
@@ -155,6 +198,13 @@ def _first_error(validator: Draft202012Validator, instance: Any, where: str) -> 
     path = "/".join(str(p) for p in error.absolute_path) or "(root)"
     more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}/{path}: {error.message}{more}"
+
+
+def _time_matches(event: dict[str, Any]) -> bool:
+    try:
+        return bool(event["time"] == _time(event["entityversion"]))
+    except (OverflowError, ValueError):  # a version beyond datetime's range has no time
+        return False
 
 
 def _cross_field_problem(event: dict[str, Any]) -> str | None:
@@ -172,7 +222,7 @@ def _cross_field_problem(event: dict[str, Any]) -> str | None:
          "source does not match sourceref"),
         (event["id"] == event_id(key, event["entityversion"], operation),
          "id is not the UUIDv5 of entitykey|entityversion|operation"),
-        (event["time"] == _time(event["entityversion"]), "time does not match entityversion"),
+        (_time_matches(event), "time does not match entityversion"),
         ((event["data"] is None) == (operation == "delete"), "data must be null exactly on delete"),
     ]
     for ok, why in checks:
@@ -181,13 +231,21 @@ def _cross_field_problem(event: dict[str, Any]) -> str | None:
     return None
 
 
-def validate_event(event: dict[str, Any]) -> None:
-    """Raise :class:`SchemaValidationError` with the first reason an event is not valid."""
+def _reference_problem(event: dict[str, Any]) -> str | None:
+    """The first reason an event is not valid per the reference validator, or ``None``."""
     problem = _first_error(_validator("envelope.v1.json"), event, "envelope")
     if problem is None:
         problem = _cross_field_problem(event)
     if problem is None and event["data"] is not None:
         problem = _first_error(_entity_validator(event["entitytype"]), event["data"], "data")
+    return problem
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Raise :class:`SchemaValidationError` with the first reason an event is not valid."""
+    if _fast_valid(event):
+        return
+    problem = _reference_problem(event)
     if problem is not None:
         raise SchemaValidationError(
             problem,

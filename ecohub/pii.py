@@ -45,7 +45,11 @@ __all__ = [
 
 TOKEN_PREFIX = "hmac:sha256:"  # noqa: S105 - a format prefix, not a secret
 TOKEN_PATTERN = re.compile(r"^hmac:sha256:[0-9a-f]{64}$")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# Linear time on portal text: a match may only start where a run of local-part characters
+# starts (the look-behind), so a long run without "@" is scanned once, not once per position.
+_EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]++@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+)
 _EMAIL_FULL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$")
 # Keys whose values are identifiers that can look like phone numbers (tax codes) or are tokens.
 _NOT_CONTACT_KEYS = frozenset({"tax_code", "company_tax_code", "id", "source_id", "code"})

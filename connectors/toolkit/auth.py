@@ -8,6 +8,7 @@ in these objects and in the request headers; they are never logged, landed or pu
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -121,10 +122,24 @@ class OAuth2ClientCredentials:
             raise PortalContractError(
                 "token endpoint answered without an access_token", token_url=self._token_url
             )
-        lifetime = float(answer.get("expires_in", 3600))
+        lifetime = _lifetime(answer.get("expires_in", 3600), self._token_url)
         self._token = token
         # renew early, but never so early that a short-lived token is renewed at every request
         self._refresh_at = self._clock() + lifetime - min(self._margin, lifetime / 4)
+
+
+def _lifetime(value: object, token_url: str) -> float:
+    """``expires_in`` in seconds; anything but a finite positive number breaks the contract."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0 or isinstance(value, bool):
+        raise PortalContractError(
+            "token endpoint answered an unusable expires_in", token_url=token_url,
+            expires_in=str(value)[:40],
+        )
+    return seconds
 
 
 def auth_from_settings(

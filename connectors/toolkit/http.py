@@ -4,11 +4,18 @@ Why one client: every rule of the issue (backoff with jitter on 429/5xx/timeouts
 ``Retry-After``, fail fast on other 4xx with a summarized body, the per-portal rate limit, the
 response size cap, same-origin links only, credentials never logged) lives here once, and every
 stream of every portal inherits it. Redirects are never followed blindly: each hop is checked
-against the configured origin before any header is sent to it.
+against the configured origin (:func:`~connectors.toolkit.safety.resolve_url`, the one URL
+policy) before any header is sent to it, and the token endpoint never follows one at all.
+
+Bounds per request: each attempt runs under a hard :class:`~connectors.toolkit.deadline.Deadline`
+(connect, headers and body together); a request makes at most ``max_retries + 1`` attempts in
+all, a token fetch or a 401-triggered token renewal counting as one of them, so a failing
+portal costs at most ``max_retries + 1`` token POSTs and as many GETs.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -17,9 +24,9 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urljoin
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from connectors.toolkit.auth import AuthStrategy, NoAuth
+from connectors.toolkit.deadline import Deadline, DeadlineAdapter
 from connectors.toolkit.ratelimit import RateLimiter
 from connectors.toolkit.retry import RetryPolicy, is_retriable_status, parse_retry_after
 from connectors.toolkit.safety import (
@@ -44,7 +51,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _MAX_REDIRECTS = 5
 _GONE = frozenset({404, 410})
-_CHUNK = 64 * 1024
+_CHUNK = 16 * 1024  # also bounds what one decompression step may inflate to (urllib3 >= 2.6)
+_AUTH_SCHEMES = ("Bearer ", "Basic ", "Token ")
 _TRANSIENT = (
     requests.Timeout,
     requests.ConnectionError,
@@ -117,6 +125,7 @@ class HttpClient:
         self._session = session or _pooled_session()
         self._session.trust_env = False
         self._user_agent = user_agent
+        self._sent_secrets: set[str] = set()
         self.request_count = 0
 
     def close(self) -> None:
@@ -149,7 +158,10 @@ class HttpClient:
     ) -> dict[str, Any]:
         """POST a token request (OAuth2); the answer is returned, never landed or logged."""
         described = {"method": "POST", "url": redact_url(resolve_url(self.base_url, path_or_url))}
-        _, answer = self._execute("POST", path_or_url, None, (form, basic), parse_json, described)
+        # one attempt: the request that needs the token retries (and counts) it
+        _, answer = self._execute(
+            "POST", path_or_url, None, (form, basic), parse_json, described, retries=0
+        )
         answer = cast(Any, answer)
         if not isinstance(answer, dict):
             raise PortalContractError("token endpoint did not answer a JSON object", **described)
@@ -164,46 +176,66 @@ class HttpClient:
         parse: Callable[[bytes], T],
         described: dict[str, Any],
         accept: frozenset[int] = frozenset(),
+        retries: int | None = None,
     ) -> tuple[Response, T | None]:
         url = resolve_url(self.base_url, target)
         use_auth = form is None
+        max_retries = self.retry.max_retries if retries is None else retries
         refresh, refreshed, attempt, hops = False, False, 0, 0
         while True:
             try:
                 raw = self._send(method, url, params, form, use_auth, refresh)
                 refresh = False
                 if 300 <= raw.status < 400 and "Location" in raw.headers:
+                    url, params = self._redirect(url, raw, described, token=not use_auth), None
                     hops += 1
                     if hops > _MAX_REDIRECTS:
                         raise PortalContractError("too many redirects", **described)
-                    location = urljoin(url, raw.headers["Location"])
-                    url, params = resolve_url(self.base_url, location), None
                     continue
                 if raw.status == 401 and use_auth and not refreshed and _refreshable(self.auth):
-                    refresh = refreshed = True
-                    continue
-                gone = raw.status in accept
-                if not gone:
-                    self._raise_for_status(raw, described)
-                parsed = None if gone else parse(raw.body)
-                response = Response(
-                    raw.status, raw.body, raw.headers.get("Content-Type", ""),
-                    redact_url(raw.url), described, attempt + 1,
-                )
-                return response, parsed
+                    if attempt < max_retries:  # a renewal is an attempt like any other
+                        refresh = refreshed = True
+                        attempt += 1
+                        continue
+                return self._finish(raw, parse, described, accept, attempt)
             except RetriableError as exc:
                 error = exc
-            if attempt >= self.retry.max_retries:
+            if attempt >= max_retries:
                 error.context["attempts"] = attempt + 1
                 raise error
             wait = self.retry.delay(attempt, error.context.get("retry_after"))
             log.warning(
                 "%s: %s on %s; retry %d/%d in %.2fs",
                 self.portal, error.message, described.get("url"), attempt + 1,
-                self.retry.max_retries, wait,
+                max_retries, wait,
             )
             self.sleep(wait)
             attempt += 1
+
+    def _redirect(self, url: str, raw: _Raw, described: dict[str, Any], *, token: bool) -> str:
+        """The next hop of a redirect, checked by the one URL policy before anything is sent."""
+        if token:
+            raise PortalContractError(
+                "token endpoint answered a redirect; tokens are never fetched through one",
+                status=raw.status, **described,
+            )
+        location = raw.headers["Location"]
+        resolve_url(self.base_url, location)  # the raw link first: backslashes, controls...
+        return resolve_url(self.base_url, urljoin(url, location))
+
+    def _finish(
+        self, raw: _Raw, parse: Callable[[bytes], T], described: dict[str, Any],
+        accept: frozenset[int], attempt: int,
+    ) -> tuple[Response, T | None]:
+        gone = raw.status in accept
+        if not gone:
+            self._raise_for_status(raw, described)
+        parsed = None if gone else parse(raw.body)
+        response = Response(
+            raw.status, raw.body, raw.headers.get("Content-Type", ""),
+            redact_url(raw.url), described, attempt + 1,
+        )
+        return response, parsed
 
     def _send(
         self,
@@ -218,26 +250,52 @@ class HttpClient:
         if use_auth:
             headers |= self.auth.headers(refresh=refresh)
         data, basic = form if form is not None else (None, None)
+        self._remember_secrets(headers, basic, data)
         self.limiter.acquire()
         self.request_count += 1
         log.debug("%s %s %s", self.portal, method, redact_url(url))
-        started = time.monotonic()
-        try:
-            resp = self._session.request(
-                method, url, params=params, data=data, auth=basic, headers=headers,
-                timeout=self._timeout, stream=True, allow_redirects=False,
-            )
-        except _TRANSIENT as exc:
-            raise ServiceUnavailable(
-                f"{type(exc).__name__} talking to the portal",
-                portal=self.portal,
-                url=redact_url(url),
-            ) from None
-        with resp:
-            body = self._read_capped(resp, started, url)
+        with Deadline(self._timeout) as deadline:
+            try:
+                resp = self._session.request(
+                    method, url, params=params, data=data, auth=basic, headers=headers,
+                    timeout=(self._timeout, self._timeout), stream=True, allow_redirects=False,
+                )
+            except _TRANSIENT as exc:
+                raise self._unavailable(exc, deadline, url, "talking to the portal") from None
+            with resp:
+                body = self._read_capped(resp, deadline, url)
         return _Raw(resp.status_code, resp.headers, body, resp.url)
 
-    def _read_capped(self, resp: requests.Response, started: float, url: str) -> bytes:
+    def _remember_secrets(
+        self, headers: Mapping[str, str], basic: tuple[str, str] | None,
+        form: Mapping[str, str] | None,
+    ) -> None:
+        """What we send that a portal might reflect: masked in every error body we print."""
+        for name, value in headers.items():
+            if name.lower() in ("authorization", "x-api-key") or "key" in name.lower():
+                self._sent_secrets.add(value)
+                for scheme in _AUTH_SCHEMES:
+                    if value.startswith(scheme):
+                        self._sent_secrets.add(value[len(scheme):])
+        if basic is not None:
+            pair = f"{basic[0]}:{basic[1]}".encode()
+            self._sent_secrets |= {basic[1], base64.b64encode(pair).decode()}
+        if form and form.get("client_secret"):
+            self._sent_secrets.add(form["client_secret"])
+
+    def _unavailable(
+        self, exc: Exception, deadline: Deadline, url: str, where: str
+    ) -> ServiceUnavailable:
+        if deadline.expired:
+            return ServiceUnavailable(
+                f"no complete response within the {self._timeout:g} s deadline",
+                timeout=self._timeout, portal=self.portal, url=redact_url(url),
+            )
+        return ServiceUnavailable(
+            f"{type(exc).__name__} {where}", portal=self.portal, url=redact_url(url)
+        )
+
+    def _read_capped(self, resp: requests.Response, deadline: Deadline, url: str) -> bytes:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._cap:
             raise self._too_large(url, int(declared))
@@ -247,17 +305,13 @@ class HttpClient:
                 size += len(chunk)
                 if size > self._cap:
                     raise self._too_large(url, size)
-                if time.monotonic() - started > self._timeout:
-                    raise ServiceUnavailable(
-                        "response took longer than the timeout", timeout=self._timeout,
-                        portal=self.portal, url=redact_url(url),
-                    )
+                if deadline.expired:
+                    break
                 chunks.append(chunk)
         except _TRANSIENT as exc:
-            raise ServiceUnavailable(
-                f"{type(exc).__name__} while reading the response", portal=self.portal,
-                url=redact_url(url),
-            ) from None
+            raise self._unavailable(exc, deadline, url, "while reading the response") from None
+        if deadline.expired:
+            raise self._unavailable(TimeoutError(), deadline, url, "")
         return b"".join(chunks)
 
     def _too_large(self, url: str, size: int) -> ResponseTooLargeError:
@@ -277,7 +331,7 @@ class HttpClient:
             raise ServiceUnavailable(
                 f"portal answered {raw.status}", retry_after=retry_after, **summary
             )
-        body = summarize_body(raw.body)
+        body = summarize_body(raw.body, secrets=self._sent_secrets)
         if raw.status in (401, 403):
             raise ConfigError(
                 f"{self.portal} rejected our credentials ({raw.status}); check its auth settings",
@@ -292,7 +346,7 @@ def _refreshable(auth: AuthStrategy) -> bool:
 
 def _pooled_session() -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
+    adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=8, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

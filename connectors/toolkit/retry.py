@@ -7,6 +7,7 @@ seeded random source to assert on the exact waits without slowing down.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,16 +26,19 @@ def is_retriable_status(status: int) -> bool:
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header in delta-seconds or HTTP-date form.
 
-    Returns ``None`` when the header is missing or unreadable (the caller falls back to its own
-    backoff) and ``0.0`` for a date already in the past.
+    Returns ``None`` when the header is missing, unreadable, not a finite number, zero or
+    negative, or a date not in the future: the caller then falls back to its own backoff (a
+    hostile or broken portal must not turn retries into a tight loop).
     """
     if value is None or not value.strip():
         return None
-    text = value.strip()
+    text = value.strip()[:64]
     try:
-        return max(0.0, float(text))
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds > 0 else None
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -42,7 +46,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
+    seconds = (when - now).total_seconds()
+    return seconds if seconds > 0 else None
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,21 @@ NOW = datetime(2026, 3, 2, 3, 0, 0, tzinfo=UTC)
     [
         ("1", 1.0),
         ("  7 ", 7.0),
-        ("0", 0.0),
         ("2.5", 2.5),
         ("Mon, 02 Mar 2026 03:00:30 GMT", 30.0),  # HTTP-date 30 s ahead
-        ("Mon, 02 Mar 2026 02:59:00 GMT", 0.0),  # already past
         (None, None),
         ("", None),
-        ("sau 1 giây", None),  # unreadable: fall back to our own backoff
+        # unusable: fall back to our own backoff, never a tight retry loop
+        ("sau 1 giây", None),
+        ("0", None),
+        ("-5", None),
+        ("nan", None),
+        ("NaN", None),
+        ("inf", None),
+        ("-inf", None),
+        ("1e999", None),
+        ("Mon, 02 Mar 2026 02:59:00 GMT", None),  # already past
+        ("\x00\xff" * 40, None),
     ],
 )
 def test_parse_retry_after_reads_seconds_and_http_dates(header, expected):

@@ -28,7 +28,7 @@ from connectors.toolkit.safety import parse_json
 from connectors.toolkit.stream import ParsedPage, RawRecord, Stream, raw_records, record_schema
 from ecohub.errors import PortalContractError
 
-__all__ = ["STREAMS", "HoipConnector", "parse_changes"]
+__all__ = ["STREAMS", "HoipConnector", "parse_changes", "parse_delivery", "stream_of_resource"]
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 PAGE_MAX = 200
@@ -143,6 +143,8 @@ class HoipConnector(Connector):
             return parse_changes(stream, body).tombstones
         if kind == "detail":
             return ParsedPage(raw_records([_detail_record(parse_json(body))], stream), PageInfo(1))
+        if kind == "webhook":
+            return parse_delivery(stream, body)
         return super().parse_landed(stream, kind, body)
 
     # ---- the change feed ------------------------------------------------------------------------
@@ -223,6 +225,35 @@ def parse_changes(stream: Stream, body: bytes) -> ChangesPage:
     token = str(next_since) if document.get("has_more") else None
     info = PageInfo(len(tombstones), token=token)
     return ChangesPage(ParsedPage(tombstones, info), upserts, next_since)
+
+
+def stream_of_resource(resource: str) -> Stream:
+    """The stream of an H.OIP resource name (``startup-projects`` -> ``startup_projects``)."""
+    for spec in STREAMS:
+        if spec.options["resource"] == resource:
+            return spec
+    valid = ", ".join(s.options["resource"] for s in STREAMS)
+    raise PortalContractError(f"unknown H.OIP resource {resource!r}; valid: {valid}")
+
+
+def parse_delivery(stream: Stream, body: bytes) -> ParsedPage:
+    """One webhook delivery (push interface) as a one-record page: the pushed record of an
+    ``upsert``, or a tombstone built exactly as the change feed's, so a pushed change and the
+    same change pulled normalize to the same event."""
+    document = parse_json(body)
+    change = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(change, dict) or change.get("resource") != stream.options["resource"]:
+        raise PortalContractError("H.OIP delivery without a change of this stream",
+                                  stream=stream.name)
+    if change.get("op") == "delete":
+        when = change.get("deleted_at") or change.get("updated_at")
+        records = [RawRecord(str(change["id"]), change, when, deleted=True)]
+    elif change.get("op") == "upsert" and isinstance(change.get("record"), dict):
+        records = raw_records([change["record"]], stream)
+    else:
+        raise PortalContractError("H.OIP delivery with an unknown op or no record",
+                                  op=change.get("op"), stream=stream.name)
+    return ParsedPage(records, PageInfo(1))
 
 
 def _detail_record(document: Any) -> dict[str, Any]:

@@ -158,6 +158,23 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     return EXIT_OK  # pragma: no cover
 
 
+def _cmd_webhooks(args: argparse.Namespace) -> int:
+    from ecohub import webhooks
+
+    settings = load_settings()
+    if args.action == "subscribe":
+        resources = args.resource or None
+        answer = webhooks.subscribe(settings, resources=resources, callback_url=args.callback_url)
+        print(json.dumps(answer, ensure_ascii=False))
+        return EXIT_OK
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if overrides:
+        hooks = settings.webhooks.model_copy(update=overrides)
+        settings = settings.model_copy(update={"webhooks": hooks})
+    webhooks.serve(settings)
+    return EXIT_OK
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     print(json.dumps(load_settings().describe(), indent=2, ensure_ascii=False, default=str))
     return EXIT_OK
@@ -236,6 +253,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp = add("demo", _cmd_demo, "Techport end to end against its simulator, with a summary")
     sp.add_argument("--scale", default="small", choices=["small", "real"])
+    sp = add("webhooks", _cmd_webhooks, "serve the H.OIP push receiver, or subscribe it at H.OIP")
+    sp.add_argument("action", choices=["serve", "subscribe"])
+    sp.add_argument("--host", help="serve: listen address (default ECOHUB_WEBHOOKS__HOST)")
+    sp.add_argument("--port", type=int, help="serve: port (default ECOHUB_WEBHOOKS__PORT)")
+    sp.add_argument("--resource", action="append", help="subscribe: only this H.OIP resource")
+    sp.add_argument("--callback-url", help="subscribe: default ECOHUB_WEBHOOKS__CALLBACK_URL")
     add("config", _cmd_config, "print the effective configuration (secrets masked)")
     sp = add(
         "airflow",

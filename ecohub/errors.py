@@ -14,9 +14,11 @@
     │   ├── PaginationLoopError      a page or token was seen twice
     │   ├── UnsafeRedirectError      a next link left the configured host or scheme
     │   └── ReconciliationError      counts of a run do not balance
-    └── DataQualityError             one record is bad: dead-letter or quarantine it, go on
-        ├── NormalizationError       a record could not be mapped to its canonical entity
-        └── SchemaValidationError    a canonical event does not match its JSON Schema
+    ├── DataQualityError             one record is bad: dead-letter or quarantine it, go on
+    │   ├── NormalizationError       a record could not be mapped to its canonical entity
+    │   └── SchemaValidationError    a canonical event does not match its JSON Schema
+    └── WebhookRejected              an inbound delivery failed verification: refuse it
+                                     (``status``), count it by ``reason``, go on
 
 Context values are rendered through :func:`redact` so that secrets never reach a message.
 """
@@ -42,6 +44,7 @@ __all__ = [
     "SchemaValidationError",
     "ServiceUnavailable",
     "UnsafeRedirectError",
+    "WebhookRejected",
     "redact",
 ]
 
@@ -128,3 +131,15 @@ class NormalizationError(DataQualityError):
 
 class SchemaValidationError(DataQualityError):
     """A canonical event failed its JSON Schema."""
+
+
+class WebhookRejected(EcohubError):
+    """A pushed delivery is refused: forged, stale, replayed or not an event we know.
+
+    ``reason`` is the counter it goes to (``signature``, ``stale``, ``replay``, ``malformed``);
+    ``status`` the HTTP status to answer (a non-2xx makes an honest sender retry)."""
+
+    def __init__(self, message: str, *, reason: str, status: int, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.reason = reason
+        self.status = status

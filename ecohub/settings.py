@@ -26,8 +26,10 @@ from ecohub.errors import ConfigError
 __all__ = [
     "KafkaSettings",
     "LandingSettings",
+    "LineageSettings",
     "PortalSettings",
     "Settings",
+    "WebhookSettings",
     "env_names",
     "load_settings",
     "mask_url",
@@ -96,6 +98,47 @@ class LandingSettings(_Model):
         return value
 
 
+class LineageSettings(_Model):
+    """Where OpenLineage run events go (``ecohub/lineage.py``).
+
+    ``file`` (the default) appends one JSON event per line to ``file_path`` (by default
+    ``<var_dir>/lineage/openlineage.ndjson``): always on, nothing to run, readable by an
+    auditor, and loadable into Marquez later. ``http`` posts to an OpenLineage endpoint
+    (Marquez, DataHub, OpenMetadata...), ``console`` logs them, ``off`` emits nothing.
+    """
+
+    transport: Literal["off", "console", "file", "http"] = "file"
+    namespace: str = Field(default="ecohub", min_length=1, description="OpenLineage job namespace")
+    file_path: Path | None = None
+    url: str | None = Field(default=None, description="base URL of the HTTP transport")
+    endpoint: str = "api/v1/lineage"
+    api_key: SecretStr | None = None
+    timeout: float = Field(default=5.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class WebhookSettings(_Model):
+    """The H.OIP push receiver (``ecohub/webhooks.py``): where it listens, the subscription
+    secret it verifies deliveries with, and how fresh a delivery must be."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8110, ge=0, le=65535)
+    secret: SecretStr = SecretStr("dev-hoip-webhook-secret")
+    callback_url: str = Field(
+        default="http://127.0.0.1:8110/hooks/hoip",
+        description="the URL H.OIP delivers to (as the platform reaches this receiver)",
+    )
+    tolerance_seconds: int = Field(default=300, ge=1, description="max clock distance")
+    replay_cache_size: int = Field(default=100_000, ge=100)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+
 def _default_portals() -> dict[str, PortalSettings]:
     return {
         "stinet": PortalSettings(base_url="http://127.0.0.1:8101"),
@@ -120,6 +163,8 @@ class Settings(_Model):
     pii_hmac_key: SecretStr = SecretStr("dev-only-pii-key-change-me")
     kafka: KafkaSettings = KafkaSettings()
     landing: LandingSettings = LandingSettings()
+    lineage: LineageSettings = LineageSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     portals: dict[str, PortalSettings] = Field(default_factory=_default_portals)
 
     @field_validator("portals")

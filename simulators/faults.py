@@ -27,10 +27,15 @@ expired_token       Stinet: the presented resumptionToken is treated as expired
                     (``badResumptionToken``); H.OIP: the bearer token is revoked (401);
                     Techport: never eligible
 oversized           answer a ``bytes``-long (default 64 MiB) valid-looking body
+webhook_*           H.OIP push deliveries: ``duplicate``, ``out_of_order`` (``delay``),
+                    ``late`` (``delay``), ``bad_signature``, ``replay``, ``stale`` (``age``);
+                    see :mod:`simulators.webhooks`
 =================== =========================================================================
 
 Knobs (same JSON object, not faults): ``rate_limit`` ``{"per_second": 25, "burst": 50}``
-(Techport), ``token_ttl`` seconds (H.OIP access tokens), ``resumption_ttl`` seconds (Stinet).
+(Techport), ``token_ttl`` seconds (H.OIP access tokens), ``resumption_ttl`` seconds (Stinet),
+``webhook_attempts`` and ``webhook_retry_base`` seconds (H.OIP deliveries: attempts per
+delivery, first back-off, doubled each retry).
 """
 
 from __future__ import annotations
@@ -53,11 +58,20 @@ FAULTS: dict[str, dict[str, Any]] = {
     "head_insert": {"records": 1},
     "expired_token": {},
     "oversized": {"bytes": 64 * 1024 * 1024},
+    # H.OIP push interface (simulators/webhooks.py); they match the path "/webhooks"
+    "webhook_duplicate": {},
+    "webhook_out_of_order": {"delay": 1.0},
+    "webhook_late": {"delay": 2.0},
+    "webhook_bad_signature": {},
+    "webhook_replay": {},
+    "webhook_stale": {"age": 3600},
 }
 KNOBS: dict[str, Any] = {
     "rate_limit": {"per_second": 25.0, "burst": 50},
     "token_ttl": 3600,
     "resumption_ttl": 600,
+    "webhook_attempts": 8,
+    "webhook_retry_base": 0.5,
 }
 _COMMON = {"rate", "count", "after", "paths"}
 
@@ -135,7 +149,7 @@ def _parse(name: str, raw: Any, seed: int) -> FaultSpec:
         raise ValueError("truncated.mode must be 'body' or 'connection'")
     if name == "rate_limit_burst" and params["retry_after_format"] not in ("seconds", "http-date"):
         raise ValueError("rate_limit_burst.retry_after_format must be 'seconds' or 'http-date'")
-    for key in ("delay", "retry_after", "bytes", "records"):
+    for key in ("delay", "retry_after", "bytes", "records", "age"):
         if key in params:
             _number(name, key, params[key], 0, 1e10)
     after = int(_number(name, "after", raw.get("after", 0), 0, 1e9))
@@ -178,9 +192,13 @@ class FaultInjector:
                 ),
                 "burst": int(_number("rate_limit", "burst", raw.get("burst", 50), 1, 1e6)),
             }
-        for key in ("token_ttl", "resumption_ttl"):
+        for key in ("token_ttl", "resumption_ttl", "webhook_retry_base"):
             if key in config:
                 knobs[key] = _number(key, "value", config[key], 0.1, 1e8)
+        if "webhook_attempts" in config:
+            knobs["webhook_attempts"] = int(
+                _number("webhook_attempts", "value", config["webhook_attempts"], 1, 100)
+            )
         with self._lock:
             self.specs = specs
             self.knobs = knobs

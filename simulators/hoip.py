@@ -21,12 +21,14 @@ from simulators.noise import fold, messy, money_text, phone_text
 from simulators.portal import Portal, Request, Resource, Response, json_response, prefixed
 from simulators.rand import rng, stable_hash, unit
 from simulators.timefmt import date_iso, fmt_iso, parse_iso, to_dt
+from simulators.webhooks import WebhookDispatcher
 from simulators.world import Style, org_display
 
 __all__ = ["CLIENTS", "HoipPortal"]
 
 CLIENTS = {"ecohub": "dev-hoip-secret"}
 _BASE = "/api/v1/"
+_SUBSCRIPTIONS = "/api/v1/webhooks/subscriptions"
 _PREFIX = {
     "startup-projects": "prj",
     "organizations": "org",
@@ -121,6 +123,7 @@ class HoipPortal(Portal):
     def build_resources(self) -> None:
         self._tokens: dict[str, float] = {}
         self._token_lock = threading.Lock()
+        self.webhooks = WebhookDispatcher(self.faults)
         self._token_serial = 0
         self.orgs = self.world.membership(
             "hoip/organizations",
@@ -203,13 +206,27 @@ class HoipPortal(Portal):
         while len(seqs) <= i:
             seqs.append(0)
         seqs[i] = len(self.log)
+        if self.webhooks.wants(res.name):
+            change = self._change(res.name, i, len(self.log))
+            if change["op"] == "upsert":
+                change["record"] = res.build(i)
+            self.webhooks.publish(res.name, f"evt_{len(self.log):012d}", change)
+
+    def close(self) -> None:
+        self.webhooks.close()
 
     # -- contract ------------------------------------------------------------------------------
     def routes(self) -> list[tuple[str, str]]:
         out = [("POST", "/oauth/token")]
         for name in _PREFIX:
             out += [("GET", f"{_BASE}{name}"), ("GET", f"{_BASE}{name}/{{id}}")]
-        return [*out, ("GET", f"{_BASE}changes")]
+        return [
+            *out,
+            ("GET", f"{_BASE}changes"),
+            ("POST", _SUBSCRIPTIONS),
+            ("GET", _SUBSCRIPTIONS),
+            ("DELETE", f"{_SUBSCRIPTIONS}/{{id}}"),
+        ]
 
     def error(self, status: int, message: str) -> Response:
         kind = {
@@ -252,6 +269,13 @@ class HoipPortal(Portal):
             return self._token(req)
         if not req.path.startswith(_BASE):
             return self.error(404, f"No resource at {req.path}")
+        if req.path.rstrip("/") == _SUBSCRIPTIONS or req.path.startswith(_SUBSCRIPTIONS + "/"):
+            if not self._authorized(req):
+                return self.error(401, "Missing, expired or unknown bearer token")
+            try:
+                return self._subscriptions(req)
+            except ValueError as exc:
+                return self.error(400, str(exc))
         parts = req.path.removeprefix(_BASE).strip("/").split("/")
         if (parts[0] not in _PREFIX and parts != ["changes"]) or len(parts) > 2:
             return self.error(404, f"No resource at {req.path}")
@@ -321,6 +345,37 @@ class HoipPortal(Portal):
             },
             headers={"Cache-Control": "no-store"},
         )
+
+    # -- push interface ------------------------------------------------------------------------
+    def _subscriptions(self, req: Request) -> Response:
+        tail = req.path.rstrip("/").removeprefix(_SUBSCRIPTIONS).strip("/")
+        if tail:
+            if req.method != "DELETE" or "/" in tail:
+                return self.error(405, f"{req.method} is not allowed here")
+            if not self.webhooks.unsubscribe(tail):
+                return self.error(404, f"No subscription {tail}")
+            return Response(status=204, body=b"")
+        if req.method == "GET":
+            subs = [s.public() for s in self.webhooks.subscriptions.values()]
+            return json_response({"items": subs})
+        if req.method != "POST":
+            return self.error(405, f"{req.method} is not allowed here")
+        try:
+            body = json.loads(req.body or b"{}")
+        except ValueError:
+            raise ValueError("body must be a JSON object") from None
+        if not isinstance(body, dict):
+            raise ValueError("body must be a JSON object")
+        url, secret = body.get("callback_url"), body.get("secret")
+        resources = body.get("resources", list(_PREFIX))
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ValueError("callback_url must be an http(s) URL")
+        if not isinstance(secret, str) or len(secret) < 16:
+            raise ValueError("secret must be a string of at least 16 characters")
+        if not isinstance(resources, list) or not resources or set(resources) - set(_PREFIX):
+            raise ValueError(f"resources must be a non-empty list of {', '.join(_PREFIX)}")
+        sub = self.webhooks.subscribe(url, secret, tuple(resources))
+        return json_response(sub.public(), 201)
 
     # -- listings ------------------------------------------------------------------------------
     def _detail(self, res: Resource, raw: str) -> Response:

@@ -212,6 +212,31 @@ class Portal:
     def changed(self, res: Resource, i: int) -> None:
         """Hook called after every create, update and delete (H.OIP numbers its change feed)."""
 
+    def close(self) -> None:
+        """Stop what the portal runs in the background (H.OIP: its webhook deliveries)."""
+
+    def change_record(self, resource: str, key: str, op: str) -> dict[str, Any]:
+        """One targeted change (``update`` or ``delete``) of one live record, stamped at the
+        simulated clock; for tests that follow a single change end to end."""
+        res = self.resources.get(resource)
+        if res is None:
+            raise ValueError(f"unknown resource {resource!r}; valid: {sorted(self.resources)}")
+        if op not in ("update", "delete"):
+            raise ValueError("op must be 'update' or 'delete'")
+        with self.lock:
+            st = res.state
+            i = next((k for k in range(len(st)) if res.key(k) == key), -1)
+            if not st.is_live(i):
+                raise ValueError(f"no live {resource} record {key!r}")
+            ts = max(self.floor(self.clock), st.updated[i] + self.granularity)
+            if op == "update":
+                st.touch(i, ts)
+            else:
+                st.delete(i, ts)
+            self.changed(res, i)
+            return {"resource": resource, "key": key, "op": op, "version": st.version[i],
+                    "updated": res.stamp(st.updated[i])}
+
     def floor(self, ts: int) -> int:
         return ts - ts % self.granularity
 

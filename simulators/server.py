@@ -18,6 +18,9 @@ Admin surface (outside every portal contract, identical on the three portals):
                                      to 30 min in the past) and deletes; answers what changed
 ``GET|POST /_admin/faults``          read / replace the fault configuration (see ``faults``)
 ``GET  /_admin/stats``               requests served, by status and path, faults fired, bytes
+``POST /_admin/change``              body ``{"resource", "key", "op"}``: one ``update`` or
+                                     ``delete`` of one live record, at the simulated clock
+``GET  /_admin/webhooks``            H.OIP: subscriptions, deliveries, answers, faults fired
 """
 
 from __future__ import annotations
@@ -122,6 +125,18 @@ class App:
             with self._pages_lock:
                 self._pages.clear()
             return json_response(portal.faults.describe())
+        if path == "/_admin/change" and req.method == "POST":
+            body = _json_body(req)
+            return json_response(
+                portal.change_record(
+                    str(body.get("resource")), str(body.get("key")), str(body.get("op", "update"))
+                )
+            )
+        if path == "/_admin/webhooks" and req.method == "GET":
+            hooks = getattr(portal, "webhooks", None)
+            if hooks is None:
+                raise ValueError(f"{portal.name} has no push interface")
+            return json_response(hooks.describe())
         if path == "/_admin/stats" and req.method == "GET":
             return json_response(
                 {"portal": portal.name, "step": portal.step, **self.stats.describe()}
@@ -341,6 +356,7 @@ class SimulatorServer:
         return f"http://{host}:{self.port}"
 
     def stop(self) -> None:
+        self.app.portal.close()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)

@@ -29,6 +29,7 @@ HUB = (
     "consumer",
     "simulators",
     "topics-init",
+    "webhooks",
 )
 
 

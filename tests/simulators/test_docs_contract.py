@@ -14,7 +14,7 @@ from simulators.harvest import Reader
 pytestmark = pytest.mark.integration
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "portals"
-_ENDPOINT = re.compile(r"^\|\s*`(GET|POST) (/[^`\s]*)`", re.M)
+_ENDPOINT = re.compile(r"^\|\s*`(GET|POST|DELETE) (/[^`\s]*)`", re.M)
 _RESOURCE_HEADING = re.compile(r"^###\s.*\(`(/api/v\d/[a-z-]+)`\)\s*$", re.M)
 _COMMON = {
     "stinet": {"id", "created", "modified", "revision"},

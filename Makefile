@@ -22,16 +22,16 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 jars: venv
-	$(PY) -m ecohub.services install
+	$(PY) -m infra.stack install
 
 up: venv
-	$(PY) -m ecohub.services up
+	$(PY) -m infra.stack up
 
 down:
-	@if [ -x $(PY) ]; then $(PY) -m ecohub.services down; fi
+	@if [ -x $(PY) ]; then $(PY) -m infra.stack down; fi
 
 status: venv
-	$(PY) -m ecohub.services status
+	$(PY) -m infra.stack status
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -42,9 +42,9 @@ test: venv
 	@set -o pipefail; status=0; \
 	$(MAKE) --no-print-directory lint || status=$$?; \
 	if [ $$status -eq 0 ]; then bash infra/chromium.sh || status=$$?; fi; \
-	if [ $$status -eq 0 ]; then $(PY) -m ecohub.services up || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(PY) -m infra.stack up || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then $(VENV)/bin/pytest -p no:cacheprovider --ignore=tests/acceptance tests || status=$$?; fi; \
-	$(PY) -m ecohub.services down || true; \
+	$(PY) -m infra.stack down || true; \
 	exit $$status
 
 test-unit: venv
@@ -52,16 +52,16 @@ test-unit: venv
 
 demo: venv
 	@status=0; kafka_was_up=0; \
-	$(PY) -m ecohub.services status --only kafka >/dev/null 2>&1 && kafka_was_up=1; \
-	$(PY) -m ecohub.services up --only kafka || status=$$?; \
+	$(PY) -m infra.stack status --only kafka >/dev/null 2>&1 && kafka_was_up=1; \
+	$(PY) -m infra.stack up --only kafka || status=$$?; \
 	if [ $$status -eq 0 ]; then $(VENV)/bin/ecohub demo || status=$$?; fi; \
-	if [ $$kafka_was_up -eq 0 ]; then $(PY) -m ecohub.services down --only kafka || true; fi; \
+	if [ $$kafka_was_up -eq 0 ]; then $(PY) -m infra.stack down --only kafka || true; fi; \
 	exit $$status
 
 acceptance: venv
-	@status=0; $(PY) -m ecohub.services up || status=$$?; \
+	@status=0; $(PY) -m infra.stack up || status=$$?; \
 	if [ $$status -eq 0 ]; then ECOHUB_ACCEPTANCE=1 $(VENV)/bin/pytest tests/acceptance || status=$$?; fi; \
-	$(PY) -m ecohub.services down || true; exit $$status
+	$(PY) -m infra.stack down || true; exit $$status
 
 bench: venv
 	$(PY) -m bench

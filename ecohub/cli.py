@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ecohub.errors import ConfigError, EcohubError, FatalError, RetriableError
@@ -34,8 +35,30 @@ configuration comes from ECOHUB_* variables (ECOHUB_CONFIG_FILE names an optiona
 `ecohub config` prints the effective settings with secrets masked."""
 
 
+def _dev_module(name: str, how: str) -> Any:
+    """A development module of the source checkout (``infra``), which the wheel does not ship.
+
+    Resolved only when a development command runs, so the installed hub never needs it: an
+    editable install finds the checkout beside this package; an installed wheel says how to run
+    the command from a checkout instead."""
+    import importlib
+
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "infra" / "__init__.py").is_file() and str(checkout) not in sys.path:
+        sys.path.append(str(checkout))
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in {"infra", name}:
+            raise
+        raise ConfigError(
+            f"this command needs a source checkout ({name} is not installed with ecohub): "
+            f"run `{how}` from the repository"
+        ) from exc
+
+
 def _cmd_services(args: argparse.Namespace) -> int:
-    from ecohub import services
+    services = _dev_module("infra.stack", "python -m infra.stack up|down|status")
 
     if args.action == "up":
         services.up(only=args.only.split(",") if args.only else None)
@@ -147,11 +170,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_airflow(args: argparse.Namespace) -> int:
     """Run the airflow CLI against this project's local Airflow (DAGs from ./dags)."""
     import os
-    from pathlib import Path
 
-    from ecohub.airflow_local import LocalAirflow
-
-    af = LocalAirflow(Path(load_settings().var_dir).resolve() / "airflow")
+    local = _dev_module("infra.airflow_local", "make venv; .venv/bin/ecohub airflow ...")
+    af = local.LocalAirflow(Path(load_settings().var_dir).resolve() / "airflow")
     af.ensure_db()
     rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
     os.execvpe(af.airflow_bin, [af.airflow_bin, *rest], af.env())  # noqa: S606 - replaces this process

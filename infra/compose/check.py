@@ -705,9 +705,10 @@ def project_facts(root: Path = ROOT) -> Facts:
     """Gather the facts from the code: settings, secrets and defaults from ``ecohub.settings``
     plus literal ``ECOHUB_*`` reads anywhere in ecohub/, connectors/ and dags/; topics from
     ``ecohub.catalog`` and ``ecohub.kafka.topic_plan`` (every topic the hub creates); the local
-    stack from ``infra/kafka/pom.xml`` and ``ecohub.services``."""
-    from ecohub import catalog, kafka, services
+    stack from ``infra/kafka/pom.xml`` and ``infra.stack``."""
+    from ecohub import catalog, kafka
     from ecohub.settings import env_names, load_settings
+    from infra import stack as services
 
     defaults = load_settings({})
     names = set(env_names()) | set(direct_env_reads(_iter_python(root, CODE_FOLDERS)))

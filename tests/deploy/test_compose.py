@@ -2,7 +2,7 @@
 matches the local stack; each rule also fails, naming the culprit, on a mutated copy.
 
 No Docker engine runs here, so these checks are static (infra/compose/check.py); the facts they
-compare against come from the code (ecohub.settings, ecohub.catalog, ecohub.services, the
+compare against come from the code (ecohub.settings, ecohub.catalog, infra.stack, the
 Kafka pom), never from a copy in this file.
 """
 
@@ -436,8 +436,8 @@ def test_an_ephemeral_port_keeps_the_consumer_scalable(check, compose_text, comp
 
 
 def test_the_host_ports_are_the_local_stacks(facts):
-    from ecohub import services
     from ecohub.settings import load_settings
+    from infra import stack as services
 
     defaults = load_settings({})
     assert facts.host_ports["kafka"] == (services.KAFKA_PORT,)
@@ -453,7 +453,7 @@ def test_the_host_ports_are_the_local_stacks(facts):
 def test_kafka_is_the_local_stacks_version(
     check, root, compose_text, env_text, compose_from, facts
 ):
-    from ecohub import services
+    from infra import stack as services
 
     assert facts.kafka_version == check.pom_property(root / "infra/kafka/pom.xml", "kafka.version")
     assert getattr(services, "KAFKA_VERSION", facts.kafka_version) == facts.kafka_version
@@ -498,7 +498,7 @@ def test_a_different_kafka_is_reported(
 
 
 def test_landing_bucket_and_warehouse_match(check, compose_text, env_text, compose_from, facts):
-    from ecohub import services
+    from infra import stack as services
 
     assert facts.bucket == services.LANDING_BUCKET
     compose = resolved(check, compose_from(compose_text), env_text)

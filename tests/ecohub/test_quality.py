@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from ecohub.catalog import ENTITY_TYPES
 from ecohub.errors import ConfigError
 from ecohub.quality import SUITES_DIR, flatten_event, load_suite_file, validate_batch
-from ecohub.warehouse.testing import make_event, sample_data
+from tests.fixtures.warehouse_sample import make_event, sample_data
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

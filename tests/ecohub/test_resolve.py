@@ -9,7 +9,7 @@ from ecohub.resolve import add_override, name_key, person_key, resolve, score_ag
 from ecohub.warehouse import init_db
 from ecohub.warehouse.history import apply_events
 from ecohub.warehouse.tables import entity_link, golden_entity
-from ecohub.warehouse.testing import make_event, sample_data, sqlite_engine
+from tests.fixtures.warehouse_sample import make_event, sample_data, sqlite_engine
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Session fixtures for the local service stack (``make up`` / ``python -m ecohub.services up``).
+"""Session fixtures for the local service stack (``make up`` / ``python -m infra.stack up``).
 
 Each fixture checks that its service answers and fails loudly otherwise: an integration test
 that silently skipped because Kafka was down would be a lie in the CI report.
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from ecohub import services
+from infra import stack as services
 
-_HOW_TO_START = "start the local stack with `make up` (python -m ecohub.services up)"
+_HOW_TO_START = "start the local stack with `make up` (python -m infra.stack up)"
 
 
 def _require(name: str) -> services.ServiceStatus:

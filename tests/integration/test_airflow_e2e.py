@@ -86,7 +86,7 @@ def test_airflow_dags_test_runs_techport_sync_green(tmp_path, techport):
 
 
 def test_real_scheduler_runs_sync_then_load_on_assets(tmp_path, techport):
-    from ecohub.airflow_local import LocalAirflow
+    from infra.airflow_local import LocalAirflow
 
     env = _ecohub_env(tmp_path, techport.url)
     af = LocalAirflow(tmp_path / "airflow", api_port=8788, extra_env=env)

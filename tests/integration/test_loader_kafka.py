@@ -22,7 +22,7 @@ from ecohub.warehouse import checksums, init_db
 from ecohub.warehouse.offsets import reset_offsets
 from ecohub.warehouse.runs import reconcile, record_extract
 from ecohub.warehouse.tables import quarantine
-from ecohub.warehouse.testing import make_event, sample_data, temporary_postgres_database
+from tests.fixtures.warehouse_sample import make_event, sample_data, temporary_postgres_database
 
 pytestmark = pytest.mark.integration
 

@@ -24,10 +24,10 @@ import pytest
 
 from ecohub.report import write_report
 from ecohub.report.data import KEY_ATTRIBUTES
-from ecohub.report.testing import populate_sample
 from ecohub.settings import Settings
 from ecohub.warehouse import init_db
-from ecohub.warehouse.testing import sqlite_engine
+from tests.fixtures.report_sample import populate_sample
+from tests.fixtures.warehouse_sample import sqlite_engine
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from ecohub import services
+from infra import stack as services
 
 pytestmark = pytest.mark.integration
 
@@ -182,7 +182,7 @@ def test_up_when_already_up_keeps_the_same_pids():
 
 
 def _listener_pids(port: int) -> set[int]:
-    """Read /proc directly (not through ecohub.services) so the check is independent."""
+    """Read /proc directly (not through infra.stack) so the check is independent."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:

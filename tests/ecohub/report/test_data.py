@@ -12,7 +12,7 @@ from ecohub.report.data import KEY_ATTRIBUTES, UNKNOWN_PORTAL, _expectations_que
 from ecohub.warehouse import init_db
 from ecohub.warehouse.history import apply_events
 from ecohub.warehouse.tables import load_receipts, quarantine, run_extracts
-from ecohub.warehouse.testing import make_event, sample_data, sqlite_engine
+from tests.fixtures.warehouse_sample import make_event, sample_data, sqlite_engine
 
 NOW = datetime(2025, 3, 7, 9, 0)
 

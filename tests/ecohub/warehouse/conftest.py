@@ -1,6 +1,6 @@
 """Fixtures of the warehouse tests: one migrated warehouse per test, on SQLite and PostgreSQL.
 
-The PostgreSQL side needs the local server (``.venv/bin/python -m ecohub.services up``); each
+The PostgreSQL side needs the local server (``.venv/bin/python -m infra.stack up``); each
 session creates its own database ``ecohub_test_<random>`` and drops it at the end, each test
 gets its own schema. Nothing is skipped: without PostgreSQL the postgresql cases fail.
 """
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ecohub.warehouse import init_db
-from ecohub.warehouse.testing import (
+from tests.fixtures.warehouse_sample import (
     make_event,
     postgres_schema_engine,
     sample_data,
@@ -44,7 +44,7 @@ def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Engine]:
 
 @pytest.fixture
 def event():
-    """Factory of canonical event envelopes (see ecohub.warehouse.testing.make_event)."""
+    """Factory of canonical event envelopes (see tests.fixtures.warehouse_sample.make_event)."""
     return make_event
 
 

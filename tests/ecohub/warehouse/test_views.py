@@ -9,7 +9,7 @@ from ecohub.warehouse.views import VIEWS
 
 
 def _fields(*codes):
-    from ecohub.warehouse.testing import _field
+    from tests.fixtures.warehouse_sample import _field
 
     return [_field(c) for c in codes]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from ecohub import services
 from ecohub.errors import ConfigError
-from ecohub.services import ServiceStatus, Stack
+from infra import stack as services
+from infra.stack import ServiceStatus, Stack
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_missing_pid_file_reads_as_none(tmp_path):
 def test_malformed_pid_file_is_stale_and_warned(tmp_path, caplog, content):
     path = tmp_path / "s3.pid"
     path.write_text(content, encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="ecohub.services"):
+    with caplog.at_level(logging.WARNING, logger="infra.stack"):
         assert services.read_pid_file(path) is None
     assert str(path) in caplog.text
 

@@ -30,7 +30,7 @@ import phonenumbers
 
 from ecohub.errors import NormalizationError
 from ecohub.normalize.phones import normalize_phone
-from ecohub.normalize.text import clean_text
+from ecohub.normalize.text import clean_text, is_text_like, type_name
 
 __all__ = [
     "TOKEN_PATTERN",
@@ -51,8 +51,14 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]++@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
 )
 _EMAIL_FULL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$")
+# Vietnamese official reference numbers - contracts, decisions, task codes - are written
+# "number/year/symbol" (Decree 30/2020/NĐ-CP): ``0799/2025/HĐ-SKHCN``. Their digits can spell a
+# valid mobile number (079 9202 5...), but they are data, never contact points.
+_DOC_NUMBER = re.compile(r"(?<![\w/])\d{1,6}/(?:19|20)\d{2}/[^\W\d_][\w.-]*")
 # Keys whose values are identifiers that can look like phone numbers (tax codes) or are tokens.
 _NOT_CONTACT_KEYS = frozenset({"tax_code", "company_tax_code", "id", "source_id", "code"})
+# Issues about identifiers keep the served number, which is no contact point either.
+_IDENTIFIER_ISSUES = frozenset({"tax_code", "isbn", "issn"})
 
 
 def tokenize(normalized_value: str, key: bytes) -> str:
@@ -76,10 +82,19 @@ def normalize_email(value: object) -> str:
     return text
 
 
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    """Where official reference numbers are written (see :data:`_DOC_NUMBER`)."""
+    return [m.span() for m in _DOC_NUMBER.finditer(text)] if "/" in text else []
+
+
 def _phone_spans(text: str) -> Iterator[tuple[int, int, str]]:
-    """Valid phone numbers written with a leading 0 or +84 inside free text."""
+    """Valid phone numbers written with a leading 0 or +84 inside free text (not inside an
+    official reference number such as ``0799/2025/HĐ-SKHCN``)."""
+    codes = _code_spans(text)
     for match in phonenumbers.PhoneNumberMatcher(text, "VN", leniency=phonenumbers.Leniency.VALID):
         raw = match.raw_string.strip()
+        if any(start < match.end and match.start < end for start, end in codes):
+            continue
         if raw.startswith(("0", "+", "(0", "(+")):
             e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
             yield match.start, match.end, e164
@@ -117,9 +132,10 @@ def find_clear_pii(value: Any, path: str = "$") -> list[PiiFinding]:
         return _scan_string(value, path)
     findings: list[PiiFinding] = []
     if isinstance(value, dict):
-        is_tax_issue = str(value.get("reason", "")).startswith("tax code:")
+        is_id_issue = (value.get("kind") in _IDENTIFIER_ISSUES
+                       or str(value.get("reason", "")).startswith("tax code:"))
         for key, item in value.items():
-            if key not in _NOT_CONTACT_KEYS and not (is_tax_issue and key == "value"):
+            if key not in _NOT_CONTACT_KEYS and not (is_id_issue and key == "value"):
                 findings += find_clear_pii(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -144,31 +160,44 @@ class ContactTokens:
         self.restricted[path] = {"kind": kind, "value": value, "token": token}
         return token
 
+    def _served(self, value: object, path: str, kind: str) -> str:
+        """The cleaned text of a contact; an object, list or boolean is an issue (no value
+        kept: it may hold personal data) and counts as absent."""
+        if value is None:
+            return ""
+        if not is_text_like(value):
+            self.issues.append({"field": path, "kind": "type", "value": None,
+                                "reason": f"{kind}: expected text, got a JSON {type_name(value)}"})
+            return ""
+        return clean_text(str(value))
+
     def email(self, value: object, path: str) -> str | None:
         """Token of an email (``None`` when absent); an invalid one is tokenized as served."""
-        served = clean_text(str(value)) if value is not None else ""
+        served = self._served(value, path, "email")
         if not served:
             return None
         try:
             normalized = normalize_email(served)
         except NormalizationError as exc:
-            self.issues.append({"field": path, "reason": exc.message, "value": None})
+            self.issues.append({"field": path, "kind": "email", "reason": exc.message,
+                                "value": None})
             normalized = served
         return self._keep(path, "email", normalized, tokenize(normalized, self.key))
 
     def phone(self, value: object, path: str) -> str | None:
         """Token of an E.164 phone (``None`` when absent); an invalid one as served."""
-        served = clean_text(str(value)) if value is not None else ""
+        served = self._served(value, path, "phone")
         if not served:
             return None
         try:
             normalized = normalize_phone(served)
         except NormalizationError as exc:
-            self.issues.append({"field": path, "reason": exc.message, "value": None})
+            self.issues.append({"field": path, "kind": "phone", "reason": exc.message,
+                                "value": None})
             normalized = served
         return self._keep(path, "phone", normalized, tokenize(normalized, self.key))
 
     def text(self, value: object) -> str | None:
         """Clean free text with embedded contacts replaced by tokens."""
-        cleaned = clean_text(str(value)) if value is not None else ""
+        cleaned = clean_text(str(value)) if is_text_like(value) else ""
         return redact_text(cleaned, self.key) if cleaned else None

@@ -91,6 +91,15 @@ _PRODUCT_B = (
 )
 
 
+# which served field each defect breaks (listed in the truth)
+_DEFECT_FIELDS = {
+    "startup-projects": {"impossible_date": "founded_date",
+                         "negative_amount": "approved_support_vnd"},
+    "support-applications": {"negative_amount": "approved_amount_vnd"},
+    "challenges": {"impossible_date": "deadline"},
+}
+
+
 def _year_ts(year: int) -> int:
     return int(to_dt(0).replace(year=year, month=1, day=1, hour=0).timestamp())
 
@@ -163,6 +172,7 @@ class HoipPortal(Portal):
             )
             if name in defects:
                 res.defect = self.defect_picker(name, 0.006, defects[name])
+                res.defect_fields = _DEFECT_FIELDS[name]
             self.resources[name] = res
         orgs = self.resources["organizations"]
         orgs.entity = lambda i: self.world.orgs[self.orgs.ids[i]].wid

@@ -93,6 +93,8 @@ class Resource:
     build: Callable[[int], dict[str, Any]]
     entity: Callable[[int], str | None] | None = None
     defect: Callable[[int], str | None] = lambda i: None
+    # defect kind -> the served field it breaks (listed in the truth next to the kind)
+    defect_fields: dict[str, str] = field(default_factory=dict)
     on_create: Callable[[int], object] | None = None
 
 
@@ -414,7 +416,9 @@ class Portal:
             }
             if res.entity is not None:
                 line["entity_id"] = res.entity(i)
-            line["defect"] = None if deleted[i] else res.defect(i)
+            defect = None if deleted[i] else res.defect(i)
+            line["defect"] = defect
+            line["defect_field"] = res.defect_fields.get(defect) if defect else None
             buf.append(json.dumps(line, ensure_ascii=False))
             if len(buf) >= chunk:
                 yield ("\n".join(buf) + "\n").encode("utf-8")

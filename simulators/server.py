@@ -8,10 +8,11 @@ Admin surface (outside every portal contract, identical on the three portals):
 ``GET  /_admin/truth``               JSON summary: per resource live / deleted / broken counts
 ``GET  /_admin/truth/<resource>``    NDJSON, one line per record ever served, streamed:
                                      ``{"key", "version", "updated", "deleted", "entity_id"?,
-                                     "defect"}`` — ``updated`` is written exactly as the portal
-                                     serves its incremental cursor; ``entity_id`` (world id) on
-                                     organization and expert resources; ``defect`` names a
-                                     deliberately broken live record
+                                     "defect", "defect_field"}`` — ``updated`` is written exactly
+                                     as the portal serves its incremental cursor; ``entity_id``
+                                     (world id) on organization and expert resources; ``defect``
+                                     names the kind of a deliberately broken live record and
+                                     ``defect_field`` the served field it breaks
 ``GET  /_admin/truth/entities``      NDJSON of the world entities shown by this portal
 ``POST /_admin/advance``             body ``{"steps": n}`` (default 1): one simulated hour per step
                                      of creates, updates (ties at one timestamp, late arrivals up

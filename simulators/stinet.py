@@ -13,6 +13,7 @@ import binascii
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape, quoteattr
@@ -71,6 +72,20 @@ class OaiError(Exception):
         self.code = code
 
 
+def _ean_check(digits: str) -> int:
+    """EAN-13 (ISBN-13) check digit of the first twelve digits."""
+    total = sum(int(d) * (3 if k % 2 else 1) for k, d in enumerate(digits))
+    return (10 - total % 10) % 10
+
+
+def _issn_check(digits: str, wrong: bool) -> str:
+    """ISSN check character of the first seven digits (``wrong``: a different one)."""
+    value = (11 - sum(int(d) * (8 - k) for k, d in enumerate(digits)) % 11) % 11
+    if wrong:
+        value = (value + 1) % 11
+    return "X" if value == 10 else str(value)
+
+
 def _year_ts(year: int) -> int:
     return int(to_dt(0).replace(year=year, month=1, day=1, hour=0).timestamp())
 
@@ -98,7 +113,9 @@ class StinetPortal(Portal):
             key=lambda i: f"{_ID_PREFIX}{i:08d}",
             stamp=fmt_oai,
             build=self._document,
-            defect=self.defect_picker("documents", 0.004, ("missing_title", "impossible_date")),
+            defect=self._document_defect(),
+            defect_fields={"missing_title": "title", "impossible_date": "date",
+                           "invalid_isbn": "identifier", "invalid_issn": "identifier"},
             on_create=self._doc_created,
         )
         self._doc_attrs(len(docs))
@@ -119,6 +136,7 @@ class StinetPortal(Portal):
                 build=build,
             )
         self.resources["tasks"].defect = self.defect_picker("tasks", 0.006, ("impossible_date",))
+        self.resources["tasks"].defect_fields = {"impossible_date": "end_date"}
         orgs, experts = self.resources["organizations"], self.resources["experts"]
         orgs.entity = lambda i: self.world.orgs[self.org_members.ids[i]].wid
         experts.entity = lambda i: self.world.persons[-1 - self.expert_members.ids[i]].wid
@@ -591,14 +609,14 @@ class StinetPortal(Portal):
             ("identifier", f"https://stinet.gov.vn/tai-lieu/{i}"),
         ]
         if code in ("book", "textbook"):
-            out.append(
-                (
-                    "identifier",
-                    f"ISBN 978-604-{r.randint(10, 99)}-{r.randint(1000, 9999)}-{r.randint(0, 9)}",
-                )
-            )
+            digits = f"978604{r.randint(10, 99)}{r.randint(1000, 9999)}"
+            check = (_ean_check(digits) + (defect == "invalid_isbn")) % 10
+            out.append(("identifier", f"ISBN {digits[:3]}-{digits[3:6]}-{digits[6:8]}-"
+                                      f"{digits[8:]}-{check}"))
         if code == "journal_article":
-            out.append(("identifier", f"ISSN 1859-{r.randint(1000, 9999)}"))
+            digits = f"1859{r.randint(100, 999)}"
+            issn_check = _issn_check(digits, defect == "invalid_issn")
+            out.append(("identifier", f"ISSN {digits[:4]}-{digits[4:]}{issn_check}"))
         out.append(("language", "vi" if r.random() < 0.9 else "en"))
         if i in self.doc_task:
             out.append(("relation", f"Nhiệm vụ: {self._task_code(self.doc_task[i])}"))
@@ -627,6 +645,23 @@ class StinetPortal(Portal):
             "id": _JSON_IDS["organizations"] + i if show_id else None,
             "name": org_display(org, r, _STYLE, self.clock)["name"],
         }
+
+    def _document_defect(self) -> Callable[[int], str | None]:
+        """Record defects of any document, plus a wrong check digit in ~3 % of the ISBNs of
+        books and ISSNs of articles (a field defect: the document is still a document)."""
+        base = self.defect_picker("documents", 0.004, ("missing_title", "impossible_date"))
+        salt = stable_hash(self.seed, self.name, "documents", "identifier-defect")
+
+        def defect(i: int) -> str | None:
+            found = base(i)
+            if found is not None or unit(salt, i) >= 0.03:
+                return found
+            code = vocab.DOC_TYPES[self.doc_type[i]][0]
+            if code in ("book", "textbook"):
+                return "invalid_isbn"
+            return "invalid_issn" if code == "journal_article" else None
+
+        return defect
 
     def _task_code(self, t: int) -> str:
         res = self.resources["tasks"]

@@ -85,6 +85,15 @@ _KIND_TYPE = {
 _LIST_PARAMS = {"trang", "so_dong", "updated_from"}
 
 
+# which served field each defect breaks (listed in the truth)
+_DEFECT_FIELDS = {
+    "cong-nghe": {"missing_title": "ten_cong_nghe", "impossible_date": "ngay_dang",
+                  "implausible_price": "gia_tham_khao"},
+    "nhu-cau": {"missing_title": "tieu_de", "impossible_date": "han_chot"},
+    "tim-doi-tac": {"missing_title": "ten_du_an"},
+}
+
+
 def _year_ts(year: int) -> int:
     return int(to_dt(0).replace(year=year, month=1, day=1, hour=0).timestamp())
 
@@ -152,6 +161,7 @@ class TechportPortal(Portal):
             )
             if name in defects:
                 res.defect = self.defect_picker(name, 0.006, defects[name])
+                res.defect_fields = _DEFECT_FIELDS[name]
             self.resources[name] = res
         sup, con = self.resources["nha-cung-cap"], self.resources["tu-van"]
         sup.entity = lambda i: self.world.orgs[self.suppliers.ids[i]].wid

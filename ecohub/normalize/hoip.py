@@ -25,7 +25,7 @@ from typing import Any
 
 from ecohub.normalize.orgnames import parse_org_name
 from ecohub.normalize.registry import MapContext, register, register_stream_resolver
-from ecohub.normalize.text import clean_optional, fold
+from ecohub.normalize.text import describe_json, fold, type_name
 from ecohub.records import CanonicalRecord, SourceRecord
 
 __all__ = ["ORG_KINDS", "STAGES"]
@@ -66,29 +66,31 @@ def _resource(record: SourceRecord) -> str:
 register_stream_resolver("hoip", _resource)
 
 
-def _ref(ctx: MapContext, raw: Any, entity_type: str = "organization") -> dict[str, Any] | None:
+def _ref(ctx: MapContext, raw: Any, entity_type: str = "organization",
+         name_field: str = "ref") -> dict[str, Any] | None:
     if not isinstance(raw, dict):
-        name = clean_optional(raw)
+        name = ctx.plain(name_field, raw)
         return {"key": None, "name": name} if name else None
-    ref_id = clean_optional(raw.get("id"))
-    name = clean_optional(raw.get("name"))
+    ref_id = ctx.plain(f"{name_field}.id", raw.get("id"))
+    name = ctx.plain(f"{name_field}.name", raw.get("name"))
     if ref_id is None and name is None:
         return None
     return {"key": ctx.key(entity_type, ref_id) if ref_id else None, "name": name}
 
 
-def _key_or_none(ctx: MapContext, entity_type: str, raw: Any) -> str | None:
-    ref_id = clean_optional(raw)
+def _key_or_none(ctx: MapContext, entity_type: str, raw: Any, name: str = "id") -> str | None:
+    ref_id = ctx.plain(name, raw)
     return ctx.key(entity_type, ref_id) if ref_id else None
 
 
 def _address(ctx: MapContext) -> dict[str, Any] | None:
     raw = ctx.data.get("address")
     if isinstance(raw, dict):
-        full = clean_optional(raw.get("full"))
+        full = ctx.plain("address.full", raw.get("full"))
         if full is None:
-            parts = [raw.get(k) for k in ("street", "ward", "district", "city")]
-            full = ", ".join(p for p in (clean_optional(x) for x in parts) if p) or None
+            parts = [ctx.plain(f"address.{k}", raw.get(k)) for k in ("street", "ward", "district",
+                                                                     "city")]
+            full = ", ".join(p for p in parts if p) or None
         return ctx.address("address", full) if full else None
     return ctx.address("address", raw)
 
@@ -98,13 +100,17 @@ def _founders(ctx: MapContext) -> list[dict[str, Any]]:
     founders = []
     for index, founder in enumerate(raw if isinstance(raw, list) else []):
         if not isinstance(founder, dict):
+            if founder is not None:
+                ctx.issue(f"founders[{index}]", "type",
+                          f"expected an object, got a JSON {type_name(founder)}",
+                          describe_json(founder))
             continue
         name = ctx.person(f"founders[{index}].name", founder.get("name"))
         if name is None:
             continue
         founders.append({
             "name": name,
-            "role": clean_optional(founder.get("role")),
+            "role": ctx.plain(f"founders[{index}].role", founder.get("role")),
             "email_token": ctx.pii.email(founder.get("email"), f"founders[{index}].email_token"),
             "phone_token": ctx.pii.phone(founder.get("phone"), f"founders[{index}].phone_token"),
         })
@@ -116,7 +122,7 @@ def _founders(ctx: MapContext) -> list[dict[str, Any]]:
 def map_startup_project(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data
     updated = ctx.required_date("updated_at")
-    fields = ctx.fields(data.get("fields"))
+    fields = ctx.fields(data.get("fields"), "fields")
     company_name = ctx.plain("company_name")
     company_key = ctx.key("organization") if company_name else None
     tax_code = ctx.tax_code("company_tax_id")
@@ -129,8 +135,8 @@ def map_startup_project(ctx: MapContext) -> list[CanonicalRecord]:
         stage=ctx.required_enum("stage", data.get("stage"), STAGES),
         fields=fields,
         founders=_founders(ctx),
-        incubator=_ref(ctx, data.get("incubator")),
-        programme_key=_key_or_none(ctx, "programme", data.get("program_id")),
+        incubator=_ref(ctx, data.get("incubator"), name_field="incubator"),
+        programme_key=_key_or_none(ctx, "programme", data.get("program_id"), "program_id"),
         requested_funding=ctx.money("requested_funding"),
         approved_support_vnd=ctx.integer("approved_support_vnd"),
         status=ctx.required_enum("status", data.get("status"), _PROJECT_STATUS),
@@ -184,7 +190,7 @@ def map_programme(ctx: MapContext) -> list[CanonicalRecord]:
         "programme", updated, created=data.get("created_at"), revision=data.get("version"),
         name=ctx.require("name"),
         programme_kind=ctx.required_enum("type", data.get("type"), _PROGRAMME_KINDS),
-        organizer=_ref(ctx, data.get("organizer")),
+        organizer=_ref(ctx, data.get("organizer"), name_field="organizer"),
         start_date=ctx.date("start_date"),
         end_date=ctx.date("end_date"),
         budget=ctx.money("budget"),
@@ -201,9 +207,9 @@ def map_challenge(ctx: MapContext) -> list[CanonicalRecord]:
     record = ctx.entity(
         "challenge", updated, created=data.get("created_at"), revision=data.get("version"),
         title=ctx.require("title"),
-        agency=_ref(ctx, data.get("agency")),
+        agency=_ref(ctx, data.get("agency"), name_field="agency"),
         description=ctx.text("description"),
-        fields=ctx.fields(data.get("field")),
+        fields=ctx.fields(data.get("field"), "field"),
         reward=ctx.money("reward"),
         deadline=ctx.date("deadline"),
         status=ctx.required_enum("status", data.get("status"), _CHALLENGE_STATUS),
@@ -221,7 +227,7 @@ def map_support_application(ctx: MapContext) -> list[CanonicalRecord]:
         "support_application", updated,
         created=data.get("created_at"), revision=data.get("version"),
         startup_project_key=ctx.key("startup_project", ctx.require("project_id")),
-        programme_key=_key_or_none(ctx, "programme", data.get("program_id")),
+        programme_key=_key_or_none(ctx, "programme", data.get("program_id"), "program_id"),
         policy=ctx.plain("policy"),
         stage=ctx.required_enum("stage", data.get("stage"), STAGES),
         requested_amount=ctx.money("requested_amount"),

@@ -31,10 +31,11 @@ from ecohub.errors import EcohubError, NormalizationError
 from ecohub.normalize.addresses import parse_address
 from ecohub.normalize.dates import DateValue, epoch_ms, parse_date
 from ecohub.normalize.fields import map_fields
+from ecohub.normalize.identifiers import Identifier
 from ecohub.normalize.money import parse_money
 from ecohub.normalize.names import split_person_name
 from ecohub.normalize.taxcodes import normalize_tax_code
-from ecohub.normalize.text import clean_optional, fold
+from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
 from ecohub.pii import ContactTokens
 from ecohub.records import CanonicalRecord, Operation, SourceRecord
 
@@ -120,10 +121,28 @@ class MapContext:
     def data(self) -> dict[str, Any]:
         return self.record.data
 
+    # ----------------------------------------------------------------- issues and types
+    def issue(self, name: str, kind: str, reason: str, value: str | None) -> None:
+        """Record an unusable value of field ``name`` (the field itself becomes null)."""
+        self.issues.append({"field": name, "kind": kind, "reason": reason, "value": value})
+
+    def _text_like(self, name: str, raw: Any) -> bool:
+        """True for a string/number; for an object, list or boolean: a ``type`` issue, False."""
+        if raw is None or is_text_like(raw):
+            return True
+        self.issue(name, "type", f"expected text, got a JSON {type_name(raw)}",
+                   describe_json(raw))
+        return False
+
     # ----------------------------------------------------------------- required values
     def require(self, name: str, value: Any = None) -> str:
-        """A required text value, cleaned; raises when missing or blank."""
+        """A required text value, cleaned; raises when missing, blank or not text."""
         raw = self.data.get(name) if value is None else value
+        if not is_text_like(raw) and raw is not None:
+            raise NormalizationError(
+                f"required field {name!r} must be text, got a JSON {type_name(raw)}",
+                field=name, value=describe_json(raw), ref=self.record.ref,
+            )
         text = clean_optional(raw)
         if text is None:
             raise NormalizationError(
@@ -135,99 +154,122 @@ class MapContext:
     def required_date(self, name: str, raw: Any = None) -> DateValue:
         raw = self.data.get(name) if raw is None else raw
         try:
+            if not is_text_like(raw):
+                raise NormalizationError(f"expected a date, got a JSON {type_name(raw)}")
             return parse_date(raw)
         except NormalizationError as exc:
             raise NormalizationError(
-                f"required date {name!r}: {exc.message}", field=name, value=raw, ref=self.record.ref
+                f"required date {name!r}: {exc.message}", field=name,
+                value=describe_json(raw), ref=self.record.ref,
             ) from None
 
     # ----------------------------------------------------------------- optional values
     def _optional(
-        self, name: str, raw: Any, parse: Callable[[Any], T], pii: bool = False
+        self, name: str, raw: Any, parse: Callable[[Any], T], kind: str
     ) -> T | None:
-        if clean_optional(raw) is None:
+        if not self._text_like(name, raw) or clean_optional(raw) is None:
             return None
         try:
-            return parse(raw)
+            return parse(raw if isinstance(raw, str) else str(raw))
         except EcohubError as exc:
-            self.issues.append({"field": name, "reason": exc.message,
-                                "value": None if pii else clean_optional(raw)})
+            self.issue(name, kind, exc.message, clean_optional(raw))
             return None
 
     def text(self, name: str, raw: Any = None) -> str | None:
         """Optional free text, cleaned, with embedded emails/phones replaced by tokens."""
-        return self.pii.text(self.data.get(name) if raw is None else raw)
+        raw = self.data.get(name) if raw is None else raw
+        return self.pii.text(raw) if self._text_like(name, raw) else None
 
     def plain(self, name: str, raw: Any = None) -> str | None:
         """Optional short text (names, codes): cleaned, not scrubbed."""
-        return clean_optional(self.data.get(name) if raw is None else raw)
+        raw = self.data.get(name) if raw is None else raw
+        return clean_optional(raw) if self._text_like(name, raw) else None
 
     def date(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw
-        parsed = self._optional(name, raw, parse_date)
+        parsed = self._optional(name, raw, parse_date, "date")
         return parsed.to_dict() if parsed else None
 
     def money(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw
-        parsed = self._optional(name, raw, parse_money)
+        parsed = self._optional(name, raw, parse_money, "money")
         return parsed.to_dict() if parsed else None
 
     def person(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw
-        parsed = self._optional(name, raw, split_person_name)
+        parsed = self._optional(name, raw, split_person_name, "person_name")
         return parsed.to_dict() if parsed else None
 
     def address(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw
-        parsed = self._optional(name, raw, parse_address)
+        parsed = self._optional(name, raw, parse_address, "address")
         return parsed.to_dict() if parsed else None
 
     def tax_code(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw
-        if clean_optional(raw) is None:
+        if not self._text_like(name, raw) or clean_optional(raw) is None:
             return None
         code = normalize_tax_code(raw)
         if not code.valid:
-            self.issues.append({"field": name, "reason": f"tax code: {code.reason}",
-                                "value": code.text})
+            self.issue(name, "tax_code", f"tax code: {code.reason}", code.text)
         return code.to_dict()
 
-    def fields(self, raw: Any) -> list[dict[str, Any]]:
-        return [f.to_dict() for f in map_fields(self.record.portal, raw)]
+    def identifier(self, name: str, raw: Any, check: Callable[[Any], Identifier]) -> str | None:
+        """A compact ISBN/ISSN, or null with an issue (kind ``isbn``/``issn``) naming why."""
+        if not self._text_like(name, raw) or clean_optional(raw) is None:
+            return None
+        found = check(str(raw))
+        if not found.valid:
+            self.issue(name, found.kind, found.reason or found.kind, found.text)
+        return found.value
+
+    def fields(self, raw: Any, name: str = "fields") -> list[dict[str, Any]]:
+        """Field labels mapped to the canonical classification; an unknown label is kept
+        (``code`` null) with a ``taxonomy`` issue, a non-text item is left out with an issue."""
+        items = raw if isinstance(raw, list) else [raw]
+        labels = [item for item in items if self._text_like(name, item)]
+        mapped = [f.to_dict() for f in map_fields(self.record.portal, labels)]
+        for entry in mapped:
+            if entry["code"] is None:
+                self.issue(name, "taxonomy", "unknown field label", str(entry["source_label"]))
+        return mapped
 
     def integer(self, name: str, raw: Any = None) -> int | None:
         raw = self.data.get(name) if raw is None else raw
         if raw is None or raw == "":
             return None
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int | str):
-            self.issues.append({"field": name, "reason": "not an integer", "value": str(raw)})
+            self.issue(name, "integer", "not an integer", describe_json(raw))
             return None
         try:
             number = int(raw)
         except ValueError:
-            self.issues.append({"field": name, "reason": "not an integer", "value": str(raw)})
+            self.issue(name, "integer", "not an integer", clean_optional(raw))
             return None
         if number < 0:
-            self.issues.append({"field": name, "reason": "negative", "value": str(raw)})
+            self.issue(name, "integer", "negative", str(raw))
             return None
         return number
 
-    def strings(self, raw: Any) -> list[str]:
+    def strings(self, raw: Any, name: str = "list") -> list[str]:
         if raw is None:
             return []
-        items = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else [raw]
-        return [text for text in (clean_optional(i) for i in items) if text]
+        items = raw if isinstance(raw, list) else [raw]
+        return [text for text in (clean_optional(i) for i in items
+                                  if self._text_like(name, i)) if text]
 
     def enum(
         self, name: str, raw: Any, table: dict[str, str], default: str | None = None
     ) -> str | None:
         """Map a served label through ``table`` (folded keys); unknown -> ``default`` + issue."""
-        text = clean_optional(raw)
+        text = clean_optional(raw) if self._text_like(name, raw) else None
         if text is None:
             return default
         found = table.get(fold(text))
         if found is None:
-            self.issues.append({"field": name, "reason": "unknown value", "value": text})
+            self.issue(name, "taxonomy", "unknown value", text)
             return default
         return found
 
@@ -264,12 +306,12 @@ class MapContext:
 
     def required_enum(self, name: str, raw: Any, table: dict[str, str]) -> str:
         """A label that must map through ``table``; raises naming the allowed labels."""
-        text = clean_optional(raw)
+        text = clean_optional(raw) if is_text_like(raw) else None
         found = table.get(fold(text)) if text else None
         if found is None:
             raise NormalizationError(
                 f"{name!r} has no known value (expected one of {sorted(set(table.values()))})",
-                field=name, value=raw, ref=self.record.ref,
+                field=name, value=describe_json(raw), ref=self.record.ref,
             )
         return found
 

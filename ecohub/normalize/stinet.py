@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecohub.normalize.identifiers import normalize_isbn, normalize_issn
 from ecohub.normalize.names import split_person_name
 from ecohub.normalize.orgnames import parse_org_name
 from ecohub.normalize.registry import MapContext, register
-from ecohub.normalize.text import clean_optional, fold
+from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
 from ecohub.records import CanonicalRecord
 
 __all__ = ["DOCUMENT_TYPES", "ORG_KINDS", "TASK_STATUS"]
@@ -60,6 +61,9 @@ ORG_KINDS = _labels({
     "Tổ chức KH&CN khác": "other",
 })
 _GENDER = _labels({"Nam": "male", "Nữ": "female"})
+_DC = frozenset({"title", "creator", "subject", "description", "publisher", "contributor", "date",
+                 "type", "format", "identifier", "source", "language", "relation", "coverage",
+                 "rights"})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -68,8 +72,11 @@ def _org_ref(ctx: MapContext, raw: Any, source_format: str = "{}") -> dict[str, 
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        return {"key": None, "name": clean_optional(raw)}
-    org_id, name = raw.get("id"), clean_optional(raw.get("name"))
+        name = ctx.plain("organization", raw)
+        return {"key": None, "name": name} if name else None
+    org_id, name = raw.get("id"), ctx.plain("organization.name", raw.get("name"))
+    if org_id is not None and not ctx.plain("organization.id", org_id):
+        org_id = None
     if org_id in (None, "") and name is None:
         return None
     if org_id in (None, ""):
@@ -79,14 +86,30 @@ def _org_ref(ctx: MapContext, raw: Any, source_format: str = "{}") -> dict[str, 
 
 
 def _dc(data: dict[str, Any], name: str) -> list[str]:
-    """All values of one oai_dc element, wherever the connector put them."""
+    """All text values of one oai_dc element, wherever the connector put them (values that
+    are not text are left out here; :func:`_dc_problems` reports them)."""
     metadata = next((data[k] for k in ("dc", "metadata") if isinstance(data.get(k), dict)), data)
     for key in (name, f"dc:{name}", f"dc_{name}"):
         value = metadata.get(key) if isinstance(metadata, dict) else None
         if value is not None:
             values = value if isinstance(value, list) else [value]
-            return [text for text in (clean_optional(v) for v in values) if text]
+            return [text for text in (clean_optional(v) for v in values if is_text_like(v))
+                    if text]
     return []
+
+
+def _dc_problems(ctx: MapContext, data: dict[str, Any]) -> None:
+    """A ``type`` issue for every oai_dc value that is not text (object, list, boolean)."""
+    metadata = next((data[k] for k in ("dc", "metadata") if isinstance(data.get(k), dict)), data)
+    if not isinstance(metadata, dict):
+        return
+    for key, value in metadata.items():
+        if metadata is data and key in ("identifier", "datestamp"):
+            continue  # the OAI header, not Dublin Core
+        for item in value if isinstance(value, list) else [value]:
+            if not is_text_like(item) and item is not None and key.removeprefix("dc:") in _DC:
+                ctx.issue(f"dc:{key.removeprefix('dc:').removeprefix('dc_')}", "type",
+                          f"expected text, got a JSON {type_name(item)}", describe_json(item))
 
 
 def _first(data: dict[str, Any], name: str) -> str | None:
@@ -111,16 +134,17 @@ def _organization_data(
 
 
 # --------------------------------------------------------------------------- documents
-def _identifiers(values: list[str]) -> dict[str, str | None]:
+def _identifiers(ctx: MapContext, values: list[str]) -> dict[str, str | None]:
+    """URL, ISBN and ISSN from ``dc:identifier`` (compact, check digit verified)."""
     found: dict[str, str | None] = {"source_url": None, "isbn": None, "issn": None}
     for value in values:
         upper = value.upper()
         if value.startswith(("http://", "https://")) and found["source_url"] is None:
             found["source_url"] = value
-        elif upper.startswith("ISBN"):
-            found["isbn"] = value[4:].strip(" :")
-        elif upper.startswith("ISSN"):
-            found["issn"] = value[4:].strip(" :")
+        elif upper.startswith("ISBN") and found["isbn"] is None:
+            found["isbn"] = ctx.identifier("dc:identifier", value[4:].strip(" :"), normalize_isbn)
+        elif upper.startswith("ISSN") and found["issn"] is None:
+            found["issn"] = ctx.identifier("dc:identifier", value[4:].strip(" :"), normalize_issn)
     return found
 
 
@@ -148,7 +172,8 @@ def map_document(ctx: MapContext) -> list[CanonicalRecord]:
     title = ctx.require("dc:title", titles[0] if titles else None)
     type_text = _first(data, "type")
     rights = _first(data, "rights")
-    identifiers = _identifiers(_dc(data, "identifier"))
+    _dc_problems(ctx, data)
+    identifiers = _identifiers(ctx, _dc(data, "identifier"))
     subjects = _dc(data, "subject")
     publisher = _first(data, "publisher")
     record = ctx.entity(
@@ -161,7 +186,7 @@ def map_document(ctx: MapContext) -> list[CanonicalRecord]:
             p for p in (ctx.person("dc:contributor", c) for c in _dc(data, "contributor")) if p
         ],
         subjects=subjects,
-        fields=ctx.fields(subjects[:1]),
+        fields=ctx.fields(subjects[:1], "dc:subject"),
         abstract=ctx.text("dc:description", _first(data, "description")),
         publisher={"key": None, "name": publisher} if publisher else None,
         institution=_institution(data),
@@ -182,14 +207,14 @@ def map_document(ctx: MapContext) -> list[CanonicalRecord]:
 def map_task(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data
     updated = ctx.required_date("modified")
-    document_ids = ctx.strings(data.get("document_ids"))
+    document_ids = ctx.strings(data.get("document_ids"), "document_ids")
     record = ctx.entity(
         "research_project", updated, created=data.get("created"), revision=data.get("revision"),
         code=ctx.plain("code"),
         title=ctx.require("title"),
         principal_investigator=ctx.person("principal_investigator"),
         host_organization=_org_ref(ctx, data.get("host_organization")),
-        fields=ctx.fields(data.get("field")),
+        fields=ctx.fields(data.get("field"), "field"),
         budget=ctx.money("budget"),
         start_date=ctx.date("start_date"),
         end_date=ctx.date("end_date"),
@@ -215,7 +240,7 @@ def map_expert(ctx: MapContext) -> list[CanonicalRecord]:
         birth_year=ctx.integer("birth_year"),
         organization=_org_ref(ctx, data.get("organization")),
         position=ctx.plain("position"),
-        fields=ctx.fields(data.get("fields")),
+        fields=ctx.fields(data.get("fields"), "fields"),
         specialization=ctx.text("specialization"),
         publications=ctx.integer("publications"),
         email_token=ctx.pii.email(data.get("email"), "email_token"),
@@ -235,7 +260,7 @@ def map_laboratory(ctx: MapContext) -> list[CanonicalRecord]:
         kind_text=ctx.plain("lab_type"),
         parent=_org_ref(ctx, data.get("organization")),
         accreditation=ctx.plain("vilas_code"),
-        fields=ctx.fields(data.get("fields")),
+        fields=ctx.fields(data.get("fields"), "fields"),
         head=ctx.person("head"),
         address=ctx.address("address"),
         equipment_count=ctx.integer("equipment_count"),
@@ -261,7 +286,7 @@ def map_organization(ctx: MapContext) -> list[CanonicalRecord]:
         address=ctx.address("address"),
         website=ctx.plain("website"),
         head=ctx.person("director"),
-        fields=ctx.fields(data.get("fields")),
+        fields=ctx.fields(data.get("fields"), "fields"),
         email_token=ctx.pii.email(data.get("email"), "email_token"),
         phone_token=ctx.pii.phone(data.get("phone"), "phone_token"),
     )

@@ -25,7 +25,7 @@ from typing import Any
 from ecohub.normalize.names import split_person_name
 from ecohub.normalize.orgnames import parse_org_name
 from ecohub.normalize.registry import MapContext, register
-from ecohub.normalize.text import clean_optional, fold
+from ecohub.normalize.text import fold
 from ecohub.records import CanonicalRecord
 
 __all__ = ["DEMAND_STATUS", "MATURITY", "OFFER_KINDS", "SUPPLIER_KINDS"]
@@ -59,8 +59,8 @@ def _updated(ctx: MapContext) -> Any:
     return ctx.required_date("ngay_cap_nhat")
 
 
-def _named_ref(raw: Any) -> dict[str, Any] | None:
-    name = clean_optional(raw)
+def _named_ref(ctx: MapContext, name_field: str) -> dict[str, Any] | None:
+    name = ctx.plain(name_field)
     return {"key": None, "name": name} if name else None
 
 
@@ -68,18 +68,18 @@ def _named_ref(raw: Any) -> dict[str, Any] | None:
 def map_technology(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data
     updated = _updated(ctx)
-    supplier_id = clean_optional(data.get("ma_nha_cung_cap"))
+    supplier_id = ctx.plain("ma_nha_cung_cap")
     supplier_name = ctx.plain("ten_nha_cung_cap")
     record = ctx.entity(
         "technology_offer", updated, created=data.get("ngay_dang"), revision=data.get("phien_ban"),
         title=ctx.require("ten_cong_nghe"),
         offer_kind=ctx.required_enum("loai", data.get("loai"), OFFER_KINDS),
-        fields=ctx.fields(data.get("linh_vuc")),
+        fields=ctx.fields(data.get("linh_vuc"), "linh_vuc"),
         description=ctx.text("mo_ta"),
         origin_country=ctx.plain("xuat_xu"),
         maturity=ctx.enum("muc_do_phat_trien", data.get("muc_do_phat_trien"), MATURITY),
         maturity_text=ctx.plain("muc_do_phat_trien"),
-        transfer_modes=ctx.strings(data.get("hinh_thuc_chuyen_giao")),
+        transfer_modes=ctx.strings(data.get("hinh_thuc_chuyen_giao"), "hinh_thuc_chuyen_giao"),
         price=ctx.money("gia_tham_khao"),
         supplier=({"key": ctx.key("organization", supplier_id) if supplier_id else None,
                    "name": supplier_name} if supplier_id or supplier_name else None),
@@ -98,9 +98,9 @@ def map_demand(ctx: MapContext) -> list[CanonicalRecord]:
         title=ctx.require("tieu_de"),
         demand_kind="technology",
         description=ctx.text("mo_ta"),
-        fields=ctx.fields(data.get("linh_vuc")),
+        fields=ctx.fields(data.get("linh_vuc"), "linh_vuc"),
         budget=ctx.money("ngan_sach_du_kien"),
-        requester=_named_ref(data.get("don_vi_yeu_cau")),
+        requester=_named_ref(ctx, "don_vi_yeu_cau"),
         contact_name=ctx.person("nguoi_lien_he"),
         email_token=ctx.pii.email(data.get("email_lien_he"), "email_token"),
         phone_token=ctx.pii.phone(data.get("dien_thoai_lien_he"), "phone_token"),
@@ -122,10 +122,10 @@ def map_partner_search(ctx: MapContext) -> list[CanonicalRecord]:
         title=ctx.require("ten_du_an"),
         demand_kind="partner_search",
         description=ctx.text("mo_ta"),
-        fields=ctx.fields(data.get("linh_vuc")),
+        fields=ctx.fields(data.get("linh_vuc"), "linh_vuc"),
         budget=ctx.money("von_can_goi"),
-        requester=_named_ref(data.get("don_vi_de_xuat")),
-        cooperation_forms=ctx.strings(data.get("hinh_thuc_hop_tac")),
+        requester=_named_ref(ctx, "don_vi_de_xuat"),
+        cooperation_forms=ctx.strings(data.get("hinh_thuc_hop_tac"), "hinh_thuc_hop_tac"),
         deadline=ctx.date("han_chot"),
         published=ctx.date("ngay_dang"),
     )
@@ -163,8 +163,8 @@ def map_consultant(ctx: MapContext) -> list[CanonicalRecord]:
     updated = _updated(ctx)
     kind = ctx.required_enum("loai", data.get("loai"), _CONSULTANT_KINDS)
     common = {
-        "fields": ctx.fields(data.get("linh_vuc_tu_van")),
-        "services": ctx.strings(data.get("dich_vu")),
+        "fields": ctx.fields(data.get("linh_vuc_tu_van"), "linh_vuc_tu_van"),
+        "services": ctx.strings(data.get("dich_vu"), "dich_vu"),
         "email_token": ctx.pii.email(data.get("email"), "email_token"),
         "phone_token": ctx.pii.phone(data.get("dien_thoai"), "phone_token"),
     }
@@ -173,7 +173,7 @@ def map_consultant(ctx: MapContext) -> list[CanonicalRecord]:
             "person", updated, revision=data.get("phien_ban"),
             name=split_person_name(ctx.require("ten")).to_dict(),
             roles=["consultant"],
-            organization=_named_ref(data.get("to_chuc_cong_tac")),
+            organization=_named_ref(ctx, "to_chuc_cong_tac"),
             **common,
         )
         return [ctx.build(record, updated, revision=data.get("phien_ban"), entity_type="person")]

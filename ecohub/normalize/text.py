@@ -11,10 +11,14 @@ de-duplication silently miss. :func:`clean_text` reaches a fixed point, so it is
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 
-__all__ = ["clean_optional", "clean_text", "fold"]
+from ecohub.errors import NormalizationError
+
+__all__ = ["clean_optional", "clean_text", "describe_json", "fold", "is_text_like",
+           "type_name"]
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -53,12 +57,53 @@ def clean_text(value: str) -> str:
     return text
 
 
+def is_text_like(value: object) -> bool:
+    """A JSON value that may stand for text: a string or a number (codes served as numbers).
+
+    Objects, lists and booleans are not text: rendering them with ``str()`` would publish a
+    Python repr (``{'a': 1}``) or ``True`` as if the portal had written it.
+    """
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
+def describe_json(value: object, limit: int = 200) -> str:
+    """The JSON text of a value (for issues and errors), cut at ``limit`` characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def clean_optional(value: object) -> str | None:
-    """Clean a value that may be missing: ``None``, blank and whitespace-only become ``None``."""
+    """Clean a value that may be missing: ``None``, blank and whitespace-only become ``None``.
+
+    Raises :class:`NormalizationError` for an object, list or boolean (see
+    :func:`is_text_like`): the record is dead-lettered with that reason unless the mapper
+    turned the value into a field issue first (``MapContext`` does for every mapped field).
+    """
     if value is None:
         return None
+    if not is_text_like(value):
+        raise NormalizationError(
+            f"expected text, got a JSON {type_name(value)}", field="text",
+            value=describe_json(value),
+        )
     text = clean_text(str(value))
     return text or None
+
+
+def type_name(value: object) -> str:
+    """JSON type name of a Python value decoded from JSON."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list | tuple) else "object"
 
 
 def fold(value: str) -> str:

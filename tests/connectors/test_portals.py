@@ -159,7 +159,7 @@ RECORDS = """<ListRecords>
         <dc:creator>Trần Thị Bích Ngọc</dc:creator>
         <dc:contributor>PGS.TS. Lê Hoàng Thái</dc:contributor>
         <dc:identifier>https://stinet.gov.vn/tai-lieu/12345</dc:identifier>
-        <dc:identifier>ISBN 978-604-73-1234-5</dc:identifier>
+        <dc:identifier>ISBN 978-604-73-1234-4</dc:identifier>
       </oai_dc:dc></metadata></record>
     <record><header status="deleted"><identifier>oai:stinet.gov.vn:doc/00000871</identifier>
       <datestamp>2026-03-01T04:00:00Z</datestamp><setSpec>inst:hcmus</setSpec></header></record>
@@ -175,7 +175,7 @@ def test_oai_page_with_a_record_a_deleted_header_and_a_token():
     assert live.data["dc"]["title"] == ["Nghiên cứu ứng dụng học sâu trong chẩn đoán bệnh lúa"]
     assert live.data["dc"]["identifier"] == [
         "https://stinet.gov.vn/tai-lieu/12345",
-        "ISBN 978-604-73-1234-5",
+        "ISBN 978-604-73-1234-4",
     ]
     assert live.data["set_specs"] == ["inst:hcmus", "type:thesis"]
     assert gone.deleted and gone.cursor == "2026-03-01T04:00:00Z" and gone.data["dc"] == {}

@@ -53,7 +53,7 @@ STINET_DOC = {
         "dc:publisher": ["Trường Đại học Khoa học Tự nhiên, ĐHQG-HCM"],
         "dc:contributor": ["PGS.TS. Lê Hoàng Thái"], "dc:date": ["2025-11-20"],
         "dc:type": ["Luận văn thạc sĩ"], "dc:format": ["application/pdf"],
-        "dc:identifier": ["https://stinet.gov.vn/tai-lieu/12345", "ISBN 978-604-73-1234-5"],
+        "dc:identifier": ["https://stinet.gov.vn/tai-lieu/12345", "ISBN 978-604-73-1234-4"],
         "dc:language": ["vi"], "dc:relation": ["Nhiệm vụ: 27/2021/HĐ-QPTKHCN"],
         "dc:rights": ["Toàn văn"],
     },

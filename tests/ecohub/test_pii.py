@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from ecohub.errors import NormalizationError
-from ecohub.pii import ContactTokens, find_clear_pii, normalize_email, redact_text, tokenize
+from ecohub.pii import (
+    ContactTokens,
+    PiiFinding,
+    find_clear_pii,
+    normalize_email,
+    redact_text,
+    tokenize,
+)
 
 
 def test_token_is_keyed_hmac_sha256_of_the_normalized_value() -> None:
@@ -42,7 +49,7 @@ def test_invalid_contact_is_tokenized_and_reported_without_its_value() -> None:
     tokens = ContactTokens(b"k")
     token = tokens.phone("0903 12", "phone_token")
     assert token == tokenize("0903 12", b"k")
-    assert tokens.issues == [{"field": "phone_token", "value": None,
+    assert tokens.issues == [{"field": "phone_token", "kind": "phone", "value": None,
                               "reason": "not a valid number in the numbering plan of its country"}]
     assert tokens.restricted["phone_token"]["value"] == "0903 12"
 
@@ -69,3 +76,17 @@ def test_redact_text_replaces_contacts_inside_free_text() -> None:
 )
 def test_find_clear_pii(value: Any, findings: list[tuple[str, str]]) -> None:
     assert [(f.path, f.kind) for f in find_clear_pii(value)] == findings
+
+
+@pytest.mark.parametrize("code", ["0799/2025/HĐ-SKHCN", "Nhiệm vụ: 0799/2025/HĐ-SKHCN",
+                                  "0903/2024/HĐ-QPTKHCN", "0912/2023/QĐ-UBND"])
+def test_official_reference_numbers_are_not_phone_numbers(code: str) -> None:
+    assert find_clear_pii({"research_project_code": code, "results": f"Theo hợp đồng {code}"}) == []
+    assert redact_text(code, b"k") == code
+
+
+def test_a_phone_next_to_a_reference_number_is_still_found() -> None:
+    text = "Hợp đồng 0799/2025/HĐ-SKHCN, liên hệ 0912 345 678"
+    assert find_clear_pii({"results": text}) == [PiiFinding("$.results", "phone")]
+    assert redact_text(text, b"k") == (
+        f"Hợp đồng 0799/2025/HĐ-SKHCN, liên hệ {tokenize('+84912345678', b'k')}")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 from defusedxml import ElementTree
+from stdnum import isbn, issn
 
 from simulators.harvest import OAI_NS, Reader, truth
 
@@ -216,14 +217,43 @@ def test_resumption_token_expires(start_sim) -> None:
 
 
 def test_deliberately_broken_documents_are_listed_in_truth(stinet) -> None:
-    broken = {t["key"]: t["defect"] for t in truth(stinet.url, "documents") if t["defect"]}
-    assert set(broken.values()) == {"missing_title", "impossible_date"}
+    lines = [t for t in truth(stinet.url, "documents") if t["defect"]]
+    broken = {t["key"]: t["defect"] for t in lines}
+    fields = {"missing_title": "title", "impossible_date": "date",
+              "invalid_isbn": "identifier", "invalid_issn": "identifier"}
+    kinds = set(broken.values())
+    assert {"missing_title", "impossible_date"} <= kinds <= set(fields)
+    assert kinds & {"invalid_isbn", "invalid_issn"}, "identifier defects at small scale"
+    assert all(t["defect_field"] == fields[t["defect"]] for t in lines)
     for key, defect in broken.items():
         root = oai(stinet.url, verb="GetRecord", metadataPrefix="oai_dc", identifier=key)
+        identifiers = [e.text or "" for e in root.iterfind(".//dc:identifier", OAI_NS)]
         if defect == "missing_title":
             assert root.find(".//dc:title", OAI_NS) is None
-        else:
+        elif defect == "impossible_date":
             assert root.findtext(".//dc:date", None, OAI_NS) == "2019-02-30"
+        else:
+            kind = defect.removeprefix("invalid_")
+            (number,) = [i[5:] for i in identifiers if i.lower().startswith(kind)]
+            assert not (isbn if kind == "isbn" else issn).is_valid(number)
+
+
+def test_served_isbns_and_issns_are_valid_unless_listed_as_defects(stinet) -> None:
+    broken = {t["key"] for t in truth(stinet.url, "documents") if t["defect"]}
+    checked, params = 0, {"verb": "ListRecords", "metadataPrefix": "oai_dc"}
+    while params:
+        root = oai(stinet.url, **params)
+        for record in root.iterfind(".//oai:record", OAI_NS):
+            if record.findtext(".//oai:identifier", "", OAI_NS) in broken:
+                continue
+            for element in record.iterfind(".//dc:identifier", OAI_NS):
+                value = element.text or ""
+                if value.startswith(("ISBN ", "ISSN ")):
+                    assert (isbn if value.startswith("ISBN") else issn).is_valid(value[5:])
+                    checked += 1
+        token = (root.findtext(".//oai:resumptionToken", "", OAI_NS) or "").strip()
+        params = {"verb": "ListRecords", "resumptionToken": token} if token else {}
+    assert checked > 20
 
 
 def test_oai_incremental_harvest_sees_the_advance_step(stinet) -> None:

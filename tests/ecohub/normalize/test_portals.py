@@ -72,7 +72,7 @@ def test_stinet_expert_contacts_are_tokens_and_clear_values_restricted(sample: A
 def test_stinet_task_keeps_invalid_optional_date_as_an_issue(sample: Any, pii_key: bytes) -> None:
     (task,) = normalize(sample("stinet_task"), pii_key=pii_key)
     assert task.data["end_date"] is None
-    assert task.data["issues"] == [{"field": "end_date", "value": "31/02/2023",
+    assert task.data["issues"] == [{"field": "end_date", "kind": "date", "value": "31/02/2023",
                                     "reason": "not a valid date: day is out of range for month"}]
     assert task.data["budget"]["amount_vnd"] == 1_500_000_000
     assert task.data["status"] == "accepted"
@@ -85,7 +85,7 @@ def test_stinet_document_fields(sample: Any, pii_key: bytes) -> None:
     (doc,) = normalize(sample("stinet_doc"), pii_key=pii_key)
     data = doc.data
     assert (data["document_type"], data["isbn"], data["source_url"], data["institution"]) == (
-        "thesis", "978-604-73-1234-5", "https://stinet.gov.vn/tai-lieu/12345", "hcmus")
+        "thesis", "9786047312344", "https://stinet.gov.vn/tai-lieu/12345", "hcmus")
     assert data["research_project_code"] == "27/2021/HĐ-QPTKHCN"
     assert data["contributors"][0]["titles"] == ["PGS", "TS"]
     assert data["published"] == {"value": "2025-11-20", "text": "2025-11-20", "precision": "day"}

@@ -24,6 +24,7 @@ import hmac
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -100,12 +101,33 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int, str]]:
             yield match.start, match.end, e164
 
 
+_CACHED_MAX_LEN = 80  # dates, codes, names repeat across records; long free text does not
+
+
+@lru_cache(maxsize=1 << 15)
+def _cached_phones(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple(_phone_spans(text))
+
+
+def _phones(text: str) -> tuple[tuple[int, int, str], ...] | list[tuple[int, int, str]]:
+    """:func:`_phone_spans` of ``text``, remembered for short strings.
+
+    Why: the matcher parses every digit run and is the scanner's main cost, while two thirds
+    of the digit-bearing strings of a sync are repeats (dates, codes, names); it is a pure
+    function of the text, so a remembered answer is the same answer."""
+    if not any(ch.isdigit() for ch in text):
+        return ()
+    if len(text) <= _CACHED_MAX_LEN:
+        return _cached_phones(text)
+    return list(_phone_spans(text))
+
+
 def redact_text(text: str | None, key: bytes) -> str | None:
     """Replace emails and phone numbers inside free text by their tokens."""
     if text is None:
         return None
     redacted = _EMAIL.sub(lambda m: tokenize(m.group(0).lower(), key), text)
-    spans = list(_phone_spans(redacted))
+    spans = _phones(redacted)
     for start, end, e164 in reversed(spans):
         redacted = redacted[:start] + tokenize(e164, key) + redacted[end:]
     return redacted
@@ -121,7 +143,7 @@ class PiiFinding:
 
 def _scan_string(text: str, path: str) -> list[PiiFinding]:
     findings = [PiiFinding(path, "email") for _ in _EMAIL.finditer(text)][:1]
-    if any(ch.isdigit() for ch in text) and next(_phone_spans(text), None) is not None:
+    if _phones(text):
         findings.append(PiiFinding(path, "phone"))
     return findings
 

@@ -21,17 +21,26 @@ __all__ = ["clean_optional", "clean_text", "describe_json", "fold", "is_text_lik
            "type_name"]
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+# Control (Cc) and surrogate (Cs) code points are fixed by Unicode's stability policy:
+# U+0000-001F, U+007F-009F, U+D800-DFFF. Those that are not whitespace are dropped.
+_CONTROL_CHARS = "".join(
+    chr(c) for c in (*range(0x00, 0xA0), *range(0xD800, 0xE000))
+    if not chr(c).isspace() and unicodedata.category(chr(c)) in ("Cc", "Cs")
+)
+_DROPPED = dict.fromkeys(map(ord, _INVISIBLE_CHARS + _CONTROL_CHARS), None)
 _SPACE = re.compile(r"\s+")
+# Anything a cleaning pass could change: an entity or tag start, a dropped character, a
+# whitespace other than a single inner space. Text without it (and already NFC) is clean.
+_DIRTY = re.compile(
+    "[&<" + _INVISIBLE_CHARS + r"\x00-\x1f\x7f-\x9f\ud800-\udfff]|[^\S ]|  |\A | \Z"
+)
 _MAX_PASSES = 8
 
 
 def _strip_controls(text: str) -> str:
     """Drop C0/C1 control characters except whitespace, and invisible format characters."""
-    text = text.translate(_INVISIBLE)
-    return "".join(
-        ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs")
-    )
+    return text.translate(_DROPPED)
 
 
 def _one_pass(text: str) -> str:
@@ -48,6 +57,8 @@ def clean_text(value: str) -> str:
     Repeats the pass until nothing changes, because decoding ``&amp;lt;b&amp;gt;`` reveals a
     tag only on the second pass; the result is therefore stable under a second call.
     """
+    if not _DIRTY.search(value) and unicodedata.is_normalized("NFC", value):
+        return value  # the common case: nothing a pass would change (see _DIRTY)
     text = value
     for _ in range(_MAX_PASSES):
         cleaned = _one_pass(text)

@@ -1,0 +1,44 @@
+"""The remembered phone scan answers exactly as the matcher does, first call or repeated."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecohub.pii import _cached_phones, _phone_spans, _phones, find_clear_pii, redact_text
+
+KEY = b"test-pii-key"
+_PIECES = st.sampled_from([
+    "0903 123 456", "+84 28 3932 0016", "(028) 3932 0016", "0316118529", "2020-12-02",
+    "02/12/2015", "Nghị quyết 20/2023/NQ-HĐND", "ĐT: ", " hoặc ", "x", "٠٩٠٣١٢٣٤٥٦", "+",
+])
+_TEXT = st.lists(_PIECES | st.text(alphabet="0123456789 +()-./", max_size=12), max_size=6).map(
+    "".join
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEXT)
+def test_remembered_scan_equals_the_matcher(text: str) -> None:
+    expected = list(_phone_spans(text))
+    assert list(_phones(text)) == expected
+    assert list(_phones(text)) == expected  # second call: from the cache for short strings
+
+
+def test_short_repeats_are_remembered_and_long_text_is_not() -> None:
+    _cached_phones.cache_clear()
+    short, long = "ĐT: 0903 123 456", "Liên hệ 0903 123 456. " + "Mô tả dài. " * 20
+    for _ in range(3):
+        assert [e164 for *_, e164 in _phones(short)] == ["+84903123456"]
+        assert [e164 for *_, e164 in _phones(long)] == ["+84903123456"]
+    info = _cached_phones.cache_info()
+    assert (info.hits, info.misses, info.currsize) == (2, 1, 1)
+
+
+def test_scanner_and_redaction_still_find_phones_when_remembered() -> None:
+    value = {"a": "gọi 0903 123 456", "b": ["gọi 0903 123 456"], "c": "2020-12-02"}
+    for _ in range(2):
+        assert [(f.path, f.kind) for f in find_clear_pii(value)] == [
+            ("$.a", "phone"), ("$.b[0]", "phone")]
+        redacted = redact_text("gọi 0903 123 456", KEY)
+        assert redacted is not None and "0903" not in redacted and "hmac:sha256:" in redacted

@@ -31,7 +31,7 @@ import phonenumbers
 
 from ecohub.errors import NormalizationError
 from ecohub.normalize.phones import normalize_phone
-from ecohub.normalize.text import clean_text, is_text_like, type_name
+from ecohub.normalize.text import clean_bounded, clean_text, is_text_like, type_name
 
 __all__ = [
     "TOKEN_PATTERN",
@@ -76,7 +76,7 @@ def normalize_email(value: object) -> str:
     Lower-casing the local part is a deliberate simplification: every Vietnamese mail host in
     the data treats it case-insensitively, and matching across portals needs it.
     """
-    text = clean_text(str(value)) if value is not None else ""
+    text = clean_bounded(value, "email")
     text = text.removeprefix("mailto:").strip().lower()
     if not _EMAIL_FULL.match(text):
         raise NormalizationError("not an email address", field="email")

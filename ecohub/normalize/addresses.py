@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_text, fold
+from ecohub.normalize.text import clean_bounded, fold
 
 __all__ = ["Address", "parse_address"]
 
@@ -144,7 +144,7 @@ def _split_units(parts: list[str]) -> tuple[list[str], str | None, str | None, s
 
 def parse_address(value: object) -> Address:
     """Split an address into units; raises :class:`NormalizationError` only when it is empty."""
-    text = clean_text(str(value)) if value is not None else ""
+    text = clean_bounded(value, "address")
     if not text:
         raise NormalizationError("address is empty", field="address", value=text)
     parts = [p.strip() for p in text.split(",") if p.strip()]

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Literal
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_text
+from ecohub.normalize.text import clean_bounded
 
 __all__ = ["VN_TZ", "DateValue", "epoch_ms", "format_instant", "parse_date"]
 
@@ -127,7 +127,7 @@ def parse_date(value: object) -> DateValue:
 
     Idempotent: ``parse_date(parse_date(x).value).value == parse_date(x).value``.
     """
-    text = clean_text(str(value)) if value is not None else ""
+    text = clean_bounded(value, "date")
     if not text:
         raise NormalizationError("date is empty", field="date", value=value)
     epoch = _EPOCH.match(text)

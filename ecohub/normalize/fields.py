@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ecohub.normalize.text import clean_text, fold
+from ecohub.normalize.text import clean_bounded, clean_text, fold
 
 __all__ = ["FIELDS", "PORTAL_LABELS", "Field", "FieldClass", "map_field", "map_fields"]
 
@@ -187,7 +187,7 @@ class Field:
 
 def map_field(portal: str, label: str) -> Field:
     """Map one served label: the portal's own table first, then official labels and codes."""
-    text = clean_text(label)
+    text = clean_bounded(label, "field label")
     key = fold(text)
     code = (
         PORTAL_LABELS.get(portal, {}).get(key)

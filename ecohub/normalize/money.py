@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_text, fold
+from ecohub.normalize.text import clean_bounded, fold
 
 __all__ = ["Money", "canonical_money_text", "parse_money"]
 
@@ -109,7 +109,10 @@ def _amounts(part: str, text: str) -> tuple[Decimal, int | None]:
 
 
 def _to_vnd(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    try:
+        return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # beyond the decimal context's precision: not a real amount
+        raise _fail("amount out of range", str(value)) from None
 
 
 def _currency(folded: str, text: str) -> str:
@@ -130,7 +133,7 @@ def _split_range(body: str) -> tuple[str, str | None]:
 
 def parse_money(value: object) -> Money:
     """Parse money text; raise :class:`NormalizationError` (with the reason) when unreadable."""
-    text = clean_text(str(value)) if value is not None else ""
+    text = clean_bounded(value, "money")
     if not text:
         raise _fail("empty", text)
     folded = fold(text)

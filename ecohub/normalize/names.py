@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_text, fold
+from ecohub.normalize.text import clean_bounded, clean_text, fold
 
 __all__ = ["TITLE_CODES", "PersonName", "split_person_name"]
 
@@ -157,7 +157,7 @@ def split_person_name(value: str) -> PersonName:
     Raises :class:`NormalizationError` when nothing but titles (or nothing at all) is left.
     Idempotent on the name: splitting ``full_name`` again yields the same name and no titles.
     """
-    as_served = clean_text(value)
+    as_served = clean_bounded(value, "person name")
     titles: list[str] = []
     rest = _take_leading(as_served, titles)
     rest = _take_trailing(rest, titles)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_text, fold
+from ecohub.normalize.text import clean_bounded, fold
 
 __all__ = ["OrgName", "parse_org_name"]
 
@@ -53,7 +53,7 @@ class OrgName:
 
 def parse_org_name(value: object) -> OrgName:
     """Recognise the legal form; raises :class:`NormalizationError` when the name is empty."""
-    served = clean_text(str(value)) if value is not None else ""
+    served = clean_bounded(value, "organization name")
     if not served:
         raise NormalizationError("organization name is empty", field="name", value=served)
     name, legal_form, core = served, None, served

@@ -13,7 +13,7 @@ import re
 import phonenumbers
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_text
+from ecohub.normalize.text import clean_bounded
 
 __all__ = ["normalize_phone"]
 
@@ -43,7 +43,7 @@ def normalize_phone(value: object, region: str = "VN") -> str:
 
     Idempotent: an E.164 result normalizes to itself.
     """
-    text = clean_text(str(value)) if value is not None else ""
+    text = clean_bounded(value, "phone")
     if not text:
         raise NormalizationError("phone number is empty", field="phone", value=text)
     candidate = _renumber_2018(text)

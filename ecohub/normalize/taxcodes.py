@@ -15,7 +15,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.vn import mst
 
-from ecohub.normalize.text import clean_text
+from ecohub.normalize.text import clean_bounded
 
 __all__ = ["TaxCode", "normalize_tax_code"]
 
@@ -56,7 +56,7 @@ def _reason(exc: StdnumValidationError, compact: str) -> str:
 
 def normalize_tax_code(value: object) -> TaxCode:
     """Validate a tax code; never raises for bad input (see module doc)."""
-    text = clean_text(str(value)) if value is not None else ""
+    text = clean_bounded(value, "tax code")
     if not text:
         return TaxCode(text=text, valid=False, reason="empty")
     compact = mst.compact(text)

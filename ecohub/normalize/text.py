@@ -17,8 +17,16 @@ import unicodedata
 
 from ecohub.errors import NormalizationError
 
-__all__ = ["clean_optional", "clean_text", "describe_json", "fold", "is_text_like",
-           "type_name"]
+__all__ = [
+    "FIELD_LIMITS",
+    "clean_bounded",
+    "clean_optional",
+    "clean_text",
+    "describe_json",
+    "fold",
+    "is_text_like",
+    "type_name",
+]
 
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 _INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
@@ -84,6 +92,28 @@ def describe_json(value: object, limit: int = 200) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Longest value a short field may have (characters, as served). A portal field longer than this
+# is garbage or an attack; refusing it up front keeps every normalizer linear and cheap.
+FIELD_LIMITS = {
+    "person name": 500, "organization name": 1_000, "date": 100, "money": 200,
+    "phone": 64, "email": 320, "tax code": 64, "field label": 500, "address": 2_000,
+}
+
+
+def clean_bounded(value: object, what: str) -> str:
+    """:func:`clean_text` of a short field (``""`` for ``None``); too long is a
+    :class:`~ecohub.errors.NormalizationError` naming the kind of field and its limit."""
+    if value is None:
+        return ""
+    text = str(value)
+    limit = FIELD_LIMITS[what]
+    if len(text) > limit:
+        raise NormalizationError(
+            f"{what} longer than {limit} characters", length=len(text), limit=limit
+        )
+    return clean_text(text)
 
 
 def clean_optional(value: object) -> str | None:

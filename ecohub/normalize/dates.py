@@ -9,7 +9,10 @@ Rules:
 * a value without a time is a *calendar date* in Vietnam, not an instant: written
   ``YYYY-MM-DD`` (or ``YYYY-MM`` / ``YYYY`` when only month or year is known) and never shifted
   across midnight by a time-zone conversion;
-* day before month (``dd/mm/yyyy``), as Vietnamese usage is; ISO input is read as ISO.
+* day before month (``dd/mm/yyyy``), as Vietnamese usage is; ISO input is read as ISO;
+* a bare number is never read as Unix time: no portal documents epoch values in its date
+  fields, and guessing turns a mistyped ``2024010112`` into a silent wrong instant; it is
+  refused with its reason (an optional field becomes null with an issue).
 
 Every result keeps ``text`` (the cleaned source text) so nothing the portal said is lost.
 """
@@ -50,7 +53,7 @@ _MONTH = re.compile(
 )
 _YEAR = re.compile(r"^(?:năm\s+)?(?P<y>\d{4})$")
 _EPOCH_START = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH = re.compile(r"^(?P<n>\d{10}|\d{13})$")
+_EPOCH = re.compile(r"^\d{5,}$")
 
 
 @dataclass(frozen=True)
@@ -130,11 +133,11 @@ def parse_date(value: object) -> DateValue:
     text = clean_bounded(value, "date")
     if not text:
         raise NormalizationError("date is empty", field="date", value=value)
-    epoch = _EPOCH.match(text)
-    if epoch:
-        number = int(epoch.group("n"))
-        seconds = number / 1000 if len(epoch.group("n")) == 13 else number
-        return DateValue(format_instant(datetime.fromtimestamp(seconds, UTC)), text, "instant")
+    if _EPOCH.match(text):
+        raise NormalizationError(
+            "a bare number is not a date (Unix time is not guessed in date fields)",
+            field="date", value=text,
+        )
     lowered = text.lower()
     for pattern in (_ISO, _DMY, _TIME_DMY, _WORDS):
         match = pattern.match(lowered if pattern is _WORDS else text)

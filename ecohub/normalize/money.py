@@ -11,10 +11,19 @@ habits leak in; the rules below read both without guessing wrong on the common c
 * units ``tỷ``/``tỉ`` (10⁹), ``triệu``/``tr`` (10⁶), ``nghìn``/``ngàn``/``k`` (10³) multiply;
   decreasing units add up (``2 tỷ 500 triệu``); a bare number after a unit is ambiguous and
   refused; a range takes its unit from the right when the left has none (``1 - 2 tỷ``);
+* the currency may stick to the digits (``45.000.000đ``, ``3.500.000.000VND``, ``500k``) and a
+  per-period or per-unit suffix may follow (``750.000đ/tháng``: 750,000 VND, the text is kept);
+* **ambiguous forms are refused, never guessed**: one separator followed by three digits before
+  a unit (``1,234 tỷ``, ``1.234 tỷ``) reads 1.234 billion in English and 1,234 billion in
+  Vietnamese habits, so it raises (the field becomes null with an issue) - except ``.000``
+  (``500.000 tỷ``), which no one writes as decimals; a fraction of a đồng (``1,5 đ``) is refused;
+* **bounds stay bounds**: ``Dưới 1 tỷ``/``Tối đa``/``Không quá`` give ``max_amount_vnd`` with
+  ``amount_vnd`` null, ``Trên 500 triệu``/``Từ``/``Tối thiểu`` give ``amount_vnd`` with
+  ``max_amount_vnd`` null; both are ``status="range"`` (half-open), never ``exact``;
 * ``Thỏa thuận``/``Liên hệ`` (negotiable) has no amount; USD/EUR amounts are kept in their
   currency with ``amount_vnd`` empty (no exchange rate is invented).
 
-Amounts round to the nearest đồng (VND has no minor unit).
+Amounts round to the nearest đồng (VND has no minor unit) only after a unit multiplied them.
 """
 
 from __future__ import annotations
@@ -40,9 +49,16 @@ _NEGOTIABLE = ("thoa thuan", "thuong luong", "lien he", "negotiable", "contact",
 _FOREIGN = {"usd": "USD", "us$": "USD", "$": "USD", "eur": "EUR", "€": "EUR", "euro": "EUR"}
 _AMOUNT = re.compile(
     r"(?P<num>\d[\d.,]*(?:\s\d{3}(?![\d]))*)\s*"
-    r"(?P<unit>tỷ|tỉ|ty|ti|triệu|trieu|tr|nghìn|nghin|ngàn|ngan|k)?(?![\wđ])",
+    r"(?P<unit>tỷ|tỉ|ty|ti|triệu|trieu|tr|nghìn|nghin|ngàn|ngan|k)?"
+    r"(?P<cur>\s*(?:đồng|dong|vnđ|vnd|đ)\b|(?<=\d)(?:đồng|vnđ|vnd|đ))?(?![\w])",
     re.IGNORECASE,
 )
+_AT_MOST = re.compile(
+    r"^\s*(?:dưới|tối đa|không quá|lên (?:đến|tới)|up to|under|below|max(?:imum)?|<=?|≤)"
+    r"\s*:?\s*(?=\d)", re.IGNORECASE)
+_AT_LEAST = re.compile(
+    r"^\s*(?:trên|từ|tối thiểu|ít nhất|hơn|over|above|from|at least|min(?:imum)?|>=?|≥)"
+    r"\s*:?\s*(?=\d)", re.IGNORECASE)
 _RANGE = re.compile(r"\s(?:-|–|—|~|đến|tới|to)\s|(?<=\d)\s*[-–~]\s*(?=\d)", re.IGNORECASE)
 _FROM = re.compile(r"^\s*(?:từ|from)\s+", re.IGNORECASE)
 
@@ -73,7 +89,7 @@ def _fail(why: str, text: str) -> NormalizationError:
     return NormalizationError(f"money: {why}", field="money", value=text)
 
 
-def _number(raw: str, text: str) -> Decimal:
+def _number(raw: str, text: str, multiplier: int | None = None) -> Decimal:
     """Read '2.000.000', '1,5', '1.234,5' or '2 000 000' following the module's rules."""
     digits = raw.replace(" ", ".").rstrip(".,")
     marks = [ch for ch in digits if ch in ".,"]
@@ -83,6 +99,8 @@ def _number(raw: str, text: str) -> Decimal:
         tail = digits.rsplit(last, 1)[1]
         if len(tail) != 3 and marks.count(last) == 1:
             decimal_mark = last
+        elif len(marks) == 1 and multiplier and tail != "000":
+            raise _fail(f"{raw!r} before a unit is ambiguous (thousands or decimals?)", text)
     integer, _, fraction = digits.rpartition(decimal_mark) if decimal_mark else (digits, "", "")
     groups = re.split(r"[.,]", integer)
     if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
@@ -93,9 +111,11 @@ def _number(raw: str, text: str) -> Decimal:
         raise _fail(f"{raw!r} is not a number", text) from None
 
 
-def _amounts(part: str, text: str) -> tuple[Decimal, int | None]:
-    """Sum 'number unit' pairs of one side; returns (value, smallest unit used or None)."""
-    pairs = [(m.group("num"), m.group("unit")) for m in _AMOUNT.finditer(part)]
+def _amounts(part: str, text: str) -> tuple[Decimal, int | None, bool]:
+    """Sum 'number unit' pairs of one side; returns (value, smallest unit used or None,
+    whether a unit or currency was written - a bare number takes the other side's unit)."""
+    matches = list(_AMOUNT.finditer(part))
+    pairs = [(m.group("num"), m.group("unit")) for m in matches]
     if not pairs:
         raise _fail("no amount found", text)
     total, previous, last_unit = Decimal(0), None, None
@@ -103,9 +123,13 @@ def _amounts(part: str, text: str) -> tuple[Decimal, int | None]:
         multiplier = _UNITS[unit.lower()] if unit else None
         if len(pairs) > 1 and (multiplier is None or (previous and multiplier >= previous)):
             raise _fail("amounts must be in decreasing units (e.g. '2 tỷ 500 triệu')", text)
-        total += _number(raw, text) * (multiplier or 1)
+        number = _number(raw, text, multiplier)
+        if multiplier is None and number != number.to_integral_value():
+            raise _fail(f"{raw!r} is a fraction of a đồng", text)
+        total += number * (multiplier or 1)
         previous, last_unit = multiplier, multiplier
-    return total, last_unit
+    explicit = any(m.group("unit") or m.group("cur") for m in matches)
+    return total, last_unit, explicit
 
 
 def _to_vnd(value: Decimal) -> int:
@@ -126,9 +150,25 @@ def _currency(folded: str, text: str) -> str:
 
 
 def _split_range(body: str) -> tuple[str, str | None]:
-    body = _FROM.sub("", body)
-    parts = _RANGE.split(body, maxsplit=1)
+    stripped = _FROM.sub("", body)
+    parts = _RANGE.split(stripped, maxsplit=1)
     return (parts[0], parts[1]) if len(parts) == 2 else (body, None)
+
+
+def _bound(text: str, currency: str) -> Money | None:
+    """``Dưới 1 tỷ`` / ``Trên 500 triệu``: a half-open range, or None when not a bound."""
+    for pattern, upper in ((_AT_MOST, True), (_AT_LEAST, False)):
+        match = pattern.match(text)
+        if match is None:
+            continue
+        amount, _, _ = _amounts(text[match.end():], text)
+        if currency != "VND":
+            return Money(text=text, status="foreign_currency", currency=currency,
+                         amount=str(amount))
+        vnd = _to_vnd(amount)
+        return Money(text=text, status="range", amount_vnd=None if upper else vnd,
+                     max_amount_vnd=vnd if upper else None)
+    return None
 
 
 def parse_money(value: object) -> Money:
@@ -142,12 +182,15 @@ def parse_money(value: object) -> Money:
     currency = _currency(folded, text)
     low_text, high_text = _split_range(text)
     if high_text is None:
-        amount, _ = _amounts(low_text, text)
+        bound = _bound(text, currency)
+        if bound is not None:
+            return bound
+        amount, _, _ = _amounts(low_text, text)
         high = None
     else:
-        high, high_unit = _amounts(high_text, text)
-        amount, low_unit = _amounts(low_text, text)
-        if low_unit is None and high_unit is not None:
+        high, high_unit, _ = _amounts(high_text, text)
+        amount, _, low_explicit = _amounts(low_text, text)
+        if not low_explicit and high_unit is not None:
             amount *= high_unit
         if amount > high:
             raise _fail("range starts above its end", text)
@@ -167,6 +210,10 @@ def canonical_money_text(money: Money) -> str:
         return "Thỏa thuận"
     if money.status == "foreign_currency":
         return f"{money.amount} {money.currency}"
+    if money.status == "range" and money.amount_vnd is None:
+        return f"Dưới {money.max_amount_vnd} đồng"
+    if money.status == "range" and money.max_amount_vnd is None:
+        return f"Trên {money.amount_vnd} đồng"
     if money.status == "range":
         return f"{money.amount_vnd} - {money.max_amount_vnd} đồng"
     return f"{money.amount_vnd} đồng"

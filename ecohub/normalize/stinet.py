@@ -158,7 +158,7 @@ def _relation_code(values: list[str]) -> str | None:
 
 def _institution(data: dict[str, Any]) -> str | None:
     sets = _header(data, "set_specs") or _header(data, "setSpec") or _header(data, "sets") or []
-    for spec in [sets] if isinstance(sets, str) else sets:
+    for spec in sets if isinstance(sets, list) else [sets]:
         if isinstance(spec, str) and spec.startswith("inst:"):
             return spec.removeprefix("inst:")
     return None

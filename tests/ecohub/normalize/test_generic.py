@@ -257,3 +257,9 @@ def test_address_in_a_merged_province_gets_its_2025_province() -> None:
 def test_parse_org_name(raw: str, name: str, legal_form: str, key: str) -> None:
     org = parse_org_name(raw)
     assert (org.name, org.legal_form, org.match_key, org.as_served) == (name, legal_form, key, raw)
+
+
+@pytest.mark.parametrize("value", ["1741159800", "1741159800000", "2024010112", 1741159800])
+def test_a_bare_number_is_never_read_as_unix_time(value: object) -> None:
+    with pytest.raises(NormalizationError, match="Unix time is not guessed"):
+        parse_date(value)

@@ -63,7 +63,7 @@ def _cmd_services(args: argparse.Namespace) -> int:
     if args.action == "up":
         services.up(only=args.only.split(",") if args.only else None)
     elif args.action == "down":
-        services.down()
+        services.down(only=args.only.split(",") if args.only else None)
     else:
         return services.main(["status"])
     return EXIT_OK
@@ -112,11 +112,29 @@ def _cmd_consume(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     idle = float("inf") if args.follow else args.idle_timeout
-    stats = consume(settings, max_batches=args.max_batches, idle_timeout_s=idle)
+    _stop_on_sigterm()
+    stats = consume(
+        settings,
+        max_batches=args.max_batches,
+        idle_timeout_s=idle,
+        drain_timeout_s=args.drain_timeout,
+        outage_timeout_s=args.outage_timeout,
+    )
     print(json.dumps(_as_dict(stats), ensure_ascii=False, default=str))
     for verdict in reconcile_pending(settings):  # raises ReconciliationError -> exit 1
         print(json.dumps(verdict, ensure_ascii=False, default=str), file=sys.stderr)
     return EXIT_OK
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a service manager, Airflow, ``kill``) unwinds like Ctrl-C, so the loader's
+    ``finally`` leaves the consumer group and the next loader takes over at once."""
+    import signal
+
+    def _raise(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _raise)
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -211,6 +229,23 @@ def _as_dict(obj: Any) -> Any:
     return obj
 
 
+def _unavailable_service(exc: BaseException) -> str | None:
+    """``kafka`` or ``warehouse`` when ``exc`` is a client library's connection failure that
+    escaped the engine's own retries (checked by module, not imported: the CLI stays light)."""
+    module = type(exc).__module__
+    name = type(exc).__name__
+    if module.startswith("kafka.") and name in {
+        "KafkaTimeoutError", "NoBrokersAvailable", "KafkaConnectionError", "NodeNotReadyError",
+        "RequestTimedOutError",
+    }:  # fmt: skip
+        return "kafka"
+    if module.startswith(("sqlalchemy.", "psycopg")) and name in {
+        "OperationalError", "InterfaceError", "DisconnectionError",
+    }:  # fmt: skip
+        return "warehouse"
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="ecohub",
@@ -255,6 +290,19 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--max-batches", type=int, default=None)
     sp.add_argument("--idle-timeout", type=float, default=5.0, help="stop after N idle seconds")
     sp.add_argument("--follow", action="store_true", help="never stop (a long-running service)")
+    sp.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=120.0,
+        help="when idle with events still unloaded (a crashed member's partitions), wait this "
+        "long for them, then exit 1 instead of reporting success (default 120)",
+    )
+    sp.add_argument(
+        "--outage-timeout",
+        type=float,
+        default=60.0,
+        help="retry an unavailable Kafka or warehouse this long, then exit 3 (default 60)",
+    )
 
     sp = add("replay", _cmd_replay, "rebuild events from the raw landing zone, no portal calls")
     sp.add_argument("portal", choices=PORTALS)
@@ -310,6 +358,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FatalError, EcohubError) as exc:
         print(f"ecohub: {exc}", file=sys.stderr)
         return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        print("ecohub: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        service = _unavailable_service(exc)
+        if service is None:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"ecohub: unavailable: {service}: {type(exc).__name__}: {first}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
 
 
 if __name__ == "__main__":

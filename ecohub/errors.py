@@ -13,6 +13,7 @@
     │   │   └── ResponseTooLargeError  a response exceeded ``max_response_bytes``
     │   ├── PaginationLoopError      a page or token was seen twice
     │   ├── UnsafeRedirectError      a next link left the configured host or scheme
+    │   ├── LoadIncomplete           the loader stopped with events still unloaded (lag > 0)
     │   └── ReconciliationError      counts of a run do not balance
     ├── DataQualityError             one record is bad: dead-letter or quarantine it, go on
     │   ├── NormalizationError       a record could not be mapped to its canonical entity
@@ -33,6 +34,7 @@ __all__ = [
     "DataQualityError",
     "EcohubError",
     "FatalError",
+    "LoadIncomplete",
     "MalformedResponse",
     "NormalizationError",
     "PaginationLoopError",
@@ -115,6 +117,10 @@ class PaginationLoopError(FatalError):
 
 class UnsafeRedirectError(FatalError):
     """A next link pointed outside the configured host or scheme."""
+
+
+class LoadIncomplete(FatalError):
+    """The loader stopped while published events were still unloaded (consumer lag > 0)."""
 
 
 class ReconciliationError(FatalError):

@@ -21,7 +21,10 @@ checks on real events and on Hypothesis-made variants of them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -34,7 +37,9 @@ from ecohub.errors import ConfigError, SchemaValidationError
 from ecohub.records import CanonicalRecord, SourceRecord
 
 __all__ = [
+    "DELIVERY_FIELDS",
     "EVENT_NAMESPACE",
+    "content_hash",
     "deadletter_topic",
     "event_headers",
     "event_id",
@@ -48,6 +53,9 @@ __all__ = [
 ]
 
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ecohub.hcmc.vn/events")
+# Envelope attributes that describe one *delivery* of an event, not the event: a re-read page,
+# a full refresh or a replay sends the same event again from another run and landed page.
+DELIVERY_FIELDS = frozenset({"runid", "landinguri"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -76,6 +84,20 @@ def schema_id(entity_type: str, version: int = 1) -> str:
 
 def event_id(entity_key: str, entity_version: int, operation: str) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{entity_key}|{entity_version}|{operation}"))
+
+
+def content_hash(event: Mapping[str, Any]) -> str:
+    """sha256 of an event without its :data:`DELIVERY_FIELDS`, over canonical JSON.
+
+    Two messages with one ``id`` and one content hash are the same event delivered twice (a
+    consumer absorbs the second); one ``id`` with two hashes is a conflicting duplicate.
+    Canonical means key order and whitespace do not matter, so the bytes of two copies may
+    differ while their hash agrees.
+    """
+    content = {k: v for k, v in event.items() if k not in DELIVERY_FIELDS}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _time(entity_version: int) -> str:

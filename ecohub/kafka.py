@@ -209,7 +209,12 @@ class Publisher:
         def failed(exc: BaseException) -> None:
             self._failures.append(f"{topic}/{key}: {exc}")
 
-        future = self._producer.send(topic, key=key.encode("utf-8"), value=value, headers=headers)
+        try:
+            future = self._producer.send(topic, key=key.encode("utf-8"), value=value,
+                                         headers=headers)
+        except KafkaError as exc:  # e.g. no metadata within max_block_ms: the broker is down
+            raise ServiceUnavailable(f"Kafka did not take a message: {exc}", service="kafka",
+                                     topic=topic) from exc
         future.add_callback(ok)
         future.add_errback(failed)
 

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ecohub.catalog import ENTITY_TYPES, topic_name
-from ecohub.errors import ServiceUnavailable
+from ecohub.errors import LoadIncomplete, ServiceUnavailable
 from ecohub.settings import Settings
 
 __all__ = [
@@ -49,6 +49,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _NOT_JSON = "envelope.value_is_json_object"
+CONFLICT = "envelope.id.conflicting_duplicate"
+REJECTED = "warehouse.accepts_row"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class BatchResult:
     skipped: int = 0
     loaded: int = 0
     quarantined: int = 0
+    absorbed: int = 0
     by_entity: Counter[str] = field(default_factory=Counter)
     failed_by_expectation: Counter[str] = field(default_factory=Counter)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -124,6 +127,7 @@ class LoadStats:
     skipped: int = 0
     loaded: int = 0
     quarantined: int = 0
+    absorbed: int = 0
     by_entity: Counter[str] = field(default_factory=Counter)
     failed_by_expectation: Counter[str] = field(default_factory=Counter)
 
@@ -133,6 +137,7 @@ class LoadStats:
         self.skipped += batch.skipped
         self.loaded += batch.loaded
         self.quarantined += batch.quarantined
+        self.absorbed += batch.absorbed
         self.by_entity.update(batch.by_entity)
         self.failed_by_expectation.update(batch.failed_by_expectation)
 
@@ -143,6 +148,7 @@ class LoadStats:
             "skipped": self.skipped,
             "loaded": self.loaded,
             "quarantined": self.quarantined,
+            "absorbed": self.absorbed,
             "by_entity": dict(sorted(self.by_entity.items())),
             "failed_by_expectation": dict(self.failed_by_expectation.most_common()),
         }
@@ -181,29 +187,111 @@ def _now() -> datetime:
 
 @dataclass
 class _Plan:
+    """The verdict on every message of a batch, by its index in the batch.
+
+    ``copies`` are re-deliveries of an event already decided (earlier in this batch or in the
+    warehouse): they get a receipt with that decision but no second quarantine row.
+    """
+
     passing: list[dict[str, Any]] = field(default_factory=list)
     outcome: dict[int, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     events: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+    hashes: dict[int, str | None] = field(default_factory=dict)
+    copies: set[int] = field(default_factory=set)
 
 
-def _validate(messages: Sequence[Message]) -> _Plan:
-    """Decide loaded/quarantined for every message; identical copies share one decision."""
+@dataclass(frozen=True)
+class _Known:
+    """What the warehouse already holds under one event id: content hashes and the outcome."""
+
+    outcome: str
+    hashes: frozenset[str | None]
+    expectations: tuple[str, ...] = ()
+
+
+def _event_id(event: Mapping[str, Any] | None) -> str | None:
+    value = (event or {}).get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _known_events(engine: Engine, ids: Sequence[str]) -> dict[str, _Known]:
+    """Event ids already loaded (history) or quarantined, with their content hashes.
+
+    A history row wins over quarantine rows; quarantine rows that are themselves conflicting
+    duplicates do not define an id's content.
+    """
+    from sqlalchemy import select
+
+    from ecohub.warehouse.sqlutil import chunks
+    from ecohub.warehouse.tables import entity_version, quarantine
+
+    known: dict[str, _Known] = {}
+    if not ids:
+        return known
+    ev, q = entity_version.c, quarantine.c
+    quarantined: dict[str, tuple[set[str | None], tuple[str, ...]]] = {}
+    with engine.connect() as conn:
+        for part in chunks(sorted(set(ids))):
+            query = select(ev.event_id, ev.content_hash).where(ev.event_id.in_(list(part)))
+            for event_id, digest in conn.execute(query):
+                known[event_id] = _Known("loaded", frozenset({digest}))
+            query = select(q.event_id, q.content_hash, q.failed_expectations).where(
+                q.event_id.in_([i for i in part if i not in known])
+            )
+            for row in conn.execute(query):
+                names: tuple[str, ...] = tuple(row.failed_expectations or ())
+                if CONFLICT in names:
+                    continue
+                quarantined.setdefault(row.event_id, (set(), names))[0].add(row.content_hash)
+    for event_id, (hashes, names) in quarantined.items():
+        known.setdefault(event_id, _Known("quarantined", frozenset(hashes), names))
+    return known
+
+
+def _validate(messages: Sequence[Message], engine: Engine | None = None) -> _Plan:
+    """Decide loaded/quarantined for every message; a re-delivered event shares one decision.
+
+    Copies of one event (same id, same :func:`~ecohub.events.content_hash`) are absorbed
+    wherever they meet: within this batch they take the decision of the first; an event the
+    warehouse already holds keeps the outcome it had. Only a *conflicting* duplicate (same
+    id, other content) is quarantined, as ``envelope.id.conflicting_duplicate``.
+    """
+    from ecohub.events import content_hash
     from ecohub.quality import validate_batch
 
     plan = _Plan()
-    first_of: dict[bytes, int] = {}
-    groups: dict[str, list[int]] = {}
+    first_of: dict[str, int] = {}
+    copy_of: dict[int, int] = {}
+    primaries: list[int] = []
     for i, message in enumerate(messages):
         event = _decode(message)
         plan.events[i] = event
         if event is None:
             plan.outcome[i] = ("quarantined", (_NOT_JSON,))
             continue
-        value = message.value or b""
-        if value in first_of:
+        plan.hashes[i] = content_hash(event)
+        event_id = _event_id(event)
+        if event_id is not None and event_id in first_of:
+            j = first_of[event_id]
+            if plan.hashes[j] == plan.hashes[i]:
+                copy_of[i] = j
+            else:
+                plan.outcome[i] = ("quarantined", (CONFLICT,))
             continue
-        first_of[value] = i
-        groups.setdefault(str(event.get("entitytype")), []).append(i)
+        if event_id is not None:
+            first_of[event_id] = i
+        primaries.append(i)
+    known = _known_events(engine, list(first_of)) if engine is not None else {}
+    groups: dict[str, list[int]] = {}
+    for i in primaries:
+        seen = known.get(_event_id(plan.events[i]) or "")
+        if seen is None:
+            groups.setdefault(str((plan.events[i] or {}).get("entitytype")), []).append(i)
+        elif None in seen.hashes or plan.hashes[i] in seen.hashes:
+            plan.outcome[i] = (seen.outcome, seen.expectations)
+            plan.copies.add(i)
+        else:
+            plan.outcome[i] = ("quarantined", (CONFLICT,))
     for entity_type, indexes in groups.items():
         verdict = validate_batch(entity_type, [plan.events[i] or {} for i in indexes])
         failed = {id(f.row): f.expectations for f in verdict.failed}
@@ -214,9 +302,9 @@ def _validate(messages: Sequence[Message]) -> _Plan:
             else:
                 plan.outcome[i] = ("loaded", ())
                 plan.passing.append(event or {})
-    for i, message in enumerate(messages):  # copies take the decision of their first
-        if i not in plan.outcome:
-            plan.outcome[i] = plan.outcome[first_of[message.value or b""]]
+    for i, j in copy_of.items():  # copies take the decision of their first
+        plan.outcome[i] = plan.outcome[j]
+        plan.copies.add(i)
     return plan
 
 
@@ -241,6 +329,8 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _quarantine_row(item: QuarantineItem, now: datetime) -> dict[str, Any]:
+    from ecohub.events import content_hash
+
     event = item.event or {}
     m = item.message
     return {
@@ -255,7 +345,72 @@ def _quarantine_row(item: QuarantineItem, now: datetime) -> dict[str, Any]:
         "event": item.event,
         "raw_value": None if item.event is not None else _raw_text(m.value),
         "quarantined_at": now,
+        "content_hash": content_hash(item.event) if item.event is not None else None,
     }
+
+
+def _is_outage(exc: BaseException) -> bool:
+    """A lost or refused database connection: the batch is retried, never blamed on a row."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError)
+
+
+def _rejected_rows(engine: Engine, events: Sequence[dict[str, Any]]) -> set[int]:
+    """Events the warehouse refuses on their own (tried one by one, rolled back): a last line
+    of defence so that a row the quality gate let through cannot stop a partition."""
+    from ecohub.warehouse.history import apply_events
+
+    rejected: set[int] = set()
+    for event in events:
+        conn = engine.connect()
+        try:
+            with conn.begin() as tx:
+                apply_events(conn, [event], _now())
+                tx.rollback()
+        except Exception as exc:
+            if _is_outage(exc):
+                raise
+            log.warning("warehouse refuses event %s: %r", event.get("id"), exc)
+            rejected.add(id(event))
+        finally:
+            conn.close()
+    return rejected
+
+
+def _write(
+    engine: Engine,
+    plan: _Plan,
+    result: BatchResult,
+    receipts: list[dict[str, Any]],
+    positions: Mapping[tuple[str, int], int],
+    group_id: str,
+    now: datetime,
+) -> None:
+    from ecohub.warehouse.history import apply_events
+    from ecohub.warehouse.offsets import write_offsets
+    from ecohub.warehouse.sqlutil import insert_ignore
+    from ecohub.warehouse.tables import load_receipts, quarantine
+
+    with engine.begin() as conn:
+        apply_events(conn, plan.passing, now)
+        insert_ignore(conn, quarantine, [_quarantine_row(q, now) for q in result.quarantine])
+        insert_ignore(conn, load_receipts, receipts)
+        advanced = {k: v for k, v in result.next_offsets.items() if v > positions.get(k, 0)}
+        write_offsets(conn, group_id, advanced)
+
+
+def _reject(plan: _Plan, rejected: set[int]) -> None:
+    """Turn passing events the warehouse refused into quarantined ones (and their copies)."""
+    ids = {_event_id(e) for e in plan.passing if id(e) in rejected}
+    plan.passing = [e for e in plan.passing if id(e) not in rejected]
+    for i, event in plan.events.items():
+        if id(event) in rejected or (
+            i in plan.copies and plan.outcome[i][0] == "loaded" and _event_id(event) in ids
+        ):
+            plan.outcome[i] = ("quarantined", (REJECTED,))
 
 
 def process_batch(
@@ -269,43 +424,58 @@ def process_batch(
 
     ``publish_quarantine`` is called with the failing messages *before* the database commit
     (so a quarantined row is never only in the table); the loader passes a Kafka publisher.
+    Re-delivered copies get a receipt but neither a second quarantine row nor a second
+    quarantine message. A database *outage* propagates (the caller retries the batch); any
+    other database error is pinned on the events that cause it, which are quarantined as
+    ``warehouse.accepts_row`` while the rest of the batch loads.
     """
-    from ecohub.warehouse.history import apply_events
-    from ecohub.warehouse.offsets import stored_offsets, write_offsets
-    from ecohub.warehouse.sqlutil import insert_ignore
-    from ecohub.warehouse.tables import load_receipts, quarantine
+    from ecohub.warehouse.offsets import stored_offsets
 
-    result = BatchResult(messages=len(messages))
     positions = stored_offsets(engine, group_id, {(m.topic, m.partition) for m in messages})
     fresh = [m for m in messages if m.offset >= positions.get((m.topic, m.partition), 0)]
-    result.skipped = len(messages) - len(fresh)
+    plan = _validate(fresh, engine)
+    for attempt in range(2):
+        result = _result(messages, fresh, plan)
+        receipts = [
+            _receipt(m, plan.events[i], plan.outcome[i][0], _now()) for i, m in enumerate(fresh)
+        ]
+        now = _now()
+        try:
+            if result.quarantine and publish_quarantine is not None:
+                publish_quarantine(result.quarantine)
+            _write(engine, plan, result, receipts, positions, group_id, now)
+            return result
+        except Exception as exc:
+            if attempt or _is_outage(exc) or not plan.passing:
+                raise
+            log.warning("batch refused by the warehouse (%r): finding the rows", exc)
+            rejected = _rejected_rows(engine, plan.passing)
+            if not rejected:
+                raise
+            _reject(plan, rejected)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _result(messages: Sequence[Message], fresh: Sequence[Message], plan: _Plan) -> BatchResult:
+    result = BatchResult(messages=len(messages), skipped=len(messages) - len(fresh))
     for m in messages:
         key = (m.topic, m.partition)
         result.next_offsets[key] = max(result.next_offsets.get(key, 0), m.offset + 1)
-    plan = _validate(fresh)
-    now = _now()
-    receipts = []
     for i, message in enumerate(fresh):
         outcome, names = plan.outcome[i]
         event = plan.events[i]
-        receipts.append(_receipt(message, event, outcome, now))
         result.by_entity[str((event or {}).get("entitytype", "?")) + ":" + outcome] += 1
+        if i in plan.copies:
+            result.absorbed += 1
         if outcome == "loaded":
             result.loaded += 1
-        else:
-            result.quarantined += 1
+            continue
+        result.quarantined += 1
+        if i not in plan.copies:
             result.failed_by_expectation.update(names)
             result.quarantine.append(
                 QuarantineItem(message=message, expectations=names, event=event)
             )
-    if result.quarantine and publish_quarantine is not None:
-        publish_quarantine(result.quarantine)
-    with engine.begin() as conn:
-        apply_events(conn, plan.passing, now)
-        insert_ignore(conn, quarantine, [_quarantine_row(q, now) for q in result.quarantine])
-        insert_ignore(conn, load_receipts, receipts)
-        advanced = {k: v for k, v in result.next_offsets.items() if v > positions.get(k, 0)}
-        write_offsets(conn, group_id, advanced)
     return result
 
 
@@ -396,22 +566,28 @@ def _quarantine_publisher(
     settings: Settings,
 ) -> tuple[Any, Callable[[Sequence[QuarantineItem]], None]]:
     from kafka import KafkaProducer
+    from kafka.errors import KafkaError
 
     producer = KafkaProducer(**_client_config(settings), acks="all", linger_ms=20)
     topic = quarantine_topic(settings)
 
     def publish(items: Sequence[QuarantineItem]) -> None:
-        for item in items:
-            value = json.dumps(item.as_topic_value(), ensure_ascii=False, default=str).encode()
-            producer.send(
-                topic,
-                key=item.kafka_key,
-                value=value,
-                headers=[
-                    ("failed_expectations", ",".join(item.expectations).encode()),
-                ],
-            )
-        producer.flush()
+        try:
+            for item in items:
+                value = json.dumps(item.as_topic_value(), ensure_ascii=False, default=str)
+                producer.send(
+                    topic,
+                    key=item.kafka_key,
+                    value=value.encode(),
+                    headers=[
+                        ("failed_expectations", ",".join(item.expectations).encode()),
+                    ],
+                )
+            producer.flush(timeout=30)
+        except KafkaError as exc:
+            raise ServiceUnavailable(
+                f"Kafka did not take the quarantine messages: {exc}", service="kafka"
+            ) from exc
 
     return producer, publish
 
@@ -424,6 +600,81 @@ def _ensure_topics(settings: Settings) -> None:
     ensure_topics(settings)
 
 
+# A dead loader's partitions go to the next member after this long without heartbeats; the
+# broker's group.min.session.timeout.ms (default 6 s) is the floor.
+SESSION_TIMEOUT_MS = 10_000
+HEARTBEAT_INTERVAL_MS = 3_000
+
+
+class _Outage:
+    """Backoff for one unavailable service: 0.5 s doubling to 8 s, then ServiceUnavailable
+    (exit 3) once it has been down for ``limit_s``; a success resets it."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.since: float | None = None
+        self.delay = 0.5
+
+    def failed(self, service: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        self.since = self.since if self.since is not None else now
+        if now - self.since >= self.limit_s:
+            raise ServiceUnavailable(
+                f"{service} unavailable for {now - self.since:.0f}s: {_one_line(exc)}",
+                service=service,
+            ) from exc
+        log.warning("%s unavailable (%s); retrying in %.1fs", service, _one_line(exc), self.delay)
+        time.sleep(self.delay)
+        self.delay = min(self.delay * 2, 8.0)
+
+    def ok(self) -> None:
+        self.since, self.delay = None, 0.5
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _process_with_retries(
+    engine: Engine,
+    messages: Sequence[Message],
+    group_id: str,
+    publish: Callable[[Sequence[QuarantineItem]], None],
+    outages: dict[str, _Outage],
+) -> BatchResult:
+    """One batch, retried while the warehouse or the broker is down (the batch is atomic and
+    keyed, so a retry after an unknown outcome changes nothing)."""
+    while True:
+        try:
+            batch = process_batch(engine, messages, group_id=group_id, publish_quarantine=publish)
+        except ServiceUnavailable as exc:
+            outages["kafka"].failed("kafka", exc)
+            continue
+        except Exception as exc:
+            if not _is_outage(exc):
+                raise
+            outages["warehouse"].failed("warehouse", exc)
+            continue
+        outages["kafka"].ok()
+        outages["warehouse"].ok()
+        return batch
+
+
+def _remaining(consumer: Any, engine: Engine, group_id: str, topics: Sequence[str]) -> int:
+    """Messages on ``topics`` the warehouse has not applied yet, whoever holds them."""
+    from ecohub.warehouse.offsets import stored_offsets
+
+    partitions = [
+        _tp(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    ends = consumer.end_offsets(partitions) if partitions else {}
+    stored = stored_offsets(engine, group_id)
+    return sum(max(0, end - stored.get((tp.topic, tp.partition), 0)) for tp, end in ends.items())
+
+
 def consume(
     settings: Settings,
     *,
@@ -431,22 +682,40 @@ def consume(
     max_batches: int | None = None,
     idle_timeout_s: float = 5.0,
     batch_size: int = 500,
+    drain_timeout_s: float = 120.0,
+    outage_timeout_s: float = 60.0,
 ) -> LoadStats:
-    """Consume entity topics into the warehouse until idle for ``idle_timeout_s`` seconds.
+    """Consume entity topics into the warehouse until the lag is 0 and nothing came for
+    ``idle_timeout_s`` seconds.
 
     Runs in the consumer group ``settings.kafka.consumer_group`` (scale out up to the
-    partition count); ``max_batches`` bounds the work for tests and Airflow tasks.
+    partition count); ``max_batches`` bounds the work for tests. Idle is not done: when
+    idle, the loader asks the broker for the end offsets; if events are still unloaded (held
+    by a member that crashed, until its session times out after
+    :data:`SESSION_TIMEOUT_MS`, or by a slower member) it keeps polling, and raises
+    :class:`~ecohub.errors.LoadIncomplete` after ``drain_timeout_s`` more seconds rather than
+    report success. Kafka or the warehouse down: retried with backoff, then
+    :class:`~ecohub.errors.ServiceUnavailable` after ``outage_timeout_s``. The consumer leaves
+    its group on every exit path, so the next loader gets the partitions at once.
     """
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
-    from kafka.structs import OffsetAndMetadata
 
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
 
     engine = get_engine(settings.warehouse_url)
-    init_db(engine)
+    outages = {"kafka": _Outage(outage_timeout_s), "warehouse": _Outage(outage_timeout_s)}
+    while True:
+        try:
+            init_db(engine)
+            break
+        except Exception as exc:
+            if not _is_outage(exc):
+                raise
+            outages["warehouse"].failed("warehouse", exc)
     group_id = settings.kafka.consumer_group
+    subscribed = topics or _entity_topics(settings)
     try:
         _ensure_topics(settings)
         consumer = KafkaConsumer(
@@ -455,27 +724,60 @@ def consume(
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=batch_size,
+            session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
         )
+    except KafkaError as exc:
+        raise ServiceUnavailable(
+            "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
+        ) from exc
+    try:
         producer, publish = _quarantine_publisher(settings)
     except KafkaError as exc:
+        consumer.close(autocommit=False)
         raise ServiceUnavailable(
             "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
         ) from exc
     seeker = _Seeker(consumer, engine, group_id)
     stats = LoadStats()
     try:
-        consumer.subscribe(topics or _entity_topics(settings), listener=_listener(seeker))
-        idle_since = time.monotonic()
-        join_deadline = time.monotonic() + max(30.0, idle_timeout_s)
-        while max_batches is None or stats.batches < max_batches:
-            polled = consumer.poll(timeout_ms=500, max_records=batch_size)
-            messages = _messages(polled)
-            if not messages:
-                waiting_for_join = not seeker.assigned and time.monotonic() < join_deadline
-                if not waiting_for_join and time.monotonic() - idle_since >= idle_timeout_s:
-                    break
-                continue
-            batch = process_batch(engine, messages, group_id=group_id, publish_quarantine=publish)
+        consumer.subscribe(subscribed, listener=_listener(seeker))
+        _loop(consumer, engine, group_id, subscribed, publish, seeker, stats, outages,
+              max_batches=max_batches, idle_timeout_s=idle_timeout_s,
+              batch_size=batch_size, drain_timeout_s=drain_timeout_s)  # fmt: skip
+    finally:
+        consumer.close(autocommit=False)  # leaves the group: partitions move on at once
+        producer.close(timeout=5)
+    log.info("loader finished: %s", stats.as_dict())
+    return stats
+
+
+def _loop(
+    consumer: Any,
+    engine: Engine,
+    group_id: str,
+    topics: Sequence[str],
+    publish: Callable[[Sequence[QuarantineItem]], None],
+    seeker: _Seeker,
+    stats: LoadStats,
+    outages: dict[str, _Outage],
+    *,
+    max_batches: int | None,
+    idle_timeout_s: float,
+    batch_size: int,
+    drain_timeout_s: float,
+) -> None:
+    from kafka.errors import KafkaError
+    from kafka.structs import OffsetAndMetadata
+
+    idle_since = time.monotonic()
+    join_deadline = time.monotonic() + max(30.0, idle_timeout_s)
+    drain_deadline: float | None = None
+    while max_batches is None or stats.batches < max_batches:
+        polled = consumer.poll(timeout_ms=500, max_records=batch_size)
+        messages = _messages(polled)
+        if messages:
+            batch = _process_with_retries(engine, messages, group_id, publish, outages)
             stats.add(batch)
             try:
                 consumer.commit(
@@ -486,12 +788,35 @@ def consume(
                 )
             except KafkaError as exc:  # only a hint: the warehouse holds the truth
                 log.warning("could not commit offsets to Kafka (hint only): %s", exc)
-            idle_since = time.monotonic()
-    finally:
-        consumer.close(autocommit=False)
-        producer.close()
-    log.info("loader finished: %s", stats.as_dict())
-    return stats
+            idle_since, drain_deadline = time.monotonic(), None
+            continue
+        now = time.monotonic()
+        if (not seeker.assigned and now < join_deadline) or now - idle_since < idle_timeout_s:
+            continue
+        try:
+            left = _remaining(consumer, engine, group_id, topics)
+        except KafkaError as exc:
+            outages["kafka"].failed("kafka", exc)
+            continue
+        except Exception as exc:
+            if not _is_outage(exc):
+                raise
+            outages["warehouse"].failed("warehouse", exc)
+            continue
+        outages["kafka"].ok()
+        outages["warehouse"].ok()
+        if left == 0:
+            return
+        drain_deadline = drain_deadline or now + drain_timeout_s
+        if now >= drain_deadline:
+            raise LoadIncomplete(
+                f"{left} published event(s) still unloaded after waiting "
+                f"{drain_timeout_s:.0f}s for their partitions",
+                group=group_id,
+                lag=left,
+            )
+        log.info("idle but %d event(s) unloaded: waiting for their partitions", left)
+        idle_since = now
 
 
 def _tp(topic: str, partition: int) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from ecohub.errors import ReconciliationError
 from ecohub.settings import Settings
 
-__all__ = ["demo", "last_runs", "reconcile_pending", "resolve", "status"]
+__all__ = ["demo", "last_runs", "reconcile_pending", "resolve", "status", "unbalanced_runs"]
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,36 @@ def last_runs(settings: Settings) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
+def unbalanced_runs(settings: Settings) -> list[dict[str, Any]]:
+    """Every run whose last reconciliation did not balance, oldest first, whatever came after:
+    a newer run of the same stream balancing does not bring back what an older one lost."""
+    from ecohub.warehouse.tables import runs
+
+    engine = _engine(settings)
+    r = runs.c
+    query = (
+        select(r.run_id, r.portal, r.events, r.loaded, r.quarantined, r.message, r.checked_at)
+        .where(r.status == "unbalanced")
+        .order_by(r.checked_at, r.run_id)
+    )
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
 def status(settings: Settings, *, as_json: bool = False) -> int:
-    """Print the last run per portal and stream; exit 1 when one of them does not balance."""
+    """Print the last run per portal and stream and every unbalanced run; exit 1 when any run
+    does not balance (the newest or an older one)."""
     rows = last_runs(settings)
+    unbalanced = unbalanced_runs(settings)
     lag = _total_lag(settings)
     if as_json:
-        print(json.dumps({"runs": rows, "consumer_lag": lag}, default=str, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"runs": rows, "unbalanced_runs": unbalanced, "consumer_lag": lag},
+                default=str,
+                ensure_ascii=False,
+            )
+        )
     else:
         header = ("portal", "stream", "run", "fetched", "published", "dead", "events", "status")
         print("  ".join(f"{h:>10}" if i > 2 else f"{h:<22}" for i, h in enumerate(header)))
@@ -130,9 +154,11 @@ def status(settings: Settings, *, as_json: bool = False) -> int:
             )
             print("  ".join(f"{c!s:>10}" if i > 2 else f"{c!s:<22}" for i, c in enumerate(cells)))
         print(f"consumer lag: {'unknown' if lag is None else lag}")
+        for run in unbalanced:
+            print(f"UNBALANCED run {run['run_id']}: {run['message']}")
         if not rows:
             print("no runs yet: `ecohub sync <portal>` then `ecohub consume`")
-    return 1 if any(r["status"] == "unbalanced" for r in rows) else 0
+    return 1 if unbalanced or any(r["status"] == "unbalanced" for r in rows) else 0
 
 
 def resolve(settings: Settings, *, score_url: str | None = None) -> int:

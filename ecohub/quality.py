@@ -47,6 +47,8 @@ SUITES_DIR = Path(__file__).resolve().parents[1] / "quality"
 ENVELOPE_SUITE = "envelope"
 DELETE_SUITE = "delete"
 _NO_SUITE = "entitytype.has_a_suite"
+# envelope attributes whose JSON type the suites check (``type(<name>)`` columns)
+_TYPED = ("id", "entitykey", "entityversion", "operation", "sourceref", "data")
 _gx_lock = threading.Lock()
 
 
@@ -218,7 +220,9 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     ``_expected_type`` (``vn.hcmc.ecohub.<entitytype>.<operation>``), ``_key_prefix`` (the
     first two segments of ``entitykey``), ``_key_source_id`` (the rest of it),
     ``_expected_key_prefix`` (``<portal>:<entitytype>``)
-    and ``_tax_code_parent`` (the first 10 digits of ``data.tax_code.value``).
+    and ``_tax_code_parent`` (the first 10 digits of ``data.tax_code.value``), and
+    ``type(<attribute>)`` (the JSON type as Python names it: ``int``, ``str``, ``dict``,
+    ``NoneType``...) of the envelope attributes the warehouse computes with.
     """
     row: dict[str, Any] = {}
     for key, value in event.items():
@@ -242,6 +246,8 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     row["_expected_key_prefix"] = f"{portal}:{event.get('entitytype')}"
     tax = row.get("data.tax_code.value")
     row["_tax_code_parent"] = tax[:10] if isinstance(tax, str) else None
+    for name in _TYPED:
+        row[f"type({name})"] = type(event.get(name)).__name__ if name in event else None
     return row
 
 
@@ -280,10 +286,31 @@ def _frame(rows: Sequence[Mapping[str, Any]], needed: set[str]) -> Any:
 # --------------------------------------------------------------------------- validation
 
 
-def _run(
-    name: str, rows: Sequence[Mapping[str, Any]], suites_dir: Path
-) -> tuple[Any, dict[int, list[str]], dict[int, list[str]], list[str]]:
-    """Validate ``rows`` with suite ``name``: (result, critical per row, soft per row, batch)."""
+@dataclass
+class _Outcome:
+    """What one suite said about a list of rows (indexes into that list)."""
+
+    critical: dict[int, list[str]] = field(default_factory=dict)
+    soft: dict[int, list[str]] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+
+    def absorb(self, other: _Outcome, shift: int) -> None:
+        for target, source in ((self.critical, other.critical), (self.soft, other.soft)):
+            for index, names in source.items():
+                target.setdefault(index + shift, []).extend(names)
+        self.findings.extend(f for f in other.findings if f not in self.findings)
+        self.results.extend(other.results)
+
+
+def _run(name: str, rows: Sequence[Mapping[str, Any]], suites_dir: Path) -> _Outcome:
+    """Validate ``rows`` with suite ``name``, row by row.
+
+    An expectation that *raises* (e.g. a range check meeting a string) cannot say which row
+    broke it; the rows are then split in halves and validated again until the rows that make
+    it raise stand alone: they fail that expectation, and their neighbours are judged on
+    their own merits. A poisoned batch costs a few more GX runs, never the batch.
+    """
     gx = _gx()
     suite = gx.suite(name, suites_dir)
     merged = _merged(name, suites_dir)
@@ -291,30 +318,38 @@ def _run(
     frame = _frame(rows, _columns(merged))
     batch = gx.batch_definition(name).get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-    critical: dict[int, list[str]] = {}
-    soft: dict[int, list[str]] = {}
-    findings: list[str] = []
+    out = _Outcome(results=[result])
+    raised: list[str] = []
     for res in result.results:
         if res.success:
             continue
         config = res.expectation_config
         exp_name = (config.meta or {}).get("name") or config.type
         if res.exception_info and res.exception_info.get("raised_exception"):
-            findings.append(f"{exp_name}: {res.exception_info.get('exception_message')}")
+            raised.append(exp_name)
             continue
         indexes = (res.result or {}).get("unexpected_index_list")
         if not indexes:
-            findings.append(exp_name)
+            out.findings.append(exp_name)
             continue
         target = (
-            critical
+            out.critical
             if str(config.severity.value if hasattr(config.severity, "value") else config.severity)
             == "critical"
-            else soft
+            else out.soft
         )
         for index in indexes:
             target.setdefault(int(index), []).append(exp_name)
-    return result, critical, soft, findings
+    if not raised:
+        return out
+    if len(rows) == 1:
+        out.critical.setdefault(0, []).extend(raised)
+        return out
+    middle = len(rows) // 2
+    halves = _Outcome()
+    halves.absorb(_run(name, rows[:middle], suites_dir), 0)
+    halves.absorb(_run(name, rows[middle:], suites_dir), middle)
+    return halves
 
 
 def validate_batch(
@@ -343,12 +378,12 @@ def validate_batch(
                     outcome[i].append(_NO_SUITE)
                 continue
             subset = [rows[i] for i in indexes]
-            result, critical, soft, findings = _run(suite_name, subset, root)
-            verdict.results.append(result)
-            verdict.batch_findings.extend(findings)
-            for local, names in critical.items():
+            found = _run(suite_name, subset, root)
+            verdict.results.extend(found.results)
+            verdict.batch_findings.extend(found.findings)
+            for local, names in found.critical.items():
                 outcome[indexes[local]].extend(names)
-            for local, names in soft.items():
+            for local, names in found.soft.items():
                 verdict.warnings.setdefault(indexes[local], []).extend(names)
     for i, row in enumerate(rows):
         if outcome[i]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
+from ecohub.events import content_hash
 from ecohub.warehouse.sqlutil import chunks, insert_ignore, upsert
 from ecohub.warehouse.tables import entity_field, entity_version, staging_table
 
@@ -70,6 +71,7 @@ def _version_row(event: Mapping[str, Any], loaded_at: datetime) -> dict[str, Any
         valid_to=None,
         is_current=True,
         is_deleted=row["operation"] == "delete",
+        content_hash=content_hash(event),
     )
     return row
 

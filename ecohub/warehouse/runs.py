@@ -4,7 +4,9 @@ Two equations per run, at two grains:
 
 * records: ``fetched = published + dead_lettered`` (reported by the pipeline per stream);
 * events: ``events published = loaded + quarantined`` (one source record may yield several
-  events; the loader writes one receipt per consumed message, so a replay counts nothing twice).
+  events; both sides count distinct event ids, and loaded/quarantined only count events whose
+  row is really in history or quarantine, so a replay counts nothing twice and a receipt
+  cannot hide a missing row).
 
 A run is *complete* once the loader has consumed everything published for it: either the
 caller says so (``consumer_lag=0`` from :func:`ecohub.loader.lag`), or the receipts already
@@ -18,11 +20,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy import Connection, Engine, case, exists, func, select
 
 from ecohub.errors import ReconciliationError
 from ecohub.warehouse.sqlutil import upsert
-from ecohub.warehouse.tables import load_receipts, run_extracts, runs
+from ecohub.warehouse.tables import entity_version, load_receipts, quarantine, run_extracts, runs
 
 __all__ = ["RunBalance", "extract_counts", "load_counts", "reconcile", "record_extract"]
 
@@ -114,17 +116,44 @@ def extract_counts(engine: Engine, run_id: str, stream: str) -> dict[str, int] |
 
 
 def load_counts(engine: Engine, run_id: str) -> dict[str, int]:
-    """Loaded and quarantined messages of one run, from the loader's receipts."""
-    # distinct events: a page re-published after a crash (same deterministic event ids) is
-    # one extraction, not two; receipts of unreadable messages have no event id
+    """Distinct events of one run that are *in* the warehouse: loaded or quarantined.
+
+    Counted from the loader's receipts, one per event id however many copies of it the run
+    delivered (a page re-published after a crash is one extraction, not two), and only when
+    the row the receipt promises exists: "loaded" needs the event in history, "quarantined"
+    a quarantine row for it. So a receipt can never stand in for a missing row, and an event
+    the run sent once more with conflicting content still counts once (as loaded).
+    Messages without an event id (unreadable bytes) count one each, by their coordinates.
+    """
     c = load_receipts.c
-    distinct = func.count(func.distinct(c.event_id)) + func.sum(
-        case((c.event_id.is_(None), 1), else_=0)
+    per_event = (
+        select(
+            c.event_id,
+            func.max(case((c.outcome == "loaded", 1), else_=0)).label("loaded"),
+        )
+        .where((c.runid == run_id) & c.event_id.is_not(None))
+        .group_by(c.event_id)
+        .subquery()
     )
-    query = select(c.outcome, distinct).where(c.runid == run_id).group_by(c.outcome)
+    in_history = exists().where(entity_version.c.event_id == per_event.c.event_id)
+    in_quarantine = exists().where(quarantine.c.event_id == per_event.c.event_id)
+    loaded = select(func.count()).where((per_event.c.loaded == 1) & in_history)
+    quarantined = select(func.count()).where((per_event.c.loaded == 0) & in_quarantine)
+    q = quarantine.c
+    unreadable = select(func.count()).where(
+        (c.runid == run_id)
+        & c.event_id.is_(None)
+        & exists().where(
+            (q.topic == c.topic)
+            & (q.kafka_partition == c.kafka_partition)
+            & (q.kafka_offset == c.kafka_offset)
+        )
+    )
     with engine.connect() as conn:
-        counts = {outcome: int(n) for outcome, n in conn.execute(query)}
-    return {"loaded": counts.get("loaded", 0), "quarantined": counts.get("quarantined", 0)}
+        n_loaded = int(conn.execute(loaded).scalar_one())
+        n_quarantined = int(conn.execute(quarantined).scalar_one())
+        n_quarantined += int(conn.execute(unreadable).scalar_one())
+    return {"loaded": n_loaded, "quarantined": n_quarantined}
 
 
 def _extract_totals(engine: Engine, run_id: str) -> tuple[str | None, dict[str, int]]:

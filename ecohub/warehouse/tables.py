@@ -110,6 +110,7 @@ entity_version = Table(
     Column("runid", String(120), nullable=True),
     Column("landinguri", Text, nullable=True),
     Column("loaded_at", DateTime, nullable=False),
+    Column("content_hash", String(64), nullable=True),
     UniqueConstraint("event_id", name="uq_entity_version_event_id"),
     Index("ix_entity_version_key_version", "entity_key", "entityversion"),
     Index("ix_entity_version_type_current", "entity_type", "is_current"),
@@ -130,7 +131,9 @@ quarantine = Table(
     Column("event", JSON, nullable=True),
     Column("raw_value", Text, nullable=True),
     Column("quarantined_at", DateTime, nullable=False),
+    Column("content_hash", String(64), nullable=True),
     Index("ix_quarantine_runid", "runid"),
+    Index("ix_quarantine_event_id", "event_id"),
     comment="Messages that failed the quality gate, with the names of the failed expectations.",
 )
 

@@ -79,3 +79,29 @@ def test_status_on_an_empty_warehouse(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "no runs yet" in out
     assert "consumer lag: unknown" in out
+
+
+def test_services_down_only_stops_the_named_service(monkeypatch):
+    from ecohub import services
+
+    calls = []
+    monkeypatch.setattr(services, "down", lambda only=None, stack=None: calls.append(only))
+    assert main(["services", "down", "--only", "kafka"]) == 0
+    assert main(["services", "down"]) == 0
+    assert calls == [["kafka"], None]
+
+
+@pytest.mark.parametrize("service", ["warehouse", "kafka"])
+def test_consume_with_a_service_down_exits_3_with_one_line(monkeypatch, capsys, tmp_path, service):
+    closed = _closed_port()
+    if service == "warehouse":
+        monkeypatch.setenv("ECOHUB_WAREHOUSE_URL", f"postgresql+psycopg://u@127.0.0.1:{closed}/x")
+    else:
+        monkeypatch.setenv("ECOHUB_WAREHOUSE_URL", f"sqlite:///{tmp_path}/wh.db")
+        monkeypatch.setenv("ECOHUB_KAFKA__BOOTSTRAP_SERVERS", f"127.0.0.1:{closed}")
+    code = main(["consume", "--outage-timeout", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3
+    assert len(err) == 1 and err[0].startswith("ecohub: unavailable:")
+    assert service in err[0].lower()
+    assert "Traceback" not in err[0]

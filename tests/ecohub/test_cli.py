@@ -82,7 +82,7 @@ def test_status_on_an_empty_warehouse(monkeypatch, capsys):
 
 
 def test_services_down_only_stops_the_named_service(monkeypatch):
-    from ecohub import services
+    from infra import stack as services
 
     calls = []
     monkeypatch.setattr(services, "down", lambda only=None, stack=None: calls.append(only))

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -132,8 +133,36 @@ def collect(engine: Engine, now: datetime) -> ReportData:
 # --------------------------------------------------------------------------- helpers
 
 
+def _plain(value: Any) -> Any:
+    """A SQL value as the report's Python types: ``Decimal`` becomes ``int`` or ``float``.
+
+    Why: PostgreSQL answers ``SUM`` of integers and ``AVG`` with ``numeric`` (``Decimal``),
+    SQLite with ``int``/``float``. Converting once, where rows are read, keeps every figure
+    the same type on both backends, so formatting and charts never mix Decimal and float.
+    ``SUM`` of integers has scale 0 and stays exact; a fractional numeric becomes a float.
+    """
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0:
+            return int(value)
+        return float(value)
+    return value
+
+
+def _plain_row(mapping: Mapping[Any, Any]) -> Row:
+    return {str(key): _plain(value) for key, value in mapping.items()}
+
+
 def _rows(conn: Connection, query: Select[Any]) -> list[Row]:
-    return [dict(r._mapping) for r in conn.execute(query)]
+    return [_plain_row(r._mapping) for r in conn.execute(query)]
+
+
+def _one(conn: Connection, query: Select[Any]) -> Row:
+    return _plain_row(conn.execute(query).one()._mapping)
+
+
+def _scalar(conn: Connection, query: Select[Any]) -> Any:
+    return _plain(conn.execute(query).scalar_one())
 
 
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -203,7 +232,8 @@ def _run_portal() -> Any:
 
 def _headline(conn: Connection) -> Row:
     e, r, rn = run_extracts.c, load_receipts.c, runs.c
-    extract = conn.execute(
+    extract = _one(
+        conn,
         select(
             func.count(distinct(e.run_id)).label("runs_total"),
             func.coalesce(func.sum(e.fetched), 0).label("fetched"),
@@ -212,33 +242,36 @@ def _headline(conn: Connection) -> Row:
             func.coalesce(func.sum(e.events), 0).label("events"),
             _ratio(func.sum(e.published), func.sum(e.fetched)).label("record_validity"),
         )
-    ).one()._mapping
-    receipts = conn.execute(
+    )
+    receipts = _one(
+        conn,
         select(
             _count_if(r.outcome == "loaded").label("loaded"),
             _count_if(r.outcome == "quarantined").label("quarantined"),
             _ratio(_count_if(r.outcome == "loaded"), func.count()).label("event_validity"),
         )
-    ).one()._mapping
-    status = conn.execute(
+    )
+    status = _one(
+        conn,
         select(
             _count_if(rn.status == "balanced").label("runs_balanced"),
             _count_if(rn.status == "unbalanced").label("runs_unbalanced"),
             _count_if(rn.status == "pending").label("runs_pending"),
         )
-    ).one()._mapping
-    unchecked = conn.execute(
-        select(func.count(distinct(e.run_id))).where(e.run_id.not_in(select(rn.run_id)))
-    ).scalar_one()
+    )
+    unchecked = _scalar(
+        conn, select(func.count(distinct(e.run_id))).where(e.run_id.not_in(select(rn.run_id)))
+    )
     ev = entity_version.c
-    entities = conn.execute(
+    entities = _one(
+        conn,
         select(
             func.count().label("versions"),
             _count_if(_current_entity()).label("current"),
             _count_if(and_(ev.is_current.is_(True), ev.is_deleted.is_(True))).label("deleted"),
         )
-    ).one()._mapping
-    quarantined_rows = conn.execute(select(func.count()).select_from(quarantine)).scalar_one()
+    )
+    quarantined_rows = _scalar(conn, select(func.count()).select_from(quarantine))
     return {
         **dict(extract),
         **dict(receipts),

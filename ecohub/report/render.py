@@ -32,11 +32,13 @@ h1{font-size:1.6em;margin:24px 0 4px}h2{font-size:1.25em;margin:32px 0 8px;
  border-bottom:2px solid #0072B2;padding-bottom:3px}h3{font-size:1.05em;margin:20px 0 6px}
 p.meta{color:#555;margin:0 0 8px}nav{margin:8px 0 16px;font-size:.95em}nav a{margin-right:14px}
 a{color:#005a8c}table{border-collapse:collapse;margin:6px 0 12px;font-size:.92em}
-th,td{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top}
+th,td{border:1px solid #d0d7de;padding:4px 8px;vertical-align:top}td{overflow-wrap:anywhere}
 th{background:#f3f5f7;text-align:left;font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.t,td.key{white-space:nowrap}td.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+td.t{white-space:nowrap}td.key{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
 table.figures td.n{font-size:1.15em;font-weight:600}
+table.runs{font-size:.84em}table.runs th,table.runs td{padding:3px 5px}
+table.runs td{overflow-wrap:normal}
 .status{font-weight:600;padding:1px 6px;border-radius:3px;white-space:nowrap}
 .balanced{background:#d9f2e6;color:#05603a}.unbalanced{background:#fde2dd;color:#a4200b}
 .pending{background:#fff1cc;color:#7a5200}.unchecked{background:#eceff1;color:#37474f}
@@ -263,7 +265,8 @@ _RUN = (
 
 
 def runs_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    return table(rows, _RUN, lambda r: f"run.{r['run_id']}")
+    """Fourteen columns: compact type, so it fits a 1280 px screen (the browser test checks)."""
+    return table(rows, _RUN, lambda r: f"run.{r['run_id']}", css="runs")
 
 
 def _runs(data: ReportData) -> str:

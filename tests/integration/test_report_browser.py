@@ -1,4 +1,4 @@
-"""The auditors' report in a real browser: headless Debian Chromium, offline.
+"""The auditors' report in a real browser: headless Debian Chromium, offline, on both backends.
 
 Checks what an auditor sees: the DOM after Chromium rendered the page carries the same
 figures as the warehouse (recomputed with plain SQL by tests/ecohub/report/oracle.py), the
@@ -6,28 +6,37 @@ page is complete with every host name unresolvable, and the page itself asked th
 nothing. Chromium's own background traffic (update and account checks) is told apart from the
 page's requests by the network isolation key in Chromium's NetLog; a control page with external
 references proves the detector sees page requests. Needs /usr/bin/chromium: `infra/chromium.sh`.
+
+Every check runs on a site written from SQLite and from PostgreSQL (the session's own database,
+one schema for the module). The oracle reads SQLite; on PostgreSQL it reads a SQLite twin
+filled with the same deterministic sample, so passing on both means the same figures on both.
+Layout: at a 1280 px window no table may reach past the viewport (measured by Chromium itself
+on a copy of the page with a probe script appended; the report ships no JavaScript).
 """
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import re
 import struct
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import sqlalchemy as sa
 
 from ecohub.report import write_report
 from ecohub.report.data import KEY_ATTRIBUTES
 from ecohub.settings import Settings
 from ecohub.warehouse import init_db
 from tests.fixtures.report_sample import populate_sample
-from tests.fixtures.warehouse_sample import sqlite_engine
+from tests.fixtures.warehouse_sample import postgres_schema_engine, sqlite_engine
 
 pytestmark = pytest.mark.integration
 
@@ -93,18 +102,33 @@ def visit(tmp: Path, page: Path) -> Visit:
     return Visit(done.stdout, page_requests, background)
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object, Path]:
-    root = tmp_path_factory.mktemp("report-browser")
+def _schema_url(engine: sa.Engine) -> str:
+    with engine.connect() as conn:
+        schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+    assert schema and schema.startswith("t_"), schema  # never the shared public schema
+    url = engine.url.render_as_string(hide_password=False)
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def site(request: pytest.FixtureRequest,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, object, Path]]:
+    root = tmp_path_factory.mktemp(f"report-browser-{request.param}")
     db_path = root / "warehouse.db"
     engine = sqlite_engine(db_path)
     init_db(engine)
     populate_sample(engine, days=8, seed=84)
     engine.dispose()
-    settings = Settings(var_dir=root / "var", warehouse_url=f"sqlite:///{db_path}")
-    index = write_report(settings, root / "site", now=NOW)
     oracle = _oracle_module().Oracle(db_path, NOW, KEY_ATTRIBUTES)
-    return index, oracle, root
+    settings = Settings(var_dir=root / "var", warehouse_url=f"sqlite:///{db_path}")
+    if request.param == "sqlite":
+        yield write_report(settings, root / "site", now=NOW), oracle, root
+        return
+    with postgres_schema_engine(request.getfixturevalue("postgres_database")) as pg:
+        init_db(pg)
+        populate_sample(pg, days=8, seed=84)  # the same sample as the oracle's twin
+        pg_settings = settings.model_copy(update={"warehouse_url": _schema_url(pg)})
+        yield write_report(pg_settings, root / "site", now=NOW), oracle, root
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +211,52 @@ def test_a_screenshot_of_the_summary_is_a_full_page(site, tmp_path):
     width, height = struct.unpack(">II", header[16:24])
     assert (width, height) == (1280, 2400)
     assert png.stat().st_size > 100_000  # text, tables and colour, not a blank page
+
+
+# --------------------------------------------------------------------------- layout at 1280 px
+_PROBE = """<script>
+(() => {
+  const width = document.documentElement.clientWidth;
+  const tables = [...document.querySelectorAll("table")].map((t, i) => {
+    const box = t.getBoundingClientRect();
+    const head = t.querySelector("th");
+    return {i, left: box.left, right: box.right, head: head ? head.textContent : ""};
+  });
+  document.body.setAttribute("data-layout", JSON.stringify({
+    window: window.innerWidth, width, scroll: document.documentElement.scrollWidth, tables,
+    overflowing: tables.filter(t => t.right > width + 0.5 || t.left < -0.5)}));
+})();
+</script>"""
+_LAYOUT = re.compile(r'data-layout="([^"]*)"')
+
+
+def layout(tmp: Path, page_html: str, name: str, width: int = 1280) -> dict[str, object]:
+    """Chromium's own measurement of a page at ``width`` px: viewport, scroll width, tables."""
+    probe = tmp / f"layout-{name}"
+    probe.write_text(page_html.replace("</body>", _PROBE + "</body>"), encoding="utf-8")
+    done = _chromium(tmp, probe.as_uri(), "--dump-dom", f"--window-size={width},900")
+    found = _LAYOUT.search(done.stdout)
+    assert found is not None, done.stdout[-500:]
+    measured: dict[str, object] = json.loads(html.unescape(found.group(1)))
+    return measured
+
+
+@pytest.mark.parametrize("page", ["index.html", "runs.html", "expectations.html"])
+def test_no_table_overflows_the_page_at_1280_px(site, tmp_path, page):
+    index, _, _ = site
+    seen = layout(tmp_path, (index.parent / page).read_text(encoding="utf-8"), page)
+    assert seen["window"] == 1280  # the window really was 1280 px wide (less a scrollbar)
+    assert len(seen["tables"]) >= 1
+    assert seen["overflowing"] == [], seen["overflowing"]
+    assert seen["scroll"] <= seen["width"]
+
+
+def test_the_layout_probe_sees_a_table_wider_than_the_page(tmp_path):
+    """Control: the same measurement flags a table that does not fit."""
+    cells = "".join(f"<td>{'x' * 40}-{i}</td>" for i in range(40))
+    page = (f"<!DOCTYPE html><html><head><style>td{{white-space:nowrap}}</style></head>"
+            f"<body><table><tr>{cells}</tr></table></body></html>")
+    seen = layout(tmp_path, page, "wide.html")
+    assert seen["window"] == 1280
+    assert len(seen["overflowing"]) == 1
+    assert seen["scroll"] > seen["width"]

@@ -18,14 +18,7 @@ from tests.fixtures.warehouse_sample import (
     postgres_schema_engine,
     sample_data,
     sqlite_engine,
-    temporary_postgres_database,
 )
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    with temporary_postgres_database() as url:
-        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

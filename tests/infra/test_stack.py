@@ -327,8 +327,8 @@ def _stand_in(
     return services._Service(
         name=name,
         log_name=name,
-        address="127.0.0.1:0",
-        ports=(),
+        address=lambda _stack: "127.0.0.1:0",
+        ports=lambda _stack: (),
         start=start,
         ready=ready,
         after_ready=lambda _stack: None,
@@ -425,8 +425,8 @@ def test_a_port_held_by_a_foreign_process_is_named(tmp_path):
         svc = services._Service(
             name="s3",
             log_name="s3proxy",
-            address="-",
-            ports=(port,),
+            address=lambda _s: "-",
+            ports=lambda _s: (port,),
             start=lambda _s: 0,
             ready=lambda _s: False,
             after_ready=lambda _s: None,
@@ -437,4 +437,24 @@ def test_a_port_held_by_a_foreign_process_is_named(tmp_path):
         with pytest.raises(
             services.ServiceUnavailable, match=rf"port {port} is held by pid {os.getpid()}"
         ):
-            services._check_ports_free(svc)
+            services._check_ports_free(services.Stack.default(), svc)
+
+
+def test_a_second_stack_carries_its_own_root_and_ports(tmp_path):
+    from infra import stack as st
+
+    other = Stack(root=tmp_path, kafka_port=19092, kafka_controller_port=19093, pg_port=19432,
+                  s3_port=19000)  # fmt: skip
+    props = st.kafka_properties(other)
+
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["log.dirs"] == str(tmp_path / "var" / "kafka" / "data")
+    assert st.s3proxy_properties(other)["s3proxy.endpoint"] == "http://127.0.0.1:19000"
+    assert other.warehouse_url == "postgresql+psycopg://postgres@127.0.0.1:19432/ecohub"
+    assert "port = 19432" in st._pg_conf(other)
+    assert other.home_marker != Stack.default().home_marker
+    rows = st.status(["kafka", "postgres"], other)  # nothing started there: not ours, not ready
+    assert [(r.address, r.pid, r.ready) for r in rows] == [
+        ("127.0.0.1:19432", None, False),
+        ("127.0.0.1:19092", None, False),
+    ]

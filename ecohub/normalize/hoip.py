@@ -162,7 +162,7 @@ def map_startup_project(ctx: MapContext) -> list[CanonicalRecord]:
 def map_organization(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data
     updated = ctx.required_date("updated_at")
-    org = parse_org_name(ctx.require("name"))
+    org = ctx.organization_name("name")
     founded_year = ctx.integer("founded_year")
     record = ctx.entity(
         "organization", updated, created=data.get("created_at"), revision=data.get("version"),

@@ -11,6 +11,14 @@ Canonical title codes (Vietnamese usage): ``GS`` professor, ``PGS`` associate pr
 physician, ``BSCKI``/``BSCKII`` specialist physician, ``DS`` pharmacist, ``KTS`` architect,
 ``CN`` bachelor, ``NCS`` doctoral candidate, ``LS`` lawyer, ``NGND``/``NGUT`` people's/meritorious
 teacher, ``TTND``/``TTUT`` people's/meritorious physician. English forms map onto them.
+
+Also removed from the name (``as_served`` keeps them): a leading honorific (``Ông``, ``Bà``,
+``Anh``, ``Chị``, ``Mr``, ``Ms``...) when at least two words follow - ``Ông`` is also a rare
+family name (Ông Ích Khiêm), so ``Ông Ích Khiêm`` keeps it unless a common family name
+follows; a trailing role in parentheses (``Nguyễn Văn A (Trưởng khoa)``), which is never part
+of a name; Cyrillic/Greek look-alike letters inside a Latin name are folded
+(:func:`~ecohub.normalize.text.fold_homoglyphs`) or, when a foreign letter has no look-alike,
+reported through ``mixed_script`` for the mapper to flag.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 
 from ecohub.errors import NormalizationError
-from ecohub.normalize.text import clean_bounded, clean_text, fold
+from ecohub.normalize.text import clean_bounded, clean_text, fold, fold_homoglyphs
 
 __all__ = ["TITLE_CODES", "PersonName", "split_person_name"]
 
@@ -79,6 +87,16 @@ _TITLE_SPELLINGS: dict[str, str] = {
 }
 TITLE_CODES: frozenset[str] = frozenset(_TITLE_SPELLINGS.values())
 
+_HONORIFICS = frozenset({"ong", "ba", "anh", "chi", "co", "mr", "mrs", "ms", "miss", "mr.",
+                         "ngai", "em", "chu", "bac"})
+# The commonest Vietnamese family names (folded): after one of them a leading honorific is
+# certainly one, even when only one more word follows.
+_FAMILY_NAMES = frozenset({
+    "nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do",
+    "ho", "ngo", "duong", "ly", "truong", "dinh", "lam", "mai", "trinh", "doan", "luong", "cao",
+    "ha", "ta", "quach", "thai", "luu", "ton", "chau", "tang", "vuong", "la", "kieu", "lai",
+})
+_ROLE = re.compile(r"\s*\(([^()]*)\)\s*$")
 _SEPARATORS = re.compile(r"[.\-/:]+")
 _TRAILING = re.compile(r"[,(]\s*([^,()]+?)\s*\)?\s*$")
 _MAX_WIDTH = 4
@@ -90,6 +108,7 @@ class PersonName:
     full_name: str
     titles: list[str] = field(default_factory=list)
     as_served: str = ""
+    mixed_script: bool = False  # a Cyrillic/Greek letter without a Latin look-alike remains
 
     def to_dict(self) -> dict[str, object]:
         return {"full_name": self.full_name, "titles": list(self.titles),
@@ -138,6 +157,27 @@ def _take_leading(rest: str, titles: list[str]) -> str:
     return " ".join(words)
 
 
+def _take_honorific(rest: str) -> str:
+    """Drop a leading ``Ông``/``Bà``/``Mr.``... (see the module doc for when)."""
+    words = rest.split()
+    if len(words) < 3 or fold(words[0]) not in _HONORIFICS:
+        return rest
+    if len(words) >= 4 or fold(words[1]) in _FAMILY_NAMES:
+        return " ".join(words[1:])
+    return rest
+
+
+def _take_role(rest: str, titles: list[str]) -> str:
+    """Drop a trailing ``(Trưởng khoa)``; a degree in parentheses goes to ``titles``."""
+    match = _ROLE.search(rest)
+    if match is None or not rest[: match.start()].strip():
+        return rest
+    code = _title_code(match.group(1))
+    if code is not None:
+        titles.append(code)
+    return rest[: match.start()].rstrip(" ,")
+
+
 def _take_trailing(rest: str, titles: list[str]) -> str:
     """Strip trailing ", PhD" or "(ThS)" style degrees."""
     while True:
@@ -159,7 +199,10 @@ def split_person_name(value: str) -> PersonName:
     """
     as_served = clean_bounded(value, "person name")
     titles: list[str] = []
-    rest = _take_leading(as_served, titles)
+    folded, mixed = fold_homoglyphs(as_served)
+    rest = _take_role(folded, titles)
+    rest = _take_honorific(rest)
+    rest = _take_leading(rest, titles)
     rest = _take_trailing(rest, titles)
     name = clean_text(rest.strip(" ,.-:;"))
     only_titles = _title_code(name) is not None or _take_dotted(name, []) == ""
@@ -167,4 +210,4 @@ def split_person_name(value: str) -> PersonName:
         raise NormalizationError(
             "person name is empty once titles are removed", field="name", value=as_served
         )
-    return PersonName(full_name=name, titles=titles, as_served=as_served)
+    return PersonName(full_name=name, titles=titles, as_served=as_served, mixed_script=mixed)

@@ -33,7 +33,8 @@ from ecohub.normalize.dates import DateValue, epoch_ms, parse_date
 from ecohub.normalize.fields import map_fields
 from ecohub.normalize.identifiers import Identifier
 from ecohub.normalize.money import parse_money
-from ecohub.normalize.names import split_person_name
+from ecohub.normalize.names import PersonName, split_person_name
+from ecohub.normalize.orgnames import OrgName, parse_org_name
 from ecohub.normalize.taxcodes import normalize_tax_code
 from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
 from ecohub.pii import ContactTokens
@@ -198,7 +199,27 @@ class MapContext:
     def person(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw
         parsed = self._optional(name, raw, split_person_name, "person_name")
-        return parsed.to_dict() if parsed else None
+        if parsed is None:
+            return None
+        self._flag_mixed_script(name, parsed)
+        return parsed.to_dict()
+
+    def required_person(self, name: str) -> dict[str, Any]:
+        """A person name that must be there (an expert's own name); raises when unusable."""
+        parsed = split_person_name(self.require(name))
+        self._flag_mixed_script(name, parsed)
+        return parsed.to_dict()
+
+    def organization_name(self, name: str) -> OrgName:
+        """The record's own organization name (required), legal form recognised."""
+        parsed = parse_org_name(self.require(name))
+        self._flag_mixed_script(name, parsed)
+        return parsed
+
+    def _flag_mixed_script(self, name: str, parsed: PersonName | OrgName) -> None:
+        if parsed.mixed_script:
+            self.issue(name, "homoglyph", "Latin name with Cyrillic/Greek letters that have no "
+                       "Latin look-alike (kept as served)", parsed.as_served)
 
     def address(self, name: str, raw: Any = None) -> dict[str, Any] | None:
         raw = self.data.get(name) if raw is None else raw

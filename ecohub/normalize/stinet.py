@@ -25,8 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 from ecohub.normalize.identifiers import normalize_isbn, normalize_issn
-from ecohub.normalize.names import split_person_name
-from ecohub.normalize.orgnames import parse_org_name
 from ecohub.normalize.registry import MapContext, register
 from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
 from ecohub.records import CanonicalRecord
@@ -125,7 +123,7 @@ def _header(data: dict[str, Any], name: str) -> Any:
 def _organization_data(
     ctx: MapContext, name_field: str, updated: Any, **values: Any
 ) -> dict[str, Any]:
-    org = parse_org_name(ctx.require(name_field))
+    org = ctx.organization_name(name_field)
     return ctx.entity(
         "organization", updated, created=ctx.data.get("created"), revision=ctx.data.get("revision"),
         name=org.name, legal_form=org.legal_form, match_key=org.match_key,
@@ -230,7 +228,7 @@ def map_task(ctx: MapContext) -> list[CanonicalRecord]:
 def map_expert(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data
     updated = ctx.required_date("modified")
-    name = split_person_name(ctx.require("full_name")).to_dict()
+    name = ctx.required_person("full_name")
     record = ctx.entity(
         "person", updated, created=data.get("created"), revision=data.get("revision"),
         name=name,

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecohub.normalize.names import split_person_name
-from ecohub.normalize.orgnames import parse_org_name
 from ecohub.normalize.registry import MapContext, register
 from ecohub.normalize.text import fold
 from ecohub.records import CanonicalRecord
@@ -136,7 +134,7 @@ def map_partner_search(ctx: MapContext) -> list[CanonicalRecord]:
 def map_supplier(ctx: MapContext) -> list[CanonicalRecord]:
     data = ctx.data
     updated = _updated(ctx)
-    org = parse_org_name(ctx.require("ten_don_vi"))
+    org = ctx.organization_name("ten_don_vi")
     record = ctx.entity(
         "organization", updated, created=data.get("ngay_tham_gia"), revision=data.get("phien_ban"),
         name=org.name, legal_form=org.legal_form, match_key=org.match_key,
@@ -171,13 +169,13 @@ def map_consultant(ctx: MapContext) -> list[CanonicalRecord]:
     if kind == "person":
         record = ctx.entity(
             "person", updated, revision=data.get("phien_ban"),
-            name=split_person_name(ctx.require("ten")).to_dict(),
+            name=ctx.required_person("ten"),
             roles=["consultant"],
             organization=_named_ref(ctx, "to_chuc_cong_tac"),
             **common,
         )
         return [ctx.build(record, updated, revision=data.get("phien_ban"), entity_type="person")]
-    org = parse_org_name(ctx.require("ten"))
+    org = ctx.organization_name("ten")
     record = ctx.entity(
         "organization", updated, revision=data.get("phien_ban"),
         name=org.name, legal_form=org.legal_form, match_key=org.match_key,

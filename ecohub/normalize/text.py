@@ -24,6 +24,7 @@ __all__ = [
     "clean_text",
     "describe_json",
     "fold",
+    "fold_homoglyphs",
     "is_text_like",
     "type_name",
 ]
@@ -154,3 +155,41 @@ def fold(value: str) -> str:
     text = text.replace("đ", "d").replace("Đ", "D").casefold()
     text = re.sub(r"[^0-9a-z]+", " ", text)
     return text.strip()
+
+
+# Cyrillic and Greek letters drawn like Latin ones (Unicode confusables, letters only). A
+# Vietnamese name typed on a Russian or Greek keyboard layout, or pasted from a PDF, carries
+# them; they look right on screen and break every join and look-up.
+_CONFUSABLES: dict[str, str] = {
+    # Cyrillic
+    # (looked up after NFD, so "ё" is "е" + a combining diaeresis and needs no entry)
+    "а": "a", "е": "e", "к": "k", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+    "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l", "А": "A", "В": "B",
+    "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "У": "Y",
+    "Х": "X", "І": "I", "Ј": "J", "Ѕ": "S", "Ԁ": "D", "Һ": "H", "Ӏ": "I",
+    # Greek
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "o", "ι": "i", "κ": "k", "ν": "v",
+    "υ": "u", "ρ": "p",
+}
+_CONFUSABLE_TABLE = str.maketrans(_CONFUSABLES)
+_FOREIGN = re.compile(r"[\u0370-\u03ff\u0400-\u052f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def fold_homoglyphs(text: str) -> tuple[str, bool]:
+    """Latin look-alikes of Cyrillic/Greek letters inside a Latin-script name.
+
+    Returns ``(text, ambiguous)``: when the text mixes Latin letters with Cyrillic or Greek
+    ones, every foreign letter with a Latin look-alike is replaced (``"Nguyễn Vаn"`` with a
+    Cyrillic ``а`` -> ``"Nguyễn Van"``); ``ambiguous`` is True when a foreign letter without a
+    look-alike remains (the text is returned unchanged then, to be flagged, not guessed). Text
+    in one script only - a Russian name - is left alone. Costs one regex search when clean.
+    """
+    if not _FOREIGN.search(text) or not _LATIN.search(text):
+        return text, False
+    decomposed = unicodedata.normalize("NFD", text)
+    folded = decomposed.translate(_CONFUSABLE_TABLE)
+    if _FOREIGN.search(folded):
+        return text, True
+    return unicodedata.normalize("NFC", folded), False

@@ -23,7 +23,7 @@ from connectors.toolkit.pagination import (
     Paginator,
     ResumptionTokenPaginator,
 )
-from connectors.toolkit.safety import parse_json, parse_xml
+from connectors.toolkit.safety import DEFAULT_XML_MAX_ELEMENTS, parse_json, parse_xml
 from connectors.toolkit.stream import ParsedPage, RawRecord, Stream, raw_records, record_schema
 from ecohub.errors import PortalContractError
 
@@ -118,7 +118,9 @@ class StinetConnector(Connector):
         return Request(stream.path, {**stream.params, **params})
 
     def parse_page(self, stream: Stream, body: bytes) -> ParsedPage:
-        return parse_oai_page(body) if _is_oai(stream) else parse_json_page(stream, body)
+        if _is_oai(stream):
+            return parse_oai_page(body, max_elements=self.settings.xml_max_elements)
+        return parse_json_page(stream, body)
 
     def parse_cursor(self, stream: Stream, value: str) -> datetime:
         try:
@@ -150,9 +152,9 @@ def parse_json_page(stream: Stream, body: bytes) -> ParsedPage:
     return ParsedPage(records, info)
 
 
-def parse_oai_page(body: bytes) -> ParsedPage:
+def parse_oai_page(body: bytes, *, max_elements: int = DEFAULT_XML_MAX_ELEMENTS) -> ParsedPage:
     """A ``ListRecords`` response: records, deleted headers, the resumption token."""
-    root = parse_xml(body)
+    root = parse_xml(body, max_elements=max_elements)
     error = root.find(f"{OAI}error")
     if error is not None:
         return _oai_error(error)

@@ -14,6 +14,7 @@
     │   ├── PaginationLoopError      a page or token was seen twice
     │   ├── UnsafeRedirectError      a next link left the configured host or scheme
     │   ├── LoadIncomplete           the loader stopped with events still unloaded (lag > 0)
+    │   ├── RunLimitError            a stream hit its page or time limit for one run
     │   └── ReconciliationError      counts of a run do not balance
     ├── DataQualityError             one record is bad: dead-letter or quarantine it, go on
     │   ├── NormalizationError       a record could not be mapped to its canonical entity
@@ -43,6 +44,7 @@ __all__ = [
     "ReconciliationError",
     "ResponseTooLargeError",
     "RetriableError",
+    "RunLimitError",
     "SchemaValidationError",
     "ServiceUnavailable",
     "UnsafeRedirectError",
@@ -121,6 +123,10 @@ class UnsafeRedirectError(FatalError):
 
 class LoadIncomplete(FatalError):
     """The loader stopped while published events were still unloaded (consumer lag > 0)."""
+
+
+class RunLimitError(FatalError):
+    """A stream read more pages or ran longer than its per-run limit; its cursor stays put."""
 
 
 class ReconciliationError(FatalError):

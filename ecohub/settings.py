@@ -13,11 +13,14 @@ everywhere, including ``repr`` and :meth:`Settings.describe`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -31,12 +34,19 @@ __all__ = [
     "Settings",
     "WebhookSettings",
     "env_names",
+    "is_loopback",
     "load_settings",
     "mask_url",
 ]
 
 PORTALS = ("stinet", "techport", "hoip")
 _PREFIX = "ECOHUB_"
+_UNSAFE_IN_URL = re.compile(r"[\\\x00-\x20\x7f-\x9f]")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+DEV_PII_KEY = "dev-only-pii-key-change-me"
+# The simulators' credentials: fine on loopback, never to be sent to a real portal.
+DEV_CREDENTIALS = {("techport", "api_key"): "dev-techport-key",
+                   ("hoip", "client_secret"): "dev-hoip-secret"}
 
 
 class _Model(BaseModel):
@@ -58,6 +68,13 @@ class PortalSettings(_Model):
     backoff_base: float = Field(default=0.5, ge=0, description="seconds before the first retry")
     backoff_max: float = Field(default=30.0, ge=0, description="cap on any wait, Retry-After too")
     max_response_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    max_pages: int = Field(default=100_000, ge=1, description="pages per stream and run")
+    max_run_seconds: float = Field(
+        default=6 * 3600.0, gt=0, description="wall-clock seconds per stream and run"
+    )
+    xml_max_elements: int = Field(
+        default=2_000_000, ge=1, description="elements in one XML response"
+    )
     lookback_seconds: int = Field(default=3600, ge=0)
     schedule: str | None = Field(default="@hourly", description="Airflow schedule of its sync DAG")
 
@@ -66,7 +83,7 @@ class PortalSettings(_Model):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return _plain_url(value).rstrip("/")
 
 
 class KafkaSettings(_Model):
@@ -160,7 +177,10 @@ class Settings(_Model):
     var_dir: Path = Path("var")
     warehouse_url: str = "sqlite:///var/warehouse.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    pii_hmac_key: SecretStr = SecretStr("dev-only-pii-key-change-me")
+    env: Literal["development", "production"] | None = Field(
+        default=None, description="production refuses development keys and credentials"
+    )
+    pii_hmac_key: SecretStr = SecretStr(DEV_PII_KEY)
     kafka: KafkaSettings = KafkaSettings()
     landing: LandingSettings = LandingSettings()
     lineage: LineageSettings = LineageSettings()
@@ -189,6 +209,67 @@ class Settings(_Model):
         view = _mask(self.model_dump(mode="python"))
         view["warehouse_url"] = mask_url(self.warehouse_url)
         return view
+
+
+def _plain_url(value: str) -> str:
+    """A URL without the forms parsers disagree on, user-info, or a port that is not one."""
+    if _UNSAFE_IN_URL.search(value):
+        raise ValueError("must not contain backslashes, whitespace or control characters")
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise ValueError("has a port that is not a number between 0 and 65535") from None
+    if "@" in parts.netloc:
+        raise ValueError("must not carry credentials (user-info); use the portal's auth settings")
+    if not parts.hostname:
+        raise ValueError("has no host")
+    return value
+
+
+def is_loopback(url: str) -> bool:
+    """True for a URL whose host is this machine (127.0.0.0/8, ::1, localhost)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_dev_defaults(settings: Settings) -> None:
+    """In production, or when a portal lives off this machine, the development PII key and the
+    simulators' credentials are configuration errors naming the variable to set.
+
+    ``ECOHUB_ENV=development`` allows them off loopback (the compose ``dev`` profile, whose
+    simulators run in another container); ``ECOHUB_ENV=production`` refuses them everywhere.
+    """
+    if settings.env == "development":
+        return
+    remote = [name for name, p in settings.portals.items() if not is_loopback(p.base_url)]
+    if settings.env != "production" and not remote:
+        return
+    why = "ECOHUB_ENV=production" if settings.env == "production" else (
+        f"{', '.join(remote)} off loopback")
+    if settings.pii_hmac_key.get_secret_value() == DEV_PII_KEY:
+        raise ConfigError(
+            f"ECOHUB_PII_HMAC_KEY is the public development key ({why}); set a random key "
+            "of 32+ bytes", variable="ECOHUB_PII_HMAC_KEY",
+        )
+    for (portal, field), dev_value in DEV_CREDENTIALS.items():
+        portal_settings = settings.portals.get(portal)
+        if portal_settings is None:
+            continue
+        if settings.env != "production" and portal not in remote:
+            continue
+        secret = getattr(portal_settings, field)
+        if secret is not None and secret.get_secret_value() == dev_value:
+            variable = f"ECOHUB_{portal.upper()}__{field.upper()}"
+            raise ConfigError(
+                f"{variable} is the simulator's development credential ({why}); set the "
+                "portal's real credential", variable=variable,
+            )
 
 
 def mask_url(url: str) -> str:
@@ -262,12 +343,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ) from exc
     tree = _deep_merge(tree, _from_env(environ))
     try:
-        return Settings.model_validate(tree)
+        settings = Settings.model_validate(tree)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid ecohub configuration: {problems}") from None
+    _refuse_dev_defaults(settings)
+    return settings
 
 
 def env_names() -> list[str]:

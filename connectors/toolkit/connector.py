@@ -37,6 +37,7 @@ from ecohub.errors import (
     PaginationLoopError,
     PortalContractError,
     ReconciliationError,
+    RunLimitError,
 )
 from ecohub.records import SourceRecord
 from ecohub.settings import PortalSettings
@@ -365,7 +366,9 @@ class Connector(ABC):
         """The listing's pages: restarted when it shifts, re-asked when repeated, and resumed
         (after a kill or an expired token) only once its total shows nothing moved behind."""
         walk = _Walk(self, spec, tracker)
+        limits = _RunLimits(self.portal, spec.name, self.settings)
         while walk.request is not None:
+            limits.check()
             try:
                 response, parsed = self.http.get(
                     walk.request, parse=lambda body: self.parse_page(spec, body)
@@ -423,6 +426,33 @@ class Connector(ABC):
         versions the delete deterministically on replay)."""
         data = {spec.key: key, "_deleted_by": "reconciliation", "deleted_at": detected_at}
         return RawRecord(key, data, detected_at, True)
+
+
+class _RunLimits:
+    """The per-run page and time limits of one stream read (settings ``max_pages``,
+    ``max_run_seconds``): a portal serving endless fresh tokens or an endless trickle of pages
+    fails the run with :class:`RunLimitError` before the next request. Pages read so far were
+    published with in-progress state only; the stream's cursor moves only when a read ends."""
+
+    def __init__(self, portal: str, stream: str, settings: PortalSettings) -> None:
+        self.portal, self.stream = portal, stream
+        self.max_pages, self.max_seconds = settings.max_pages, settings.max_run_seconds
+        self.pages, self.started = 0, time.monotonic()
+
+    def check(self) -> None:
+        elapsed = time.monotonic() - self.started
+        where = {"portal": self.portal, "stream": self.stream, "pages": self.pages}
+        if self.pages >= self.max_pages:
+            raise RunLimitError(
+                f"stream read {self.pages} pages, its per-run limit (max_pages); cursor not moved",
+                max_pages=self.max_pages, **where,
+            )
+        if elapsed > self.max_seconds:
+            raise RunLimitError(
+                f"stream ran {elapsed:.0f}s, over its per-run limit (max_run_seconds); "
+                "cursor not moved", max_run_seconds=self.max_seconds, **where,
+            )
+        self.pages += 1
 
 
 class _Walk:

@@ -58,6 +58,7 @@ def test_the_configuration_repoints_a_connector_without_code():
     env = {
         "ECOHUB_TECHPORT__BASE_URL": "https://techport.vn",
         "ECOHUB_TECHPORT__API_KEY": "k",
+        "ECOHUB_PII_HMAC_KEY": "a-real-random-key-0123456789abcdef",
         "ECOHUB_TECHPORT__RATE_LIMIT": "5",
         "ECOHUB_TECHPORT__PAGE_SIZE": "150",
     }

@@ -17,6 +17,13 @@ def test_defaults_are_the_embedded_stack():
     assert set(s.portals) == {"stinet", "techport", "hoip"}
 
 
+REAL_SECRETS = {
+    "ECOHUB_PII_HMAC_KEY": "a-real-random-key-0123456789abcdef",
+    "ECOHUB_HOIP__CLIENT_SECRET": "a-real-client-secret",
+    "ECOHUB_TECHPORT__API_KEY": "a-real-api-key",
+}
+
+
 @pytest.mark.parametrize(
     ("env", "path", "expected"),
     [
@@ -28,7 +35,7 @@ def test_defaults_are_the_embedded_stack():
         ),
         ({"ECOHUB_TECHPORT__PAGE_SIZE": "250"}, ("portals", "techport", "page_size"), 250),
         (
-            {"ECOHUB_HOIP__BASE_URL": "https://oip.hcm.gov.vn/api/"},
+            {"ECOHUB_HOIP__BASE_URL": "https://oip.hcm.gov.vn/api/", **REAL_SECRETS},
             ("portals", "hoip", "base_url"),
             "https://oip.hcm.gov.vn/api",
         ),
@@ -107,3 +114,57 @@ def test_env_names_cover_nested_settings():
 )
 def test_warehouse_password_masked_in_describe(url, shown):
     assert load_settings({"ECOHUB_WAREHOUSE_URL": url}).describe()["warehouse_url"] == shown
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"ECOHUB_TECHPORT__BASE_URL": "https://techport.vn"}, "ECOHUB_PII_HMAC_KEY"),
+        (
+            {"ECOHUB_TECHPORT__BASE_URL": "https://techport.vn", "ECOHUB_PII_HMAC_KEY": "k" * 32},
+            "ECOHUB_TECHPORT__API_KEY",
+        ),
+        (
+            {"ECOHUB_HOIP__BASE_URL": "https://oip.hcm.gov.vn", "ECOHUB_PII_HMAC_KEY": "k" * 32},
+            "ECOHUB_HOIP__CLIENT_SECRET",
+        ),
+        ({"ECOHUB_ENV": "production"}, "ECOHUB_PII_HMAC_KEY"),
+        ({"ECOHUB_ENV": "production", "ECOHUB_PII_HMAC_KEY": "k" * 32}, "ECOHUB_TECHPORT__API_KEY"),
+    ],
+)
+def test_development_secrets_are_refused_off_loopback_or_in_production(env, variable):
+    with pytest.raises(ConfigError, match=variable) as caught:
+        load_settings(env)
+    assert caught.value.context["variable"] == variable
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},  # everything on loopback: the simulators and their credentials
+        {"ECOHUB_TECHPORT__BASE_URL": "http://simulators:8102", "ECOHUB_ENV": "development"},
+        {**REAL_SECRETS, "ECOHUB_TECHPORT__BASE_URL": "https://techport.vn",
+         "ECOHUB_HOIP__BASE_URL": "https://oip.hcm.gov.vn"},
+        {**REAL_SECRETS, "ECOHUB_ENV": "production"},
+    ],
+)
+def test_development_secrets_are_allowed_on_loopback_or_when_asked(env):
+    assert load_settings(env).portal("techport").base_url
+
+
+@pytest.mark.parametrize(
+    ("base_url", "why"),
+    [
+        ("http://127.0.0.1:99999", "port"),
+        ("http://127.0.0.1:80x", "port"),
+        ("http://user:pw@127.0.0.1:8102", "user-info"),
+        ("http://127.0.0.1:8102\\@evil.example", "backslash"),
+        ("http://127.0.0.1:8102/a b", "whitespace"),
+        ("http://", "no host"),
+    ],
+)
+def test_portal_base_urls_are_plain(base_url, why):
+    with pytest.raises(ConfigError, match=r"portals\.techport\.base_url") as caught:
+        load_settings({"ECOHUB_TECHPORT__BASE_URL": base_url})
+    assert why in str(caught.value)
+    assert "pw" not in str(caught.value)

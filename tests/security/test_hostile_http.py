@@ -11,8 +11,8 @@ import base64
 import json
 
 import pytest
-from conftest import API_KEY, CAP, CLIENT_SECRET, DEADLINE, make_client, rejected
 from hostile import GIB, Out, Req, gzip_bomb, zeros
+from hostile_kit import API_KEY, CAP, CLIENT_SECRET, DEADLINE, make_client, rejected
 
 from connectors.toolkit.http import Request
 from connectors.toolkit.safety import parse_json, parse_xml

@@ -12,8 +12,8 @@ import itertools
 import time
 
 import pytest
-from conftest import make_client, rejected
 from hostile import Out, Req
+from hostile_kit import make_client, rejected
 from pydantic import SecretStr
 
 from connectors.stinet import StinetConnector

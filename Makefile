@@ -8,7 +8,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: all venv jars up down status lint test test-unit demo acceptance bench clean
+.PHONY: all venv jars up down status lint test test-unit demo acceptance bench bench-deps clean
 
 all: venv
 
@@ -58,13 +58,18 @@ demo: venv
 	if [ $$kafka_was_up -eq 0 ]; then $(PY) -m infra.stack down --only kafka || true; fi; \
 	exit $$status
 
-acceptance: venv
+acceptance: venv bench-deps
 	@status=0; $(PY) -m infra.stack up || status=$$?; \
 	if [ $$status -eq 0 ]; then ECOHUB_ACCEPTANCE=1 $(VENV)/bin/pytest tests/acceptance || status=$$?; fi; \
 	$(PY) -m infra.stack down || true; exit $$status
 
-bench: venv
+bench: venv bench-deps
 	$(PY) -m bench
+	$(PY) -m bench.resolution
+
+# Bench-only peers (Splink...), never runtime dependencies.
+bench-deps: venv
+	$(PY) -m pip install -q -r bench/requirements.txt
 
 clean: down
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

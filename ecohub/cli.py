@@ -176,7 +176,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_resolve(args: argparse.Namespace) -> int:
     from ecohub.ops import resolve
 
-    return resolve(load_settings(), score_url=args.score)
+    return resolve(load_settings())
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -316,10 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     add("doctor", _cmd_doctor, "check configuration and connectivity, say how to fix problems")
     sp = add("report", _cmd_report, "write the auditors' HTML quality report")
     sp.add_argument("--out", default=None, help="output folder (default var/report)")
-    sp = add("resolve", _cmd_resolve, "run cross-portal entity resolution")
-    sp.add_argument(
-        "--score", metavar="TRUTH_URL", help="score against a simulator's /_admin/truth"
-    )
+    add("resolve", _cmd_resolve, "run cross-portal entity resolution (links keep their evidence)")
     sp = add("demo", _cmd_demo, "Techport end to end against its simulator, with a summary")
     sp.add_argument("--scale", default="small", choices=["small", "real"])
     sp = add("webhooks", _cmd_webhooks, "serve the H.OIP push receiver, or subscribe it at H.OIP")

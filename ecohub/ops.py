@@ -161,16 +161,14 @@ def status(settings: Settings, *, as_json: bool = False) -> int:
     return 1 if unbalanced or any(r["status"] == "unbalanced" for r in rows) else 0
 
 
-def resolve(settings: Settings, *, score_url: str | None = None) -> int:
-    """Run entity resolution; with ``score_url`` print precision and recall against truth."""
+def resolve(settings: Settings) -> int:
+    """Run entity resolution and print its summary (scoring against simulator truth is
+    ``python -m bench.resolution``, outside the runtime package)."""
     from ecohub import resolve as er
 
     engine = _engine(settings)
     summary = er.resolve(engine)
     print(json.dumps(_plain(summary), ensure_ascii=False, default=str))
-    if score_url:
-        truth = er.fetch_truth(score_url)
-        print(json.dumps(er.score_against_truth(engine, truth), ensure_ascii=False, indent=2))
     return 0
 
 

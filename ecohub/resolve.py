@@ -1,27 +1,41 @@
-"""Cross-portal entity resolution: one golden record per real organization and expert.
+"""Cross-portal entity resolution: one golden record per real organization, laboratory and
+expert, and for every link the evidence that made it.
 
-Why rules and not a model: every link must be explainable to an auditor. Each link carries
-the rule that made it and a score; a person can override any decision (``resolution_override``:
-``merge`` two entity keys, or ``split`` one off), and overrides win over rules.
+Why rules and not a model: every link must be explainable to an auditor. Each link records the
+rule, a score and the values that agreed (``entity_link.evidence``); a person can override any
+decision (``resolution_override``: ``merge`` two entity keys, or ``split`` one off), and
+overrides win over rules.
 
-Organizations, strongest evidence first:
+Why not "same name = same entity": in Vietnam a handful of family names cover most people, and
+many universities have a "Trung tâm Chuyển giao Công nghệ" or a "Phòng thí nghiệm Vi mạch". A
+name only links records when nothing they say disagrees (tax code, e-mail, phone, street) and,
+if several different entities carry that name, only to the one the record's other evidence
+points at.
+
+Organizations (laboratories apart), strongest evidence first:
 
 1. ``tax_code`` (1.0): the same valid tax code (mã số thuế; the 10-digit parent of a branch);
-2. ``name`` (0.9): the same name key - accent-, case- and punctuation-free, legal form
-   stripped ("Công ty TNHH", "Cty TNHH", "Trường Đại học" = "ĐH"...), city and university-
-   system suffixes normalized ("TP.HCM" = "Thành phố Hồ Chí Minh", "ĐHQG-HCM" = "Đại học Quốc
-   gia TP.HCM") - unless the two groups hold different valid tax codes and their addresses
-   disagree (two companies may share a trading name);
-3. ``english_name`` / ``abbreviation`` (0.85): an English name or abbreviation equal to
-   another record's name key.
+2. ``email_token`` (0.98) / ``phone_token`` (0.95): the same keyed HMAC of the e-mail or phone,
+   unless the two sides hold different valid tax codes;
+3. ``tax_code_typo`` (0.93): a tax code whose check digit fails and that is one digit away
+   from exactly one valid code, linked only when the name, e-mail, phone or street agree too;
+4. ``name`` (0.9) / ``english_name`` (0.85): the same name key - accent-, case- and
+   punctuation-free, legal form stripped ("Công ty TNHH", "Cty TNHH", "Trường Đại học" =
+   "ĐH"...), city and university-system suffixes normalized - or an English name or
+   abbreviation equal to another record's name key, when no tax code, e-mail, phone or street
+   disagrees.
 
-Experts: ``email_token`` (1.0: the same keyed HMAC of the e-mail), then ``name_affiliation``
-(0.9: the same name without titles, diacritics-insensitive, at the same golden organization
-or the same affiliation name key).
+Laboratories (``org_kind`` ``laboratory``) resolve among themselves: e-mail, phone, then
+``name_parent`` (0.9): the same name under the same golden parent organization.
+
+Experts: ``email_token`` (1.0), ``phone_token`` (0.95), then ``name_affiliation`` (0.9: the same
+name without titles, diacritics-insensitive, at the same golden organization), unless e-mails
+or phones disagree.
 
 Golden records keep per-field provenance: for every attribute, which portal (and entity key)
 said what; the chosen value is the most frequent one, ties broken by portal priority
 (Stinet, Techport, H.OIP), then by entity key, so the result never depends on load order.
+Scoring against the simulators' truth lives in ``bench.resolution`` (not in the wheel).
 """
 
 from __future__ import annotations
@@ -29,10 +43,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
@@ -40,21 +56,24 @@ from sqlalchemy import Engine, delete, insert, select
 from ecohub.normalize.text import fold
 
 __all__ = [
+    "KINDS",
+    "Features",
     "ResolveSummary",
     "add_override",
-    "fetch_truth",
+    "features",
     "name_key",
     "person_key",
     "resolve",
-    "score_against_truth",
+    "resolve_records",
 ]
 
+KINDS = ("organization", "laboratory", "person")
 _PORTAL_RANK = {"stinet": 0, "techport": 1, "hoip": 2}
 _LEGAL = re.compile(
     r"^(?:cong ty tnhh mtv|cong ty trach nhiem huu han mot thanh vien|cong ty tnhh|cty tnhh|"
     r"cong ty trach nhiem huu han|cong ty co phan|cong ty cp|cty co phan|cty cp|ctcp|"
     r"cong ty|cty|doanh nghiep tu nhan|dntn|hop tac xa|htx|truong dai hoc|truong dh|dai hoc|dh|"
-    r"truong cao dang|cd|vien|trung tam|tt|quy)\s+"
+    r"truong cao dang|cd|vien|trung tam|tt|quy|phong thi nghiem|phong tn|ptn)\s+"
 )
 _ENGLISH = re.compile(
     r"\s+(?:co ltd|company limited|joint stock company|jsc|corporation|corp|inc|llc|ltd)$"
@@ -70,6 +89,10 @@ _TITLES = re.compile(
     r"^(?:(?:gs|pgs|tskh|ts|ths|ks|bs|ds|cn|ncs|kts|ls|prof|dr|phd|msc|giao su|pho giao su|"
     r"tien si|thac si)\s+)+"
 )
+_STREET_NOISE = re.compile(r"\b(?:so|duong|d)\b")
+# "Trung tâm X - Trường ĐH Y", "Trung tâm X, Viện Y", "Trung tâm X thuộc Viện Y"
+_PARENT_SEP = re.compile(r"\s+[-\u2013]\s+|,\s+|\s+(?:thuộc|thuoc)\s+", re.IGNORECASE)
+_CITY_TAIL = re.compile(r"\s+(?:dhqg hcm|tp hcm)$")
 
 
 def name_key(name: str | None) -> str | None:
@@ -85,6 +108,16 @@ def name_key(name: str | None) -> str | None:
     return key.strip() or None
 
 
+def base_key(name: str | None) -> str | None:
+    """The name key of an organization named without its parent or city ("Trung tâm X -
+    Trường ĐH Y" -> "x"): what a reference to a center says even when it leaves out whose."""
+    if not name:
+        return None
+    first = _PARENT_SEP.split(unicodedata.normalize("NFC", name).strip(), maxsplit=1)[0]
+    key = name_key(first)
+    return _CITY_TAIL.sub("", key) if key else None
+
+
 def person_key(full_name: str | None) -> str | None:
     """Folded person name without academic titles ("PGS.TS. Nguyễn Văn A" -> "nguyen van a")."""
     if not full_name:
@@ -92,20 +125,138 @@ def person_key(full_name: str | None) -> str | None:
     return _TITLES.sub("", fold(full_name)).strip() or None
 
 
+# --------------------------------------------------------------------------- features
+
+#: evidence fields that identify one entity: two different values mean two entities
+_IDENTIFIERS = ("tax_code", "email_token", "phone_token", "street")
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one source record says about who it is, in comparable form."""
+
+    key: str
+    portal: str
+    kind: str
+    name: str | None
+    aliases: tuple[str, ...] = ()
+    tax_code: str | None = None
+    tax_typo: str | None = None
+    email_token: str | None = None
+    phone_token: str | None = None
+    street: str | None = None
+    parent_key: str | None = None
+    parent_name: str | None = None
+    parent_base: str | None = None
+
+    def ids(self) -> dict[str, set[str]]:
+        return {f: {v} if (v := getattr(self, f)) else set() for f in _IDENTIFIERS}
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _tax(data: Mapping[str, Any]) -> str | None:
+    tax = _mapping(data.get("tax_code"))
+    if tax.get("valid"):
+        return tax.get("parent") or (tax.get("value") or "")[:10] or None
+    return None
+
+
+def _tax_typo(data: Mapping[str, Any]) -> str | None:
+    """The digits of a served tax code that failed its check (kept for one-digit matching)."""
+    tax = _mapping(data.get("tax_code"))
+    texts = [] if tax.get("valid") else [tax.get("text")]
+    texts += [
+        i.get("value")
+        for i in data.get("issues") or []
+        if isinstance(i, Mapping) and "tax" in str(i.get("field"))
+    ]
+    for text in texts:
+        digits = re.sub(r"\D", "", str(text or ""))
+        if len(digits) in (10, 13):
+            return digits[:10]
+    return None
+
+
+def _street(data: Mapping[str, Any]) -> str | None:
+    street = _mapping(data.get("address")).get("street")
+    if not street:
+        return None
+    key = " ".join(_STREET_NOISE.sub(" ", fold(str(street))).split())
+    return key if any(c.isdigit() for c in key) else None  # "Khu Công nghệ cao" names no door
+
+
+def features(entity_type: str, key: str, portal: str, data: Mapping[str, Any]) -> Features:
+    """The comparable evidence of one current entity version (organization or person)."""
+    if entity_type == "person":
+        org = _mapping(data.get("organization"))
+        return Features(
+            key=key,
+            portal=portal,
+            kind="person",
+            name=person_key(_mapping(data.get("name")).get("full_name")),
+            email_token=data.get("email_token") or None,
+            phone_token=data.get("phone_token") or None,
+            parent_key=org.get("key") or None,
+            parent_name=name_key(org.get("name")),
+            parent_base=base_key(org.get("name")),
+        )
+    name = name_key(data.get("match_key") or data.get("name"))
+    said = (name_key(data.get("english_name")), name_key(data.get("abbreviation")))
+    aliases = tuple(sorted({a for a in said if a and a != name}))
+    parent = _mapping(data.get("parent"))
+    return Features(
+        key=key,
+        portal=portal,
+        kind="laboratory" if data.get("org_kind") == "laboratory" else "organization",
+        name=name,
+        aliases=aliases,
+        tax_code=_tax(data),
+        tax_typo=None if _tax(data) else _tax_typo(data),
+        email_token=data.get("email_token") or None,
+        phone_token=data.get("phone_token") or None,
+        street=_street(data),
+        parent_key=parent.get("key") or None,
+        parent_name=name_key(parent.get("name")),
+    )
+
+
 # --------------------------------------------------------------------------- union-find
 
 
 class _Clusters:
-    def __init__(self, keys: Iterable[str]) -> None:
-        self.parent = {k: k for k in keys}
-        self.members: dict[str, list[str]] = {k: [k] for k in self.parent}
-        self.link: dict[str, tuple[str, float, dict[str, Any]]] = {}
+    """Union-find over entity keys that keeps each group's identifiers and every link made."""
+
+    def __init__(self, records: Iterable[Features]) -> None:
+        self.parent: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}
+        self.ids: dict[str, dict[str, set[str]]] = {}
+        for r in records:
+            self.parent[r.key] = r.key
+            self.members[r.key] = [r.key]
+            self.ids[r.key] = r.ids()
+        self.links: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.best: dict[str, tuple[str, float]] = {}
 
     def find(self, key: str) -> str:
         while self.parent[key] != key:
             self.parent[key] = self.parent[self.parent[key]]
             key = self.parent[key]
         return key
+
+    def conflict(self, a: str, b: str, fields: Iterable[str] = _IDENTIFIERS) -> str | None:
+        """The first identifier both groups know and on which they disagree, if any."""
+        ia, ib = self.ids[self.find(a)], self.ids[self.find(b)]
+        for f in fields:
+            if ia[f] and ib[f] and not ia[f] & ib[f]:
+                return f
+        return None
+
+    def agree(self, a: str, b: str) -> dict[str, str]:
+        ia, ib = self.ids[self.find(a)], self.ids[self.find(b)]
+        return {f: min(ia[f] & ib[f]) for f in _IDENTIFIERS if ia[f] & ib[f]}
 
     def union(self, a: str, b: str, rule: str, score: float, evidence: dict[str, Any]) -> bool:
         ra, rb = self.find(a), self.find(b)
@@ -114,23 +265,204 @@ class _Clusters:
         keep, drop = sorted((ra, rb))
         self.parent[drop] = keep
         self.members[keep].extend(self.members.pop(drop))
-        for key in (a, b):  # the strongest reason each key was linked
-            if key not in self.link or self.link[key][1] < score:
-                self.link[key] = (rule, score, evidence)
+        for f, values in self.ids.pop(drop).items():
+            self.ids[keep][f] |= values
+        for key, other in ((a, b), (b, a)):
+            self.links[key].append({"with": other, "rule": rule, "score": score, **evidence})
+            if key not in self.best or self.best[key][1] < score:
+                self.best[key] = (rule, score)
         return True
 
     def isolate(self, key: str) -> None:
         """Take ``key`` out of its group; the others stay together."""
-        rest = sorted(m for m in self.members.pop(self.find(key)) if m != key)
+        root = self.find(key)
+        rest = sorted(m for m in self.members.pop(root) if m != key)
+        ids = self.ids.pop(root)
         for member in rest:
-            self.parent[member] = rest[0] if rest else member
+            self.parent[member] = rest[0]
         if rest:
             self.members[rest[0]] = rest
+            self.ids[rest[0]] = ids
         self.parent[key] = key
         self.members[key] = [key]
+        self.ids[key] = {f: set() for f in _IDENTIFIERS}
 
     def groups(self) -> dict[str, list[str]]:
         return {min(v): sorted(v) for v in self.members.values()}
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _index(records: Iterable[Features], get: Callable[[Features], Iterable[str | None]]) -> dict:
+    index: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        for value in get(r):
+            if value:
+                index[value].append(r.key)
+    return index
+
+
+def _link_identifier(
+    clusters: _Clusters, index: Mapping[str, list[str]], rule: str, score: float, guard: tuple
+) -> None:
+    """Chain the keys that share an identifier unless a ``guard`` identifier disagrees."""
+    field_name = rule
+    for value, keys in sorted(index.items()):
+        for other in keys[1:]:
+            if not clusters.conflict(keys[0], other, guard):
+                clusters.union(keys[0], other, rule, score, {field_name: value})
+
+
+def _masks(digits: str) -> list[str]:
+    return [f"{digits[:i]}_{digits[i + 1 :]}" for i in range(len(digits))]
+
+
+def _link_tax_typos(clusters: _Clusters, records: list[Features]) -> None:
+    """A check-digit-failing code one digit from exactly one valid code, with agreeing evidence."""
+    valid: dict[str, set[str]] = defaultdict(set)
+    owner: dict[str, str] = {}
+    for r in records:
+        if r.tax_code:
+            owner.setdefault(r.tax_code, r.key)
+            for mask in _masks(r.tax_code):
+                valid[mask].add(r.tax_code)
+    by_key = {r.key: r for r in records}
+    for r in records:
+        if not r.tax_typo:
+            continue
+        near = sorted({code for mask in _masks(r.tax_typo) for code in valid.get(mask, ())})
+        hits = []
+        for code in near:
+            target = owner[code]
+            if clusters.conflict(r.key, target, ("email_token", "phone_token", "street")):
+                continue
+            agree = clusters.agree(r.key, target)
+            names = {n for k in clusters.members[clusters.find(target)] for n in _names(by_key[k])}
+            if r.name and r.name in names:
+                agree["name"] = r.name
+            if agree:
+                hits.append((code, target, agree))
+        if len(hits) == 1:
+            code, target, agree = hits[0]
+            evidence = {"tax_code_served": r.tax_typo, "tax_code": code, "agree": agree}
+            clusters.union(r.key, target, "tax_code_typo", 0.93, evidence)
+
+
+def _names(r: Features) -> tuple[str, ...]:
+    return ((r.name,) if r.name else ()) + r.aliases
+
+
+def _richness(clusters: _Clusters, root: str) -> int:
+    return sum(1 for values in clusters.ids[root].values() if values)
+
+
+def _link_block(
+    clusters: _Clusters, keys: list[str], rule: str, score: float, evidence: dict[str, Any]
+) -> None:
+    """Join the groups of one block (same name, same name and parent...) that do not disagree.
+
+    The best-evidenced groups go first. A group that fits several mutually different groups of
+    the block (namesakes) joins only the one its identifiers agree with, else stays apart.
+    """
+    roots = sorted({clusters.find(k) for k in keys}, key=lambda k: (-_richness(clusters, k), k))
+    anchors: list[str] = []
+    for root in roots:
+        fits = [a for a in anchors if not clusters.conflict(a, root)]
+        if not fits:
+            anchors.append(root)
+            continue
+        if len(fits) > 1:  # namesakes: only the one the identifiers point at
+            fits = [a for a in fits if clusters.agree(a, root)]
+        if len(fits) == 1:
+            agree = clusters.agree(fits[0], root)
+            clusters.union(fits[0], root, rule, score, {**evidence, "agree": agree})
+            anchors = [clusters.find(a) for a in anchors]
+
+
+def _org_clusters(records: list[Features]) -> _Clusters:
+    clusters = _Clusters(records)
+    _link_identifier(clusters, _index(records, lambda r: [r.tax_code]), "tax_code", 1.0, ())
+    for rule, score in (("email_token", 0.98), ("phone_token", 0.95)):
+        index = _index(records, lambda r, f=rule: [getattr(r, f)])  # type: ignore[misc]
+        _link_identifier(clusters, index, rule, score, ("tax_code",))
+    _link_tax_typos(clusters, records)
+    names = _index(records, lambda r: [r.name])
+    aliases = _index(records, lambda r: r.aliases)
+    for key, keys in sorted(names.items()):
+        _link_block(clusters, keys, "name", 0.9, {"name": key})
+    for key, keys in sorted(aliases.items()):
+        if key in names:
+            block = names[key] + keys
+            _link_block(clusters, block, "english_name", 0.85, {"name": key})
+    return clusters
+
+
+def _lab_clusters(
+    records: list[Features], parent_of: Callable[[Features], str | None]
+) -> _Clusters:
+    clusters = _Clusters(records)
+    for rule, score in (("email_token", 0.98), ("phone_token", 0.95)):
+        index = _index(records, lambda r, f=rule: [getattr(r, f)])  # type: ignore[misc]
+        _link_identifier(clusters, index, rule, score, ())
+    blocks = _index(
+        records, lambda r: [f"{r.name}|{p}" if r.name and (p := parent_of(r)) else None]
+    )
+    for block, keys in sorted(blocks.items()):
+        name, parent = block.split("|", 1)
+        _link_block(clusters, keys, "name_parent", 0.9, {"name": name, "parent": parent})
+    return clusters
+
+
+def _person_clusters(
+    records: list[Features], affiliation_of: Callable[[Features], str | None]
+) -> _Clusters:
+    clusters = _Clusters(records)
+    _link_identifier(clusters, _index(records, lambda r: [r.email_token]), "email_token", 1.0, ())
+    _link_identifier(
+        clusters,
+        _index(records, lambda r: [r.phone_token]),
+        "phone_token",
+        0.95,
+        ("email_token",),
+    )
+
+    # the same name at the same golden organization, then at organizations of the same base
+    # name (one record says "Trung tâm X", another "Trung tâm X - Trường ĐH Y")
+    def same_base(r: Features) -> str | None:
+        return f"base:{r.parent_base}" if r.parent_base else None
+
+    for where in (affiliation_of, same_base):
+        blocks = _index(records, partial(_name_at, where))
+        for block, keys in sorted(blocks.items()):
+            name, at = block.split("|", 1)
+            _link_block(clusters, keys, "name_affiliation", 0.9, {"name": name, "affiliation": at})
+    return clusters
+
+
+def _name_at(where: Callable[[Features], str | None], r: Features) -> list[str | None]:
+    at = where(r) if r.name else None
+    return [f"{r.name}|{at}" if at else None]
+
+
+class _OrgDirectory:
+    """Where a reference ("organization": {key, name}) points: a golden organization when the
+    key is known or the name is carried by exactly one golden organization, else the name."""
+
+    def __init__(self, records: list[Features], golden: Mapping[str, str]) -> None:
+        self.golden = golden
+        by_name: dict[str, set[str]] = defaultdict(set)
+        for r in records:
+            for n in _names(r):
+                by_name[n].add(golden[r.key])
+        self.by_name = {n: min(g) for n, g in by_name.items() if len(g) == 1}
+
+    def __call__(self, r: Features) -> str | None:
+        if r.parent_key and r.parent_key in self.golden:
+            return self.golden[r.parent_key]
+        if r.parent_name:
+            return self.by_name.get(r.parent_name) or f"name:{r.parent_name}"
+        return None
 
 
 # --------------------------------------------------------------------------- loading
@@ -157,106 +489,12 @@ def _current(engine: Engine, entity_type: str) -> list[_Record]:
         return [_Record(k, p, d or {}) for k, p, d in conn.execute(query)]
 
 
-def _overrides(engine: Engine, kind: str) -> list[Mapping[str, Any]]:
+def _overrides(engine: Engine, kinds: tuple[str, ...]) -> list[Mapping[str, Any]]:
     from ecohub.warehouse.tables import resolution_override as ro
 
-    query = select(ro).where(ro.c.kind == kind).order_by(ro.c.override_id)
+    query = select(ro).where(ro.c.kind.in_(kinds)).order_by(ro.c.override_id)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
-
-
-# --------------------------------------------------------------------------- organizations
-
-
-def _tax(data: Mapping[str, Any]) -> str | None:
-    tax = data.get("tax_code") or {}
-    if isinstance(tax, Mapping) and tax.get("valid"):
-        return tax.get("parent") or (tax.get("value") or "")[:10] or None
-    return None
-
-
-def _address_key(data: Mapping[str, Any]) -> str | None:
-    address = data.get("address") or {}
-    street = address.get("street") if isinstance(address, Mapping) else None
-    return fold(street) if street else None
-
-
-def _link_by(
-    clusters: _Clusters,
-    index: Mapping[str, list[str]],
-    rule: str,
-    score: float,
-    allow: Any = None,
-) -> None:
-    for value, keys in sorted(index.items()):
-        first = keys[0]
-        for other in keys[1:]:
-            if allow is None or allow(first, other):
-                clusters.union(first, other, rule, score, {"value": value, "with": first})
-
-
-def _org_clusters(records: list[_Record]) -> _Clusters:
-    clusters = _Clusters(r.key for r in records)
-    by_key = {r.key: r for r in records}
-    tax_index: dict[str, list[str]] = defaultdict(list)
-    name_index: dict[str, list[str]] = defaultdict(list)
-    alias_index: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        if tax := _tax(r.data):
-            tax_index[tax].append(r.key)
-        key = name_key(r.data.get("match_key") or r.data.get("name"))
-        if key:
-            name_index[key].append(r.key)
-        for alias in (r.data.get("english_name"), r.data.get("abbreviation")):
-            if (akey := name_key(alias)) and akey != key:
-                alias_index[akey].append(r.key)
-    _link_by(clusters, tax_index, "tax_code", 1.0)
-
-    def compatible(a: str, b: str) -> bool:
-        taxes_a = {_tax(by_key[k].data) for k in _members(clusters, a)} - {None}
-        taxes_b = {_tax(by_key[k].data) for k in _members(clusters, b)} - {None}
-        if not taxes_a or not taxes_b or taxes_a & taxes_b:
-            return True
-        return _address_key(by_key[a].data) == _address_key(by_key[b].data) is not None
-
-    _link_by(clusters, name_index, "name", 0.9, compatible)
-    for alias, keys in sorted(alias_index.items()):
-        for target in name_index.get(alias, []):
-            for key in keys:
-                if compatible(key, target):
-                    clusters.union(
-                        key, target, "english_name", 0.85, {"value": alias, "with": target}
-                    )
-    return clusters
-
-
-def _members(clusters: _Clusters, key: str) -> list[str]:
-    return clusters.members[clusters.find(key)]
-
-
-# --------------------------------------------------------------------------- persons
-
-
-def _person_clusters(
-    records: list[_Record], org_golden: Mapping[str, str], org_names: Mapping[str, str]
-) -> _Clusters:
-    clusters = _Clusters(r.key for r in records)
-    email_index: dict[str, list[str]] = defaultdict(list)
-    name_index: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        if token := r.data.get("email_token"):
-            email_index[token].append(r.key)
-        who = person_key((r.data.get("name") or {}).get("full_name"))
-        org = r.data.get("organization") or {}
-        where = org_golden.get(org.get("key") or "") or org_names.get(
-            name_key(org.get("name")) or ""
-        )
-        where = where or name_key(org.get("name"))
-        if who and where:
-            name_index[f"{who}|{where}"].append(r.key)
-    _link_by(clusters, email_index, "email_token", 1.0)
-    _link_by(clusters, name_index, "name_affiliation", 0.9)
-    return clusters
 
 
 # --------------------------------------------------------------------------- golden records
@@ -264,7 +502,7 @@ def _person_clusters(
 
 def _golden_id(kind: str, members: list[str]) -> str:
     digest = hashlib.sha1(members[0].encode(), usedforsecurity=False).hexdigest()[:16]
-    return f"G-{'ORG' if kind == 'organization' else 'PER'}-{digest}"
+    return f"G-{ {'organization': 'ORG', 'laboratory': 'LAB'}.get(kind, 'PER') }-{digest}"
 
 
 def _pick(values: list[tuple[Any, str, str]]) -> Any:
@@ -284,20 +522,21 @@ def _pick(values: list[tuple[Any, str, str]]) -> Any:
     return best[0]
 
 
-_ORG_ATTRS = {
+_ORG_ATTRS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "name": lambda d: d.get("name"),
     "english_name": lambda d: d.get("english_name"),
     "abbreviation": lambda d: d.get("abbreviation"),
     "org_kind": lambda d: d.get("org_kind"),
     "tax_code": _tax,
-    "address": lambda d: (d.get("address") or {}).get("text"),
+    "address": lambda d: _mapping(d.get("address")).get("text"),
     "website": lambda d: d.get("website"),
+    "parent": lambda d: _mapping(d.get("parent")).get("name"),
 }
-_PERSON_ATTRS = {
-    "name": lambda d: (d.get("name") or {}).get("full_name"),
-    "titles": lambda d: (d.get("name") or {}).get("titles") or None,
+_PERSON_ATTRS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
+    "name": lambda d: _mapping(d.get("name")).get("full_name"),
+    "titles": lambda d: _mapping(d.get("name")).get("titles") or None,
     "degree": lambda d: d.get("degree"),
-    "organization": lambda d: (d.get("organization") or {}).get("name"),
+    "organization": lambda d: _mapping(d.get("organization")).get("name"),
     "email_token": lambda d: d.get("email_token"),
     "position": lambda d: d.get("position"),
 }
@@ -306,7 +545,7 @@ _PERSON_ATTRS = {
 def _golden_rows(
     kind: str, groups: dict[str, list[str]], by_key: Mapping[str, _Record], now: datetime
 ) -> list[dict[str, Any]]:
-    attrs = _ORG_ATTRS if kind == "organization" else _PERSON_ATTRS
+    attrs = _PERSON_ATTRS if kind == "person" else _ORG_ATTRS
     rows = []
     for members in groups.values():
         provenance: dict[str, list[dict[str, Any]]] = {}
@@ -344,10 +583,11 @@ def _apply_overrides(clusters: _Clusters, overrides: list[Mapping[str, Any]]) ->
         evidence = {"override_id": o["override_id"], "author": o["author"], "reason": o["reason"]}
         if o["action"] == "split" and key in clusters.parent:
             clusters.isolate(key)
-            clusters.link[key] = ("override:split", 1.0, evidence)
+            clusters.links[key] = [{"rule": "override:split", "score": 1.0, **evidence}]
+            clusters.best[key] = ("override:split", 1.0)
         elif o["action"] == "merge" and key in clusters.parent and other in clusters.parent:
             clusters.union(key, other, "override:merge", 1.0, evidence)
-            clusters.link[key] = clusters.link[other] = ("override:merge", 1.0, evidence)
+            clusters.best[key] = clusters.best[other] = ("override:merge", 1.0)
 
 
 @dataclass
@@ -356,6 +596,8 @@ class ResolveSummary:
 
     organizations: int = 0
     organization_golden: int = 0
+    laboratories: int = 0
+    laboratory_golden: int = 0
     persons: int = 0
     person_golden: int = 0
     links_by_rule: dict[str, int] = field(default_factory=dict)
@@ -364,10 +606,33 @@ class ResolveSummary:
         return {
             "organizations": self.organizations,
             "organization_golden": self.organization_golden,
+            "laboratories": self.laboratories,
+            "laboratory_golden": self.laboratory_golden,
             "persons": self.persons,
             "person_golden": self.person_golden,
             "links_by_rule": dict(sorted(self.links_by_rule.items())),
         }
+
+
+def resolve_records(
+    orgs: list[Features],
+    persons: list[Features],
+    overrides: Mapping[str, list[Mapping[str, Any]]] | None = None,
+) -> dict[str, _Clusters]:
+    """Resolve features without a database: organizations, then laboratories (whose parent is
+    a golden organization), then experts (whose affiliation is one). Returns clusters per kind."""
+    overrides = overrides or {}
+    plain = [r for r in orgs if r.kind == "organization"]
+    labs = [r for r in orgs if r.kind == "laboratory"]
+    org_clusters = _org_clusters(plain)
+    _apply_overrides(org_clusters, list(overrides.get("organization", [])))
+    golden = {k: _golden_id("organization", m) for m in org_clusters.groups().values() for k in m}
+    directory = _OrgDirectory(plain, golden)
+    lab_clusters = _lab_clusters(labs, directory)
+    _apply_overrides(lab_clusters, list(overrides.get("laboratory", [])))
+    person_clusters = _person_clusters(persons, directory)
+    _apply_overrides(person_clusters, list(overrides.get("person", [])))
+    return {"organization": org_clusters, "laboratory": lab_clusters, "person": person_clusters}
 
 
 def _write(
@@ -376,27 +641,30 @@ def _write(
     clusters: _Clusters,
     by_key: Mapping[str, _Record],
     summary: ResolveSummary,
-) -> dict[str, str]:
+) -> None:
     from ecohub.warehouse.tables import entity_link, golden_entity
 
     now = datetime.now(UTC).replace(tzinfo=None)
     groups = clusters.groups()
     golden = _golden_rows(kind, groups, by_key, now)
-    key_to_golden = {k: _golden_id(kind, members) for members in groups.values() for k in members}
-    links = []
-    for key, gid in sorted(key_to_golden.items()):
-        rule, score, evidence = clusters.link.get(key, ("singleton", 1.0, {}))
-        links.append(
-            {
-                "entity_key": key,
-                "kind": kind,
-                "golden_id": gid,
-                "rule": rule,
-                "score": score,
-                "evidence": evidence,
-            }
-        )
-        summary.links_by_rule[f"{kind}:{rule}"] = summary.links_by_rule.get(f"{kind}:{rule}", 0) + 1
+    links: list[dict[str, Any]] = []
+    for members in groups.values():
+        gid = _golden_id(kind, members)
+        for key in members:
+            rule, score = clusters.best.get(key, ("singleton", 1.0))
+            links.append(
+                {
+                    "entity_key": key,
+                    "kind": kind,
+                    "golden_id": gid,
+                    "rule": rule,
+                    "score": score,
+                    "evidence": {"links": clusters.links.get(key, [])},
+                }
+            )
+            counted = f"{kind}:{rule}"
+            summary.links_by_rule[counted] = summary.links_by_rule.get(counted, 0) + 1
+    links.sort(key=lambda row: str(row["entity_key"]))
     with engine.begin() as conn:
         conn.execute(delete(entity_link).where(entity_link.c.kind == kind))
         conn.execute(delete(golden_entity).where(golden_entity.c.kind == kind))
@@ -404,29 +672,31 @@ def _write(
             conn.execute(insert(golden_entity), golden[start : start + 1000])
         for start in range(0, len(links), 1000):
             conn.execute(insert(entity_link), links[start : start + 1000])
-    return key_to_golden
 
 
 def resolve(engine: Engine) -> ResolveSummary:
-    """Resolve organizations, then experts (whose affiliation uses the organizations' result)."""
+    """Resolve the current organizations, laboratories and experts and store golden records
+    and links (with their evidence), replacing the previous pass."""
     summary = ResolveSummary()
-    orgs = _current(engine, "organization")
-    org_clusters = _org_clusters(orgs)
-    _apply_overrides(org_clusters, _overrides(engine, "organization"))
-    org_by_key = {r.key: r for r in orgs}
-    org_golden = _write(engine, "organization", org_clusters, org_by_key, summary)
-    org_names: dict[str, str] = {}
-    for r in orgs:
-        nk = name_key(r.data.get("match_key") or r.data.get("name"))
-        if nk:
-            org_names.setdefault(nk, org_golden[r.key])
-    persons = _current(engine, "person")
-    person_clusters = _person_clusters(persons, org_golden, org_names)
-    _apply_overrides(person_clusters, _overrides(engine, "person"))
-    _write(engine, "person", person_clusters, {r.key: r for r in persons}, summary)
-    summary.organizations, summary.persons = len(orgs), len(persons)
-    summary.organization_golden = len(set(org_golden.values()))
-    summary.person_golden = len(person_clusters.groups())
+    org_records = _current(engine, "organization")
+    person_records = _current(engine, "person")
+    orgs = [features("organization", r.key, r.portal, r.data) for r in org_records]
+    persons = [features("person", r.key, r.portal, r.data) for r in person_records]
+    overrides = {
+        "organization": _overrides(engine, ("organization",)),
+        "laboratory": _overrides(engine, ("laboratory", "organization")),
+        "person": _overrides(engine, ("person",)),
+    }
+    clusters = resolve_records(orgs, persons, overrides)
+    by_key = {r.key: r for r in (*org_records, *person_records)}
+    for kind, found in clusters.items():
+        _write(engine, kind, found, by_key, summary)
+    summary.organizations = sum(1 for r in orgs if r.kind == "organization")
+    summary.laboratories = len(orgs) - summary.organizations
+    summary.persons = len(persons)
+    summary.organization_golden = len(clusters["organization"].groups())
+    summary.laboratory_golden = len(clusters["laboratory"].groups())
+    summary.person_golden = len(clusters["person"].groups())
     return summary
 
 
@@ -448,6 +718,8 @@ def add_override(
         raise ConfigError(
             "an override is 'merge' (with other_entity_key) or 'split'", action=action
         )
+    if kind not in KINDS:
+        raise ConfigError(f"unknown kind {kind!r}; valid kinds: {', '.join(KINDS)}", kind=kind)
     with engine.begin() as conn:
         conn.execute(
             insert(resolution_override).values(
@@ -460,111 +732,3 @@ def add_override(
                 created_at=datetime.now(UTC).replace(tzinfo=None),
             )
         )
-
-
-# --------------------------------------------------------------------------- scoring
-
-
-def fetch_truth(urls: str | Iterable[str]) -> dict[str, Any]:
-    """The simulators' ground truth of organization and expert records.
-
-    ``urls`` is one simulator base URL, several separated by commas, or an iterable. For each,
-    ``GET /_admin/truth`` names the portal and its resources; every resource that carries world
-    entities is read from ``/_admin/truth/<resource>`` (NDJSON). Deleted records are left out.
-    Returns ``{portal: {resource: {record key: world id}}}``.
-    """
-    import requests
-
-    if isinstance(urls, str):
-        urls = [u.strip() for u in urls.split(",") if u.strip()]
-    truth: dict[str, Any] = {}
-    with requests.Session() as http:
-        for url in urls:
-            base = url.rstrip("/").removesuffix("/_admin/truth")
-            summary = http.get(f"{base}/_admin/truth", timeout=60)
-            summary.raise_for_status()
-            info = summary.json()
-            portal = truth.setdefault(info["portal"], {})
-            for resource, meta in sorted(info["resources"].items()):
-                if not meta.get("has_entities"):
-                    continue
-                with http.get(f"{base}/_admin/truth/{resource}", stream=True, timeout=300) as resp:
-                    resp.raise_for_status()
-                    lines = (json.loads(line) for line in resp.iter_lines() if line)
-                    portal[resource] = {
-                        str(line["key"]): line["entity_id"]
-                        for line in lines
-                        if line.get("entity_id") and not line.get("deleted")
-                    }
-    return truth
-
-
-# truth resource -> connector stream, where the names differ
-_RESOURCE_STREAMS = {"nha-cung-cap": "suppliers", "tu-van": "consultants"}
-
-
-def _truth_pairs(truth: Mapping[str, Any]) -> Iterable[tuple[str, str, str, str]]:
-    """(portal, stream, source id, world id) from ``{portal: {resource: {key: world id}}}``."""
-    for portal, resources in truth.items():
-        for resource, records in resources.items():
-            stream = _RESOURCE_STREAMS.get(resource, resource.replace("-", "_"))
-            for key, world in records.items():
-                yield portal, stream, str(key), str(world)
-
-
-def _pairwise(predicted: Mapping[str, str], actual: Mapping[str, str]) -> dict[str, float]:
-    keys = set(predicted) & set(actual)
-
-    def pairs(counter: Counter[Any]) -> int:
-        return sum(n * (n - 1) // 2 for n in counter.values())
-
-    both = pairs(Counter((predicted[k], actual[k]) for k in keys))
-    pred = pairs(Counter(predicted[k] for k in keys))
-    true = pairs(Counter(actual[k] for k in keys))
-    precision = both / pred if pred else 1.0
-    recall = both / true if true else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "records": len(keys),
-        "true_pairs": true,
-        "predicted_pairs": pred,
-        "correct_pairs": both,
-        "precision": round(precision, 4),
-        "recall": round(recall, 4),
-        "f1": round(f1, 4),
-    }
-
-
-def score_against_truth(engine: Engine, truth: dict[str, Any]) -> dict[str, Any]:
-    """Pairwise precision, recall and F1 of the stored resolution, per kind, against truth.
-
-    ``truth`` is what :func:`fetch_truth` returns. Records are matched on (portal, stream,
-    source id as in ``sourceref``); ``truth_records`` vs ``records`` shows how many truth
-    records are in the warehouse at all (quarantined or unsynced ones are not).
-    """
-    from ecohub.warehouse.tables import entity_link, entity_version
-
-    ev = entity_version.c
-    query = (
-        select(ev.portal, ev.stream, ev.source_id, entity_link.c.kind, entity_link.c.golden_id)
-        .join(entity_link, entity_link.c.entity_key == ev.entity_key)
-        .where(ev.is_current.is_(True), ev.is_deleted.is_(False))
-    )
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    golden = {(portal, stream, sid, kind): gid for portal, stream, sid, kind, gid in rows}
-    result: dict[str, Any] = {}
-    for kind, prefix in (("organization", "W-ORG-"), ("person", "W-PER-")):
-        actual: dict[str, str] = {}
-        predicted: dict[str, str] = {}
-        expected = 0
-        for portal, stream, sid, world in _truth_pairs(truth):
-            if not world.startswith(prefix):
-                continue
-            expected += 1
-            gid = golden.get((portal, stream, sid, kind))
-            if gid is not None:
-                actual[f"{portal}|{sid}"] = world
-                predicted[f"{portal}|{sid}"] = gid
-        result[kind] = {**_pairwise(predicted, actual), "truth_records": expected}
-    return result

@@ -17,16 +17,18 @@ admin calls made): the same seed gives the same pages across restarts.
 Admin paths (outside the contracts, identical on the three portals; see
 :mod:`simulators.server`): ``GET /_admin/truth`` (JSON summary), ``GET /_admin/truth/<resource>``
 (NDJSON stream, one line per record: key, version, updated as served, deleted, entity_id of
-organizations and experts, defect of deliberately broken records), ``GET
+organizations, startup companies, laboratories and experts, defect of deliberately broken
+records), ``GET
 /_admin/truth/entities`` (NDJSON of world entities), ``POST /_admin/advance``, ``GET|POST
 /_admin/faults`` (see :mod:`simulators.faults`), ``GET /_admin/stats``.
 
 Resources (the names used by the admin paths): Stinet ``documents`` (OAI-PMH), ``tasks``,
 ``experts``, ``laboratories``, ``organizations``; Techport ``cong-nghe``, ``nhu-cau``,
 ``nha-cung-cap``, ``tu-van``, ``tim-doi-tac``; H.OIP ``startup-projects``, ``organizations``,
-``programs``, ``challenges``, ``support-applications``. Organization and expert resources carry
-world entity ids: Stinet ``organizations`` and ``experts``, Techport ``nha-cung-cap`` and
-``tu-van``, H.OIP ``organizations``.
+``programs``, ``challenges``, ``support-applications``. Organization, laboratory and expert
+resources carry world entity ids (``W-ORG-``, ``W-LAB-``, ``W-PER-``): Stinet ``organizations``,
+``laboratories`` and ``experts``, Techport ``nha-cung-cap`` and ``tu-van``, H.OIP
+``organizations`` and ``startup-projects`` (the project's company).
 """
 
 from __future__ import annotations

@@ -190,7 +190,13 @@ class HoipPortal(Portal):
         self._startups = self.world.by_kind["company"][
             -max(1, len(self.world.by_kind["company"]) // 5) :
         ]
+        projects = self.resources["startup-projects"]
+        projects.entity = lambda i: self.world.orgs[self._startup(i)].wid  # the company
         self._build_log()
+
+    def _startup(self, i: int) -> int:
+        """World index of the company behind startup project ``i``."""
+        return self._startups[int(unit(stable_hash(self.seed, "startup"), i) * len(self._startups))]
 
     # -- change feed ---------------------------------------------------------------------------
     def _build_log(self) -> None:
@@ -523,7 +529,9 @@ class HoipPortal(Portal):
         r = rng(self.seed, "hoip", "org-ref", i)
         return {
             "id": res.key(i),
-            "name": org_display(self.world.orgs[self.orgs.ids[i]], r, _STYLE, self.clock)["name"],
+            "name": org_display(
+                self.world.orgs[self.orgs.ids[i]], r, _STYLE, self.clock, self.world
+            )["name"],
         }
 
     def _organization(self, i: int) -> dict[str, Any]:
@@ -531,7 +539,7 @@ class HoipPortal(Portal):
         st, r = res.state, rng(self.seed, "hoip", "organizations", i)
         rv = rng(self.seed, "hoip", "organizations", i, st.version[i])
         org = self.world.orgs[self.orgs.ids[i]]
-        d = org_display(org, r, _STYLE, st.updated[i])
+        d = org_display(org, r, _STYLE, st.updated[i], self.world)
         parts = d["address_parts"]
         return {
             "id": res.key(i),
@@ -556,10 +564,8 @@ class HoipPortal(Portal):
         res = self.resources["startup-projects"]
         st, r = res.state, rng(self.seed, "hoip", "startup-projects", i)
         rv = rng(self.seed, "hoip", "startup-projects", i, st.version[i])
-        company = self.world.orgs[
-            self._startups[int(unit(stable_hash(self.seed, "startup"), i) * len(self._startups))]
-        ]
-        cd = org_display(company, r, _STYLE, st.created[i])
+        company = self.world.orgs[self._startup(i)]
+        cd = org_display(company, r, _STYLE, st.created[i], self.world, easy=True)
         stage, cap = r.choice(_STAGES)
         founders = []
         for _ in range(r.randint(1, 3)):

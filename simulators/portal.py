@@ -83,7 +83,8 @@ class Resource:
 
     ``build(i)`` returns the record as served; ``key(i)`` its portal id as text;
     ``stamp(ts)`` a time as the portal writes its incremental cursor; ``entity(i)`` the world
-    id (organizations and experts only); ``defect(i)`` why the record is deliberately broken.
+    id (organizations, startup companies, laboratories and experts only); ``defect(i)`` why the
+    record is deliberately broken.
     """
 
     name: str
@@ -283,6 +284,15 @@ class Portal:
                     "name": org.name,
                     "name_en": org.name_en,
                     "tax_code": org.tax,
+                }
+            elif wid.startswith("W-LAB-"):
+                lab = self.world.labs[index]
+                line = {
+                    "entity_id": wid,
+                    "type": "laboratory",
+                    "name": lab.name,
+                    "parent": self.world.orgs[lab.parent].wid,
+                    "email": lab.email,
                 }
             else:
                 person = self.world.persons[index]

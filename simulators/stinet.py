@@ -23,7 +23,7 @@ from simulators.noise import messy, money_text
 from simulators.portal import Portal, Request, Resource, Response, json_response, numbered
 from simulators.rand import mix64, rng, stable_hash, unit
 from simulators.timefmt import date_dmy, fmt_local, fmt_oai, parse_local, parse_oai, to_dt
-from simulators.world import Style, org_display, person_display
+from simulators.world import Style, lab_display, org_display, person_display
 
 __all__ = ["StinetPortal"]
 
@@ -144,9 +144,23 @@ class StinetPortal(Portal):
         experts.on_create = lambda i: self.expert_members.take(
             rng(self.seed, "stinet", "new-expert", i)
         )
+        labs = self.resources["laboratories"]
+        self.lab_ids = self.world.lab_listing("stinet/laboratories", self.sizes["laboratories"])
+        labs.entity = lambda i: self.world.labs[self.lab_ids[i]].wid
+        labs.on_create = self._lab_created
         self._tokens: OrderedDict[str, float] = OrderedDict()
         self._expired: set[str] = set()
         self._link_tasks()
+
+    def _lab_created(self, i: int) -> None:
+        """A new laboratory record: mostly a lab not listed yet, sometimes a re-listing."""
+        r = rng(self.seed, "stinet", "new-lab", i)
+        listed = set(self.lab_ids)
+        fresh = [k for k in range(len(self.world.labs)) if k not in listed]
+        if fresh and r.random() < 0.9:
+            self.lab_ids.append(fresh[r.randrange(len(fresh))])
+        else:
+            self.lab_ids.append(self.lab_ids[r.randrange(len(self.lab_ids))])
 
     def _org_created(self, i: int) -> None:
         wid = self.org_members.take(rng(self.seed, "stinet", "new-org", i))
@@ -643,7 +657,7 @@ class StinetPortal(Portal):
         show_id = r.random() < 0.9
         return {
             "id": _JSON_IDS["organizations"] + i if show_id else None,
-            "name": org_display(org, r, _STYLE, self.clock)["name"],
+            "name": org_display(org, r, _STYLE, self.clock, self.world)["name"],
         }
 
     def _document_defect(self) -> Callable[[int], str | None]:
@@ -728,20 +742,25 @@ class StinetPortal(Portal):
         res = self.resources["laboratories"]
         st, r = res.state, rng(self.seed, "stinet", "laboratories", i)
         rv = rng(self.seed, "stinet", "laboratories", i, st.version[i])
-        topic, topic_en = r.choice(vocab.INSTITUTE_TOPICS)
-        host = r.randrange(self.sizes["organizations"])
-        org = self.world.orgs[self.org_members.ids[host]]
-        lab_type = r.choice(_LAB_TYPES)
+        lab = self.world.labs[self.lab_ids[i]]
+        relisted = self.lab_ids.index(self.lab_ids[i]) < i
+        d = lab_display(lab, self.world, r, _STYLE, st.updated[i], relisted)
         head = self.world.persons[r.randrange(len(self.world.persons))]
-        d = org_display(org, r, _STYLE, st.updated[i])
+        host = self._org_of_world.get(lab.parent)
+        if r.random() < 0.2:  # typed in rather than picked from the list of organizations
+            host = None
+        lab_type = _LAB_TYPES[lab.lab_type]
         return {
             "id": _JSON_IDS["laboratories"] + i,
-            "name": messy(f"Phòng thí nghiệm {topic}", r),
-            "english_name": f"Laboratory of {topic_en}" if r.random() < 0.5 else None,
-            "organization": self._org_ref(host, r),
+            "name": d["name"],
+            "english_name": d["name_en"],
+            "organization": {
+                "id": _JSON_IDS["organizations"] + host if host is not None else None,
+                "name": d["parent_name"],
+            },
             "lab_type": lab_type,
             "vilas_code": f"VILAS {r.randint(100, 1500)}" if "VILAS" in lab_type else None,
-            "fields": [org.field],
+            "fields": [d["parent"].field],
             "head": person_display(head, self.world, r, _STYLE)["name"],
             "address": d["address"],
             "phone": d["phone"],
@@ -754,7 +773,7 @@ class StinetPortal(Portal):
         res = self.resources["organizations"]
         st, r = res.state, rng(self.seed, "stinet", "organizations", i)
         org = self.world.orgs[self.org_members.ids[i]]
-        d = org_display(org, r, _STYLE, st.updated[i])
+        d = org_display(org, r, _STYLE, st.updated[i], self.world)
         director = self.world.persons[r.randrange(len(self.world.persons))]
         founded = to_dt(_year_ts(org.founded_year)).replace(
             month=r.randint(1, 12), day=r.randint(1, 28)

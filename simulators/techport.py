@@ -345,7 +345,7 @@ class TechportPortal(Portal):
             if defect == "implausible_price"
             else money_text(None if amount is None else amount * 1_000_000, rv),
             "ma_nha_cung_cap": _IDS["nha-cung-cap"] + sup,
-            "ten_nha_cung_cap": org_display(sup_org, r, _STYLE, st.created[i])["name"],
+            "ten_nha_cung_cap": org_display(sup_org, r, _STYLE, st.created[i], self.world)["name"],
             "ngay_dang": "31/02/2024" if defect == "impossible_date" else date_dmy(st.created[i]),
             **self._common(res, i),
             "luot_xem": rv.randint(5, 5000),
@@ -372,7 +372,7 @@ class TechportPortal(Portal):
             ),
             "linh_vuc": r.choice(_TECH_FIELDS),
             "ngan_sach_du_kien": money_text(None if budget is None else budget * 1_000_000, rv),
-            "don_vi_yeu_cau": org_display(requester, r, _STYLE, st.created[i])["name"],
+            "don_vi_yeu_cau": org_display(requester, r, _STYLE, st.created[i], self.world)["name"],
             "nguoi_lien_he": messy(contact.name, r),
             "email_lien_he": contact.email if r.random() < 0.7 else None,
             "dien_thoai_lien_he": phone_text(contact.phone, r) if r.random() < 0.8 else None,
@@ -389,7 +389,7 @@ class TechportPortal(Portal):
         st, r = res.state, rng(self.seed, "techport", "nha-cung-cap", i)
         rv = rng(self.seed, "techport", "nha-cung-cap", i, st.version[i])
         org = self.world.orgs[self.suppliers.ids[i]]
-        d = org_display(org, r, _STYLE, st.updated[i])
+        d = org_display(org, r, _STYLE, st.updated[i], self.world)
         rep = self.world.persons[r.randrange(len(self.world.persons))]
         return {
             "ma_nha_cung_cap": _IDS["nha-cung-cap"] + i,
@@ -427,7 +427,7 @@ class TechportPortal(Portal):
                 "dia_chi": None,
             }
         else:
-            d = org_display(self.world.orgs[member], r, _STYLE, st.updated[i])
+            d = org_display(self.world.orgs[member], r, _STYLE, st.updated[i], self.world)
             shown = {
                 "loai": "Tổ chức",
                 "ten": d["name"],
@@ -470,7 +470,7 @@ class TechportPortal(Portal):
                 )
             ),
             "von_can_goi": money_text(r.choice((500, 1000, 1500, 2000, 5000)) * 1_000_000, rv),
-            "don_vi_de_xuat": org_display(org, r, _STYLE, st.created[i])["name"],
+            "don_vi_de_xuat": org_display(org, r, _STYLE, st.created[i], self.world)["name"],
             "ngay_dang": date_dmy(st.created[i]),
             "han_chot": date_dmy(st.created[i] + 86400 * r.randint(60, 400)),
             **self._common(res, i),

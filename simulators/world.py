@@ -5,15 +5,29 @@ generated once from (seed, scale); each portal shows a subset of it under its ow
 and ids, and the admin truth names the world id (``W-ORG-000123``, ``W-PER-000045``) of every
 organization and expert record.
 
-Fairness rules (so a careful matcher can reach precision and recall >= 0.95):
+Namesakes occur at realistic rates (issue 14): persons draw family, middle and given names
+from Vietnam's frequencies (a handful of family names cover most people), so many different
+experts share a full name, also in the same field; centers belonging to a university or an
+institute ("Trung tâm Chuyển giao Công nghệ") share their name with centers of other parents;
+laboratories (``W-LAB-...``) of the same name exist under many parents.
 
-* world organizations have distinct accent-, case- and punctuation-free core names (the name
-  without its legal form), and distinct tax codes;
-* world persons have distinct e-mails and distinct (folded name, affiliation) pairs;
+Fairness rules (so a careful matcher that uses all the evidence can reach precision >= 0.99
+and recall >= 0.98; a name-only matcher cannot):
+
+* world organizations without a parent have distinct accent-, case- and punctuation-free core
+  names (the name without its legal form); organizations with a parent have distinct (core,
+  parent) pairs; laboratories distinct (topic, parent) pairs; every organization, laboratory
+  and person has its own tax code (organizations), e-mail and phone;
+* world persons have distinct e-mails and phones, and persons of the same name never work at
+  organizations of the same name;
 * a record whose tax code is missing or mistyped always shows an "easy" name (legal-form
-  variant, case, Unicode and whitespace noise only); English names or a dropped suffix appear
-  only next to a correct tax code;
-* an expert record without e-mail always shows its affiliation with an easy name.
+  variant, case, Unicode and whitespace noise only) and its e-mail; English names or a dropped
+  suffix appear only next to a correct tax code;
+* an expert record without e-mail always shows its affiliation with an easy name and the full
+  name; a name without its middle name is shown only next to the e-mail;
+* a startup project names its company with an easy name (it shows no e-mail to bridge an
+  English name);
+* a laboratory record always names its parent organization.
 """
 
 from __future__ import annotations
@@ -35,16 +49,22 @@ from simulators.noise import (
 )
 from simulators.rand import rng
 
+_SURNAMES, _SURNAME_W = tuple(vocab.SURNAME_WEIGHTS), tuple(vocab.SURNAME_WEIGHTS.values())
+_MIDDLES, _MIDDLE_W = tuple(vocab.MIDDLE_WEIGHTS), tuple(vocab.MIDDLE_WEIGHTS.values())
+_GIVENS, _GIVEN_W = tuple(vocab.GIVEN_WEIGHTS), tuple(vocab.GIVEN_WEIGHTS.values())
+
 __all__ = [
     "FORMS",
     "KINDS",
     "ORG_QUOTAS",
+    "Lab",
     "Membership",
     "Org",
     "Person",
     "Style",
     "World",
     "get_world",
+    "lab_display",
     "org_display",
     "person_display",
 ]
@@ -120,6 +140,7 @@ class Org:
     email: str
     domain: str
     field: str
+    parent: int | None = None
 
     @property
     def wid(self) -> str:
@@ -158,6 +179,27 @@ class Person:
         return f"{self.surname} {self.middle} {self.given}"
 
 
+@dataclass(frozen=True, slots=True)
+class Lab:
+    """One real-world laboratory inside ``parent`` (a university or an institute)."""
+
+    index: int
+    parent: int
+    topic: str
+    topic_en: str
+    lab_type: int
+    email: str
+    phone: str
+
+    @property
+    def wid(self) -> str:
+        return f"W-LAB-{self.index:06d}"
+
+    @property
+    def name(self) -> str:
+        return f"Phòng thí nghiệm {self.topic}"
+
+
 @dataclass
 class Membership:
     """Which world entities one portal resource shows, in record-index order.
@@ -188,23 +230,26 @@ class Membership:
 class World:
     """Organizations and persons of one (seed, scale); see :func:`get_world`."""
 
-    def __init__(self, seed: int, kind_counts: dict[str, int], persons: int) -> None:
+    def __init__(self, seed: int, kind_counts: dict[str, int], persons: int, labs: int = 0) -> None:
         self.seed = seed
         self.orgs: list[Org] = []
         self.by_kind: dict[str, list[int]] = {k: [] for k in KINDS}
-        self._cores: set[str] = set()
+        self._cores: set[tuple[str, int | None]] = set()
         self._taxes: set[str] = set()
         self._domains: set[str] = set()
+        self._phones: set[str] = set()
         for kind in KINDS:
             self._grow(kind, kind_counts.get(kind, 0))
         self.persons: list[Person] = []
-        self._person_keys: set[tuple[str, int]] = set()
+        self._person_keys: set[tuple[str, str]] = set()
         self._emails: set[str] = set()
         r = rng(seed, "world", "persons")
         hosts = [i for k in ("university", "institute", "center") for i in self.by_kind[k]]
         companies = self.by_kind["company"] or hosts
         for _ in range(persons):
             self._add_person(r, hosts, companies)
+        self.labs: list[Lab] = []
+        self._add_labs(labs)
 
     # -- organizations -------------------------------------------------------------------------
     def _grow(self, kind: str, count: int) -> None:
@@ -215,7 +260,7 @@ class World:
             attempts += 1
             if spec is None:
                 break
-            key = fold(spec["core"])
+            key = (fold(spec["core"]), spec.get("parent"))
             if key in self._cores:
                 continue
             self._cores.add(key)
@@ -244,14 +289,23 @@ class World:
                 ward=ward,
                 number=number,
                 street=street,
-                phone="028" + "".join(r.choice("0123456789") for _ in range(8)),
+                phone=self._unique_phone(r, "028" + r.choice("3567"), 7),
                 email=f"{spec.get('mailbox', 'info')}@{domain}",
                 domain=domain,
                 field=r.choice(list(vocab.FIELDS)),
+                parent=spec.get("parent"),
             )
             self.orgs.append(org)
             self.by_kind[kind].append(org.index)
             made += 1
+
+    def _unique_phone(self, r: random.Random, prefix: str, digits: int) -> str:
+        """Phones are evidence for matching too: no two entities share one."""
+        while True:
+            phone = prefix + "".join(r.choice("0123456789") for _ in range(digits))
+            if phone not in self._phones:
+                self._phones.add(phone)
+                return phone
 
     def _unique_domain(self, domain: str) -> str:
         """Org domains are evidence for matching, so no two organizations share one."""
@@ -350,6 +404,20 @@ class World:
         if kind == "center":
             svc, svc_en = r.choice(_CENTER_SERVICES)
             topic, topic_en = r.choice(vocab.INSTITUTE_TOPICS)
+            parents = self.by_kind["university"] + self.by_kind["institute"]
+            if parents and r.random() < 0.45:  # a center of a university or an institute
+                parent = self.orgs[r.choice(parents)]
+                return {
+                    "form": "tt",
+                    "core": f"{svc} {topic}",
+                    "en": f"Center for {svc_en} in {topic_en}, {parent.name_en}",
+                    "abbr": None,
+                    "domain": f"{fold(svc + ' ' + topic).replace(' ', '')[:14]}.{parent.domain}",
+                    "parent": parent.index,
+                    "ward": parent.ward,
+                    "street": parent.street,
+                    "number": parent.number,
+                }
             qual, qual_en = r.choice(vocab.INSTITUTE_QUALIFIERS)
             core = f"{svc} {topic} {qual}".strip()
             return {
@@ -403,12 +471,14 @@ class World:
     def _add_person(self, r: random.Random, hosts: list[int], companies: list[int]) -> None:
         while True:
             surname, middle, given = (
-                r.choice(vocab.SURNAMES),
-                r.choice(vocab.MIDDLE_NAMES),
-                r.choice(vocab.GIVEN_NAMES),
+                r.choices(_SURNAMES, weights=_SURNAME_W)[0],
+                r.choices(_MIDDLES, weights=_MIDDLE_W)[0],
+                r.choices(_GIVENS, weights=_GIVEN_W)[0],
             )
             aff = r.choice(hosts) if (r.random() < 0.85 and hosts) else r.choice(companies)
-            key = (fold(f"{surname} {middle} {given}"), aff)
+            # namesakes never work at namesake organizations (the records could not tell them
+            # apart: an expert record without e-mail names only the organization)
+            key = (fold(f"{surname} {middle} {given}"), fold(self.orgs[aff].core))
             if key in self._person_keys:
                 continue
             base = f"{fold(given)}.{fold(surname)}{fold(middle)[0]}".replace(" ", "")
@@ -438,12 +508,58 @@ class World:
                 birth_year=r.randint(1955, 1995),
                 affiliation=aff,
                 email=email,
-                phone=r.choice(vocab.MOBILE_PREFIXES)
-                + "".join(r.choice("0123456789") for _ in range(7)),
+                phone=self._unique_phone(r, r.choice(vocab.MOBILE_PREFIXES), 7),
                 field=r.choice(list(vocab.FIELDS)),
                 position=r.choice(_POSITIONS),
             )
         )
+
+    # -- laboratories --------------------------------------------------------------------------
+    def _add_labs(self, count: int) -> None:
+        """Laboratories of universities and institutes; common topics make many namesakes."""
+        r = rng(self.seed, "world", "labs")
+        parents = self.by_kind["university"] + self.by_kind["institute"]
+        seen: set[tuple[int, int]] = set()
+        attempts = 0
+        while len(self.labs) < count and parents and attempts < count * 20:
+            attempts += 1
+            parent = r.choice(parents)
+            topic = r.randrange(len(vocab.INSTITUTE_TOPICS) // 2)  # the common half
+            if (topic, parent) in seen:
+                continue
+            seen.add((topic, parent))
+            vi, en = vocab.INSTITUTE_TOPICS[topic]
+            slug = "".join(w[0] for w in fold(vi).split())
+            email = f"ptn.{slug}@{self.orgs[parent].domain}"
+            n = 1
+            while email in self._emails:
+                n += 1
+                email = f"ptn.{slug}{n}@{self.orgs[parent].domain}"
+            self._emails.add(email)
+            self.labs.append(
+                Lab(
+                    index=len(self.labs),
+                    parent=parent,
+                    topic=vi,
+                    topic_en=en,
+                    lab_type=r.randrange(3),
+                    email=email,
+                    phone=self._unique_phone(r, "028" + r.choice("3567"), 7),
+                )
+            )
+
+    def lab_listing(self, key: str, n: int, duplicates: float = 0.1) -> array:
+        """World lab indexes of ``n`` records; a share ``duplicates`` re-list a lab."""
+        r = rng(self.seed, "labs", key)
+        order = list(range(len(self.labs)))
+        r.shuffle(order)
+        ids = array("q")
+        for _ in range(n):
+            if ids and (r.random() < duplicates or not order):
+                ids.append(ids[r.randrange(len(ids))])
+            else:
+                ids.append(order.pop())
+        return ids
 
     # -- portal subsets ------------------------------------------------------------------------
     def membership(self, key: str, n: int, quotas: dict[str, float]) -> Membership:
@@ -484,23 +600,39 @@ class Style:
     new_address: float
 
 
-def _easy_name(org: Org, r: random.Random, style: Style) -> str:
+def _easy_name(org: Org, r: random.Random, style: Style, world: World | None = None) -> str:
     prefix, variants, _ = FORMS[org.form]
     if prefix and r.random() < style.form_variant:
         prefix = r.choice(variants)
     name = f"{prefix} {org.core}".strip()
     if org.suffix:
         name += r.choice((org.sep, " - ", ", ", " ")) + r.choice(SUFFIX_VARIANTS[org.suffix])
+    if org.parent is not None and world is not None and r.random() < 0.5:
+        parent = world.orgs[org.parent]
+        name += r.choice((" - ", " – ", ", ", " thuộc ")) + (
+            parent.abbr if parent.abbr and r.random() < 0.5 else _easy_name(parent, r, style)
+        )
     if r.random() < 0.04:
         name = name.upper()
     return messy(name, r, style.noise)
 
 
-def org_display(org: Org, r: random.Random, style: Style, when_ts: int) -> dict:
-    """How one record shows ``org``: name, English name, tax code, address, contacts."""
+def org_display(
+    org: Org,
+    r: random.Random,
+    style: Style,
+    when_ts: int,
+    world: World | None = None,
+    *,
+    easy: bool = False,
+) -> dict:
+    """How one record shows ``org``: name, English name, tax code, address, contacts.
+
+    ``easy``: never an English or shortened name (for records that show no e-mail field).
+    """
     mode = r.choices(("ok", "fmt", "missing", "typo"), weights=style.tax)[0]
     tax = show_tax(org.tax, r, mode)
-    hard = mode in ("ok", "fmt") and r.random() < style.hard_name
+    hard = mode in ("ok", "fmt") and r.random() < style.hard_name and not easy
     if hard:
         name = (
             org.name_en
@@ -509,7 +641,7 @@ def org_display(org: Org, r: random.Random, style: Style, when_ts: int) -> dict:
         )
         name = messy(name, r, style.noise)
     else:
-        name = _easy_name(org, r, style)
+        name = _easy_name(org, r, style, world)
     old, new_ward = vocab.WARDS[org.ward][0], vocab.WARDS[org.ward][2]
     use_new = when_ts >= 1751302800 and r.random() < style.new_address  # 2025-07-01 +07:00
     city = r.choice(("TP.HCM", "TP. Hồ Chí Minh", "Thành phố Hồ Chí Minh", "Tp. HCM"))
@@ -552,6 +684,8 @@ def person_display(person: Person, world: World, r: random.Random, style: Style)
     name = person.name
     if email_mode != "missing" and r.random() < 0.05:
         name = fold(name).title()
+    elif email_mode != "missing" and r.random() < 0.04:  # the middle name left out
+        name = f"{person.surname} {person.given}"
     elif r.random() < 0.05:
         name = name.upper()
     shown = f"{title_prefix} {name}".strip()
@@ -564,8 +698,31 @@ def person_display(person: Person, world: World, r: random.Random, style: Style)
         if email_mode == "missing"
         else (person.email.upper() if email_mode == "upper" else person.email),
         "phone": phone_text(person.phone, r) if r.random() < 0.75 else None,
-        "affiliation": _easy_name(affiliation, r, style),
+        "affiliation": _easy_name(affiliation, r, style, world),
         "affiliation_index": affiliation.index,
+    }
+
+
+def lab_display(
+    lab: Lab, world: World, r: random.Random, style: Style, when_ts: int, relisted: bool = False
+) -> dict:
+    """How one record shows ``lab``: name variants, parent organization, its own contacts.
+
+    A ``relisted`` lab (listed again by its faculty) shows none of the lab's own contacts.
+    """
+    parent = world.orgs[lab.parent]
+    name = f"{r.choice(vocab.LAB_PREFIXES)} {lab.topic}"
+    if r.random() < 0.04:
+        name = name.upper()
+    where = org_display(parent, r, style, when_ts, world)
+    return {
+        "name": messy(name, r, style.noise),
+        "name_en": f"Laboratory of {lab.topic_en}" if r.random() < 0.5 else None,
+        "parent": parent,
+        "parent_name": _easy_name(parent, r, style, world),
+        "address": where["address"],
+        "email": lab.email if r.random() < 0.85 and not relisted else None,
+        "phone": phone_text(lab.phone, r) if r.random() < 0.75 and not relisted else None,
     }
 
 
@@ -613,5 +770,7 @@ def get_world(seed: int, scale: str) -> World:
     """The world of ``(seed, scale)``; cached so servers in one process share it."""
     from simulators.scales import resource_sizes
 
-    counts, persons = _world_sizes(resource_sizes(scale))
-    return World(seed, counts, persons)
+    sizes = resource_sizes(scale)
+    counts, persons = _world_sizes(sizes)
+    labs = math.ceil(sizes.get("stinet/laboratories", 0) * 1.2) + 3
+    return World(seed, counts, persons, labs)

@@ -175,7 +175,12 @@ def _unified(entity_type: str) -> Select[Any]:
     ]
     query = select(*columns)
     if entity_type in {"organization", "person"}:
-        query = query.add_columns(entity_link.c.golden_id, entity_link.c.rule.label("match_rule"))
+        query = query.add_columns(
+            entity_link.c.golden_id,
+            entity_link.c.rule.label("match_rule"),
+            entity_link.c.score.label("match_score"),
+            entity_link.c.evidence.label("match_evidence"),
+        )
         query = query.select_from(
             entity_version.outerjoin(entity_link, entity_link.c.entity_key == ev.entity_key)
         )
@@ -284,6 +289,31 @@ def _mart_history_stats() -> Select[Any]:
     ).group_by(ev.entity_type, ev.portal)
 
 
+def _mart_entity_links() -> Select[Any]:
+    """Why each source record belongs to its golden record: rule, score, the evidence."""
+    ev, link, g = entity_version.c, entity_link.c, golden_entity.c
+    return (
+        select(
+            link.kind,
+            link.golden_id,
+            g.name.label("golden_name"),
+            g.member_count,
+            link.entity_key,
+            ev.portal,
+            ev.source_id,
+            link.rule,
+            link.score,
+            link.evidence,
+        )
+        .select_from(
+            entity_link.join(golden_entity, g.golden_id == link.golden_id).join(
+                entity_version, ev.entity_key == link.entity_key
+            )
+        )
+        .where(ev.is_current.is_(True), ev.is_deleted.is_(False))
+    )
+
+
 VIEWS: dict[str, Callable[[], Select[Any]]] = {
     **{t: (lambda t=t: _unified(t)) for t in ENTITY_TYPES},  # type: ignore[misc]
     "mart_organizations_multi_portal": _mart_orgs_multi_portal,
@@ -292,6 +322,7 @@ VIEWS: dict[str, Callable[[], Select[Any]]] = {
     "mart_startup_support": _mart_startup_support,
     "mart_experts_per_field": _mart_experts_per_field,
     "mart_entity_history": _mart_history_stats,
+    "mart_entity_links": _mart_entity_links,
 }
 _ = literal  # kept for view authors
 

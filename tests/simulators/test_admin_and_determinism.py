@@ -77,9 +77,9 @@ def test_truth_summary_matches_truth_lines(start_sim, portal: str) -> None:
 
 def test_entity_resources_are_the_documented_ones(start_sim) -> None:
     expected = {
-        "stinet": {"organizations", "experts"},
+        "stinet": {"organizations", "laboratories", "experts"},
         "techport": {"nha-cung-cap", "tu-van"},
-        "hoip": {"organizations"},
+        "hoip": {"organizations", "startup-projects"},
     }
     for portal, names in expected.items():
         summary = truth_summary(start_sim(portal).url)
@@ -124,6 +124,9 @@ def test_stats_count_contract_requests_only(techport) -> None:
 def test_world_entities_listing(stinet) -> None:
     resp = requests.get(f"{stinet.url}/_admin/truth/entities", timeout=30)
     lines = [json.loads(line) for line in resp.text.splitlines()]
-    ids = {t["entity_id"] for r in ("organizations", "experts") for t in truth(stinet.url, r)}
+    resources = ("organizations", "laboratories", "experts")
+    ids = {t["entity_id"] for r in resources for t in truth(stinet.url, r)}
     assert {line["entity_id"] for line in lines} == ids
     assert all(line["name"] for line in lines)
+    labs = [line for line in lines if line["type"] == "laboratory"]
+    assert labs and all(line["parent"].startswith("W-ORG-") for line in labs)

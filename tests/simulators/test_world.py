@@ -80,13 +80,40 @@ def test_names_alone_are_not_enough() -> None:
 
 def test_world_invariants_that_make_matching_fair() -> None:
     world = get_world(42, "real")
-    cores = Counter(fold(o.core) for o in world.orgs)
+    cores = Counter((fold(o.core), o.parent) for o in world.orgs)
     assert max(cores.values()) == 1
     assert len({o.tax[:10] for o in world.orgs}) == len(world.orgs)
     assert len({o.domain for o in world.orgs}) == len(world.orgs)
     assert all(mst.is_valid(o.tax.replace("-", "")) for o in world.orgs)
-    assert len({p.email for p in world.persons}) == len(world.persons)
-    assert len({(fold(p.name), p.affiliation) for p in world.persons}) == len(world.persons)
+    phones = [o.phone for o in world.orgs] + [p.phone for p in world.persons]
+    phones += [lab.phone for lab in world.labs]
+    assert len(set(phones)) == len(phones)
+    emails = [p.email for p in world.persons] + [lab.email for lab in world.labs]
+    assert len(set(emails)) == len(emails)
+    assert len(
+        {(fold(p.name), fold(world.orgs[p.affiliation].core)) for p in world.persons}
+    ) == len(world.persons)
+    assert len({(lab.topic, lab.parent) for lab in world.labs}) == len(world.labs)
+
+
+def test_world_has_namesakes_at_realistic_rates() -> None:
+    """Issue 14: a handful of family names cover most people; centers and labs share names."""
+    world = get_world(42, "real")
+    names = Counter(fold(p.name) for p in world.persons)
+    sharing = sum(n for n in names.values() if n > 1)
+    assert sharing >= len(world.persons) // 5, sharing
+    surnames = Counter(p.surname for p in world.persons)
+    assert sum(n for _, n in surnames.most_common(5)) >= 0.6 * len(world.persons)
+    same_field = Counter((fold(p.name), p.field) for p in world.persons)
+    assert max(same_field.values()) >= 2
+    parents_of: dict[str, set[int | None]] = {}
+    for o in world.orgs:
+        parents_of.setdefault(fold(o.core), set()).add(o.parent)
+    assert sum(1 for ps in parents_of.values() if len(ps) > 1) >= 20
+    lab_parents: dict[str, set[int]] = {}
+    for lab in world.labs:
+        lab_parents.setdefault(lab.topic, set()).add(lab.parent)
+    assert max(len(ps) for ps in lab_parents.values()) >= 5
 
 
 @pytest.mark.parametrize(

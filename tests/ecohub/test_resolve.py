@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ecohub.resolve import add_override, base_key, name_key, person_key, resolve
 from ecohub.warehouse import init_db
@@ -476,6 +478,15 @@ def test_every_link_keeps_its_evidence(warehouse):
     assert link["with"] == "stinet:organization:1"
     assert (link["tax_code_served"], link["tax_code"]) == (TYPO, VALID)
     assert link["agree"] == {"name": "sao viet"}
+    with warehouse.connect() as conn:
+        mart = conn.execute(
+            text(
+                "SELECT rule, evidence, member_count FROM mart_entity_links WHERE entity_key = :k"
+            ),
+            {"k": "techport:organization:2"},
+        ).one()
+    assert (mart.rule, mart.member_count) == ("tax_code_typo", 2)
+    assert json.loads(mart.evidence)["links"][0]["tax_code"] == VALID
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ Definitions (also in ``docs/report.md``):
   stored verdict (``runs.status``) is shown next to the live check.
 * **Validity**: records, ``published / fetched`` (normalization and JSON Schema passed); events,
   ``loaded / (loaded + quarantined)`` (the Great Expectations gate passed).
+* **Field issues**: per portal and kind (``date``, ``money``, ``isbn``, ``tax_code``, ``type``...),
+  the entries of ``issues`` of current entities - values nulled in records that still loaded.
 * **Completeness** of a portal's entity type: the share of key attributes
   (:data:`KEY_ATTRIBUTES`) that are not null over its current, non-deleted entities.
 * **Freshness**: the newest source change (``valid_from``) and the newest load (``loaded_at``)
@@ -99,6 +101,7 @@ class ReportData:
     expectations: list[Row] = field(default_factory=list)
     quarantine: list[Row] = field(default_factory=list)
     dead_letters: list[Row] = field(default_factory=list)
+    field_issues: list[Row] = field(default_factory=list)
     resolution: list[Row] = field(default_factory=list)
     resolution_rules: list[Row] = field(default_factory=list)
     resolution_spread: list[Row] = field(default_factory=list)
@@ -124,6 +127,7 @@ def collect(engine: Engine, now: datetime) -> ReportData:
         data.expectations = _rows(conn, _expectations_query(conn.dialect.name))
         data.quarantine = _rows(conn, _quarantine_query())
         data.dead_letters = _rows(conn, _dead_letter_query())
+        data.field_issues = _rows(conn, _field_issues_query(conn.dialect.name))
         data.resolution = _resolution(conn)
         data.resolution_rules = _rows(conn, _rules_query())
         data.resolution_spread = _rows(conn, _spread_query())
@@ -512,6 +516,30 @@ def _failed_names(dialect: str) -> Any:
             "value", joins_implicitly=True
         )
     return func.json_each(column).table_valued("value", joins_implicitly=True)
+
+
+def _field_issues_query(dialect: str) -> Select[Any]:
+    """Field issues of current entities per portal and kind: values the normalizers could not
+    use (an invalid ISBN, an impossible date...), nulled in a record that still loaded."""
+    ev = entity_version.c
+    kind: ColumnElement[Any]
+    if dialect == "postgresql":
+        items = func.json_array_elements(cast(ev.data, JSON)["issues"]).table_valued(
+            "value", joins_implicitly=True)
+        kind = items.c.value.op("->>")(literal("kind"))
+    else:
+        items = func.json_each(ev.data, literal("$.issues")).table_valued(
+            "value", joins_implicitly=True)
+        kind = func.json_extract(items.c.value, literal("$.kind"))
+    kind_label = func.coalesce(kind, literal("unspecified")).label("kind")
+    return (
+        select(ev.portal, kind_label, func.count().label("issues"),
+               func.count(distinct(ev.entity_key)).label("entities"))
+        .select_from(entity_version.join(items, true()))
+        .where(_current_entity())
+        .group_by(ev.portal, kind_label)
+        .order_by(ev.portal, func.count().desc())
+    )
 
 
 def _expectations_query(dialect: str) -> Select[Any]:

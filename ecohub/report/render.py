@@ -293,6 +293,11 @@ _DEAD = (
     _m("Rate", "rate", "ratio"),
 )
 
+_FIELD_ISSUES = (
+    Col("Portal", "portal", "text"), Col("Kind", "kind", "key"), _m("Issues", "issues"),
+    _m("Entities", "entities"),
+)
+
 
 def _quality(data: ReportData) -> str:
     top = data.expectations[:TOP_EXPECTATIONS]
@@ -309,6 +314,10 @@ def _quality(data: ReportData) -> str:
         "<h3>Dead letters by portal and stream</h3>",
         table(data.dead_letters, _DEAD, lambda r: f"deadletter.{r['portal']}.{r['stream']}")
         if data.dead_letters else _empty("No dead letters."),
+        "<h3>Field issues by portal and kind (records loaded, the value nulled)</h3>",
+        table(data.field_issues, _FIELD_ISSUES,
+              lambda r: f"fieldissue.{r['portal']}.{r['kind']}")
+        if data.field_issues else _empty("No field issues."),
     ]
     return _section("quality", "Quality gate", *parts)
 

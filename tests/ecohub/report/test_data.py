@@ -12,7 +12,12 @@ from ecohub.report.data import KEY_ATTRIBUTES, UNKNOWN_PORTAL, _expectations_que
 from ecohub.warehouse import init_db
 from ecohub.warehouse.history import apply_events
 from ecohub.warehouse.tables import load_receipts, quarantine, run_extracts
-from tests.fixtures.warehouse_sample import make_event, sample_data, sqlite_engine
+from tests.fixtures.warehouse_sample import (
+    make_event,
+    postgres_schema_engine,
+    sample_data,
+    sqlite_engine,
+)
 
 NOW = datetime(2025, 3, 7, 9, 0)
 
@@ -101,3 +106,39 @@ def test_failed_expectation_names_are_counted_per_quarantined_row(engine):
 def test_failed_names_unnest_with_the_dialects_json_function(dialect, function):
     sql = str(_expectations_query(dialect.name).compile(dialect=dialect))
     assert f"{function}(" in sql
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request, tmp_path):
+    if request.param == "sqlite":
+        engine = sqlite_engine(tmp_path / "warehouse.db")
+        init_db(engine)
+        yield engine
+        engine.dispose()
+        return
+    with postgres_schema_engine(request.getfixturevalue("postgres_database")) as engine:
+        init_db(engine)
+        yield engine
+
+
+def _with_issues(source_id: str, portal: str, issues: list[dict]) -> dict:
+    data = sample_data("organization", portal, source_id)
+    data["issues"] = issues
+    return make_event("organization", source_id, data, portal=portal)
+
+
+def test_field_issues_are_counted_per_portal_and_kind_on_current_entities(any_engine):
+    isbn = {"field": "dc:identifier", "kind": "isbn", "reason": "isbn: check digit", "value": "1"}
+    date = {"field": "founded_date", "kind": "date", "reason": "not a valid date", "value": "x"}
+    old = {"field": "end_date", "reason": "written before issues had a kind", "value": "y"}
+    with any_engine.begin() as conn:
+        apply_events(conn, [
+            _with_issues("ORG-1", "stinet", [isbn, date]),
+            _with_issues("ORG-2", "stinet", [date]),
+            _with_issues("ORG-3", "hoip", [old]),
+            _with_issues("ORG-4", "hoip", []),
+        ])
+    rows = {(r["portal"], r["kind"]): (r["issues"], r["entities"])
+            for r in collect(any_engine, NOW).field_issues}
+    assert rows == {("stinet", "date"): (2, 2), ("stinet", "isbn"): (1, 1),
+                    ("hoip", "unspecified"): (1, 1)}

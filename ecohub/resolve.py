@@ -48,7 +48,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
@@ -95,6 +95,7 @@ _PARENT_SEP = re.compile(r"\s+[-\u2013]\s+|,\s+|\s+(?:thuộc|thuoc)\s+", re.IGN
 _CITY_TAIL = re.compile(r"\s+(?:dhqg hcm|tp hcm)$")
 
 
+@lru_cache(maxsize=65536)
 def name_key(name: str | None) -> str | None:
     """The organization name key: folded, legal form stripped, suffix variants unified."""
     if not name:
@@ -510,15 +511,16 @@ def _pick(values: list[tuple[Any, str, str]]) -> Any:
     present = [v for v in values if v[0] not in (None, "", [])]
     if not present:
         return None
-    counts = Counter(json.dumps(v[0], sort_keys=True, ensure_ascii=False) for v in present)
-    best = min(
-        present,
-        key=lambda v: (
-            -counts[json.dumps(v[0], sort_keys=True, ensure_ascii=False)],
-            _PORTAL_RANK.get(v[1], 9),
-            v[2],
-        ),
-    )
+    if len(present) == 1:
+        return present[0][0]
+
+    def same(value: Any) -> Any:
+        if isinstance(value, str | int | float | bool):
+            return value
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+    counts = Counter(same(v[0]) for v in present)
+    best = min(present, key=lambda v: (-counts[same(v[0])], _PORTAL_RANK.get(v[1], 9), v[2]))
     return best[0]
 
 

@@ -604,9 +604,9 @@ def _golden_portals() -> Any:
             func.count(distinct(ev.portal)).label("portal_count"),
         )
         .select_from(
+            # entity keys name their type; laboratories are organizations of kind laboratory
             golden_entity.join(entity_link, link.golden_id == g.golden_id).join(
-                entity_version,
-                and_(ev.entity_key == link.entity_key, ev.entity_type == g.kind),
+                entity_version, ev.entity_key == link.entity_key
             )
         )
         .where(_current_entity())
@@ -631,13 +631,13 @@ def _resolution(conn: Connection) -> list[Row]:
         ).group_by(spread.c.kind),
         select(ov.kind, func.count().label("overrides")).group_by(ov.kind),
         select(
-            ev.entity_type.label("kind"),
+            func.coalesce(link.kind, ev.entity_type).label("kind"),
             func.count().label("source_entities"),
             _count_if(link.entity_key.is_(None)).label("unlinked"),
         )
         .select_from(entity_version.outerjoin(entity_link, link.entity_key == ev.entity_key))
         .where(_current_entity(), ev.entity_type.in_(("organization", "person")))
-        .group_by(ev.entity_type),
+        .group_by(func.coalesce(link.kind, ev.entity_type)),
     )
     counts = ("golden", "links", "multi_portal", "overrides", "source_entities", "unlinked")
     merged: dict[str, Row] = {}

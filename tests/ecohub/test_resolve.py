@@ -500,3 +500,23 @@ def test_every_link_keeps_its_evidence(warehouse):
 )
 def test_base_key_drops_the_parent_and_the_city(served, key):
     assert base_key(served) == key
+
+
+def test_report_counts_laboratories_as_their_own_kind(warehouse):
+    from ecohub.report.data import _resolution
+
+    _load(
+        warehouse,
+        [
+            _org("stinet", "1001", "Trường Đại học Bách khoa", _tax("0300123456")),
+            _lab("1", LAB, BK, "Trường ĐH Bách khoa"),
+            _lab("2", "PTN Vi mạch", None, "ĐH Bách khoa"),
+        ],
+    )
+    resolve(warehouse)
+    with warehouse.connect() as conn:
+        rows = {r["kind"]: r for r in _resolution(conn)}
+
+    lab, org = rows["laboratory"], rows["organization"]
+    assert (lab["golden"], lab["links"], lab["source_entities"], lab["unlinked"]) == (1, 2, 2, 0)
+    assert (org["golden"], org["links"], org["source_entities"]) == (1, 1, 1)

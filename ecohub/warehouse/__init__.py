@@ -79,12 +79,47 @@ def init_db(engine: Engine) -> None:
     from ecohub.warehouse.dims import seed_dimensions
     from ecohub.warehouse.views import rebuild_views
 
-    with _lock, engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('ecohub.warehouse.init_db'))"))
-        command.upgrade(_alembic_config(conn), "head")
-        rebuild_views(conn)
-        seed_dimensions(conn)
+    migrator = _sqlite_migrator(engine) if engine.dialect.name == "sqlite" else engine
+    try:
+        with _lock, migrator.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext('ecohub.warehouse.init_db'))")
+                )
+            command.upgrade(_alembic_config(conn), "head")
+            rebuild_views(conn)
+            seed_dimensions(conn)
+    finally:
+        if migrator is not engine:
+            migrator.dispose()
+
+
+def _sqlite_migrator(engine: Engine) -> Engine:
+    """An engine whose transactions really contain DDL on SQLite.
+
+    Python's sqlite3 driver only opens a transaction before INSERT/UPDATE/DELETE, so the
+    CREATE TABLEs of a migration would each commit on their own: a process killed mid-migration
+    left half a schema and no ``alembic_version``, and every later start failed with "table
+    already exists" (found by the fault-injection suite). Here the driver's own transaction
+    handling is off and ``BEGIN IMMEDIATE`` opens one transaction for the whole migration,
+    which also serializes concurrent migrations across processes, as the advisory lock does
+    on PostgreSQL.
+    """
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
+    migrator = create_engine(engine.url, poolclass=NullPool)
+
+    @event.listens_for(migrator, "connect")
+    def _driver_autocommit(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
+
+    @event.listens_for(migrator, "begin")
+    def _begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migrator
 
 
 def _canonical(value: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select
@@ -43,3 +44,24 @@ def test_init_db_again_keeps_every_row(engine, entity):
         ).one()
     assert days == (DATE_RANGE[1] - DATE_RANGE[0]).days + 1
     assert tuple(fields) == ("102", "1")
+
+
+def test_a_migration_cut_short_on_sqlite_leaves_nothing_behind(tmp_path, monkeypatch):
+    """A process killed mid-migration used to leave half a schema that no later start could
+    migrate ("table already exists"): the whole migration is one transaction now."""
+    import ecohub.warehouse.dims as dims
+    from tests.fixtures.warehouse_sample import sqlite_engine
+
+    engine = sqlite_engine(tmp_path / "cut.db")
+
+    def crash(_conn):
+        raise KeyboardInterrupt("killed after the tables were created")
+
+    monkeypatch.setattr(dims, "seed_dimensions", crash)
+    with pytest.raises(KeyboardInterrupt):
+        init_db(engine)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    monkeypatch.undo()
+    init_db(engine)
+    assert current_revision(engine) == head_revision()

@@ -165,6 +165,11 @@ def _redact_raw(value: Any, key: bytes) -> Any:
     return value
 
 
+# 256 KiB batches instead of kafka-python's 16 KiB: a 2 KB event filled a batch every ~8
+# sends, and each new batch wakes the sender thread and compresses separately. Measured on
+# 22k real events (bench): producer CPU 5.5 s -> 2.8-3.4 s, same acks/idempotence/gzip.
+_BATCH_BYTES = 256 * 1024
+
 _ERRORS = {"normalize": "NormalizationError", "schema": "SchemaValidationError",
            "pii": "ClearPersonalData"}
 
@@ -195,6 +200,7 @@ class Publisher:
                 enable_idempotence=True,
                 compression_type="gzip",
                 linger_ms=20,
+                batch_size=_BATCH_BYTES,
                 **_client_config(settings.kafka),
             )
         except KafkaError as exc:

@@ -13,12 +13,14 @@ warehouse ``runs`` table, where the loader adds loaded + quarantined for reconci
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ecohub.errors import DataQualityError, SchemaValidationError
 from ecohub.records import CanonicalRecord, SourceRecord
@@ -27,9 +29,19 @@ from ecohub.settings import Settings, load_settings
 if TYPE_CHECKING:
     from ecohub.landing import Landing
 
-__all__ = ["StreamReport", "new_run_id", "publish_batches", "replay", "sync", "sync_stream"]
+__all__ = [
+    "StreamReport",
+    "new_run_id",
+    "prefetched",
+    "publish_batches",
+    "replay",
+    "sync",
+    "sync_stream",
+]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+_DONE = object()
 
 
 class _Batch(Protocol):
@@ -128,6 +140,53 @@ def publish_batches(
     return report
 
 
+def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """``items`` read ahead by a background thread, at most ``depth`` ahead of the consumer.
+
+    Why: a page's HTTP round trip, landing upload and parsing wait on the network most of the
+    time; reading the next pages while this one is normalized and published overlaps that
+    wait with CPU work. Order, laziness past ``depth`` and errors are kept: an exception of
+    the reader is raised here, at the item where it happened. Closing this iterator stops the
+    reader (and closes ``items``) after at most the item it is reading.
+    """
+    ahead: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                ahead.put((item, None))
+                if stop.is_set():
+                    break
+            ahead.put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            ahead.put((_DONE, exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=read, name="ecohub-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, error = ahead.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                ahead.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        reader.join()
+
+
 def _record_extract(settings: Settings, report: StreamReport) -> None:
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
@@ -172,7 +231,9 @@ def sync_stream(
     report = _resume_report(engine, portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
     try:
-        batches = _read(connector, stream, state, run_id, landing, engine, reconcile_deletes)
+        batches = prefetched(
+            _read(connector, stream, state, run_id, landing, engine, reconcile_deletes)
+        )
         publish_batches(
             batches,
             report,
@@ -302,13 +363,15 @@ def replay(
     run_id = new_run_id(f"replay-{portal}")
     report = StreamReport(portal, stream, run_id)
     landing = Landing.from_settings(settings)
-    batches = connectors.replay(
-        landing,
-        portal=portal,
-        stream=stream,
-        run_id=source_run_id,
-        date_from=date_from,
-        date_to=date_to,
+    batches = prefetched(
+        connectors.replay(
+            landing,
+            portal=portal,
+            stream=stream,
+            run_id=source_run_id,
+            date_from=date_from,
+            date_to=date_to,
+        )
     )
     publisher = Publisher(settings, run_id=run_id)
     try:

@@ -64,18 +64,20 @@ def _sync_dag(portal: str) -> DAG:
         @task(outlets=_assets(PORTAL_ENTITIES[portal]), max_active_tis_per_dag=1)
         def sync_stream(stream: str, portal: str = portal) -> dict:
             from connectors.airflow import settings_with_airflow_connections
+            from ecohub.lineage import parent_from_airflow, parent_run
             from ecohub.pipeline import sync_stream as run
             from ecohub.settings import load_settings
 
             context = get_current_context()
             settings = settings_with_airflow_connections(load_settings())
-            return run(
-                portal,
-                stream,
-                run_id=f"{portal}-{context['run_id']}",
-                settings=settings,
-                reconcile_deletes=bool(context["params"].get("reconcile_deletes")),
-            ).as_dict()
+            with parent_run(parent_from_airflow(context)):  # OpenLineage: the task is the parent
+                return run(
+                    portal,
+                    stream,
+                    run_id=f"{portal}-{context['run_id']}",
+                    settings=settings,
+                    reconcile_deletes=bool(context["params"].get("reconcile_deletes")),
+                ).as_dict()
 
         @task
         def ensure_topics() -> list[str]:
@@ -128,18 +130,22 @@ with DAG(
     def consume() -> dict:
         from dataclasses import asdict, is_dataclass
 
+        from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.loader import consume as run
         from ecohub.settings import load_settings
 
-        stats = run(load_settings(), idle_timeout_s=10.0)
+        with parent_run(parent_from_airflow(get_current_context())):
+            stats = run(load_settings(), idle_timeout_s=10.0)
         return asdict(stats) if is_dataclass(stats) else dict(stats)  # type: ignore[arg-type]
 
     @task
     def reconcile() -> list[dict]:
+        from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.ops import reconcile_pending
         from ecohub.settings import load_settings
 
-        return reconcile_pending(load_settings())
+        with parent_run(parent_from_airflow(get_current_context())):
+            return reconcile_pending(load_settings())
 
     consume() >> reconcile()
 
@@ -164,15 +170,18 @@ with DAG(
     def replay_stream() -> dict:
         from datetime import date
 
+        from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.pipeline import replay
 
-        p = get_current_context()["params"]
-        report = replay(
-            p["portal"],
-            p["stream"],
-            date_from=date.fromisoformat(p["date_from"]) if p["date_from"] else None,
-            date_to=date.fromisoformat(p["date_to"]) if p["date_to"] else None,
-        )
+        context = get_current_context()
+        p = context["params"]
+        with parent_run(parent_from_airflow(context)):
+            report = replay(
+                p["portal"],
+                p["stream"],
+                date_from=date.fromisoformat(p["date_from"]) if p["date_from"] else None,
+                date_to=date.fromisoformat(p["date_to"]) if p["date_to"] else None,
+            )
         return report.as_dict()
 
     replay_stream()

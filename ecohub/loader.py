@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 
 from ecohub.catalog import ENTITY_TYPES, topic_name
 from ecohub.errors import LoadIncomplete, ServiceUnavailable
+from ecohub.lineage import traced_load
 from ecohub.settings import Settings
 
 __all__ = [
@@ -675,6 +676,7 @@ def _remaining(consumer: Any, engine: Engine, group_id: str, topics: Sequence[st
     return sum(max(0, end - stored.get((tp.topic, tp.partition), 0)) for tp, end in ends.items())
 
 
+@traced_load
 def consume(
     settings: Settings,
     *,

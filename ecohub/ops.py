@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from ecohub.errors import ReconciliationError
+from ecohub.lineage import traced_reconcile
 from ecohub.settings import Settings
 
 __all__ = ["demo", "last_runs", "reconcile_pending", "resolve", "status", "unbalanced_runs"]
@@ -43,6 +44,7 @@ def _total_lag(settings: Settings) -> int | None:
         return None
 
 
+@traced_reconcile
 def reconcile_pending(settings: Settings) -> list[dict[str, Any]]:
     """Reconcile every run not yet judged balanced; raise if a complete run does not balance."""
     from ecohub.warehouse.runs import reconcile

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ecohub.errors import DataQualityError, SchemaValidationError
+from ecohub.lineage import traced_replay, traced_sync
 from ecohub.records import CanonicalRecord, SourceRecord
 from ecohub.settings import Settings, load_settings
 
@@ -197,6 +198,7 @@ def _record_extract(settings: Settings, report: StreamReport) -> None:
     record_extract(engine, **_extract_row(report))
 
 
+@traced_sync
 def sync_stream(
     portal: str,
     stream: str,
@@ -344,6 +346,7 @@ def sync(
     ]
 
 
+@traced_replay
 def replay(
     portal: str,
     stream: str,

@@ -47,11 +47,12 @@ from urllib.parse import urlsplit
 from ecohub.settings import LineageSettings, Settings
 
 __all__ = [
-    "RUN_FACET_SCHEMA_URL",
     "PRODUCER",
+    "RUN_FACET_SCHEMA_URL",
     "Parent",
     "column_lineage",
     "emitter",
+    "landing_dataset_id",
     "parent_from_airflow",
     "parent_run",
     "traced_load",

@@ -686,6 +686,7 @@ def consume(
     batch_size: int = 500,
     drain_timeout_s: float = 120.0,
     outage_timeout_s: float = 60.0,
+    progress: Callable[[LoadStats], None] | None = None,
 ) -> LoadStats:
     """Consume entity topics into the warehouse until the lag is 0 and nothing came for
     ``idle_timeout_s`` seconds.
@@ -746,7 +747,8 @@ def consume(
         consumer.subscribe(subscribed, listener=_listener(seeker))
         _loop(consumer, engine, group_id, subscribed, publish, seeker, stats, outages,
               max_batches=max_batches, idle_timeout_s=idle_timeout_s,
-              batch_size=batch_size, drain_timeout_s=drain_timeout_s)  # fmt: skip
+              batch_size=batch_size, drain_timeout_s=drain_timeout_s,
+              progress=progress)  # fmt: skip
     finally:
         consumer.close(autocommit=False)  # leaves the group: partitions move on at once
         producer.close(timeout=5)
@@ -768,6 +770,7 @@ def _loop(
     idle_timeout_s: float,
     batch_size: int,
     drain_timeout_s: float,
+    progress: Callable[[LoadStats], None] | None = None,
 ) -> None:
     from kafka.errors import KafkaError
     from kafka.structs import OffsetAndMetadata
@@ -781,6 +784,8 @@ def _loop(
         if messages:
             batch = _process_with_retries(engine, messages, group_id, publish, outages)
             stats.add(batch)
+            if progress is not None:
+                progress(stats)
             try:
                 consumer.commit(
                     {

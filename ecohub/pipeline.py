@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -67,6 +68,8 @@ class StreamReport:
     events: int = 0
     events_by_type: Counter[str] = field(default_factory=Counter)
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    total: int | None = None  # records in the listing, when the portal says (progress only)
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def balanced(self) -> bool:
@@ -264,6 +267,7 @@ def _commit_batch(
     from ecohub.warehouse.runs import record_extract
 
     keys.apply(report.portal, report.stream, batch.records, report.run_id)
+    report.total = (batch.state.get("progress") or {}).get("total") or report.total
     with engine.begin() as conn:
         record_extract(conn, **_extract_row(report))
         states.save(report.portal, report.stream, batch.state, conn=conn)

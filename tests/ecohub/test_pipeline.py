@@ -166,3 +166,28 @@ def test_page_counts_and_cursor_commit_together_and_a_retry_continues_them(tmp_p
     assert extract_counts(engine, "run-1", "technologies")["fetched"] == 5
     # every key the portal listed, dead-lettered or not, is known for key-set reconciliation
     assert keys.keys("techport", "technologies") == {"a", "bad1", "b", "c", "d"}
+
+
+def test_progress_sees_the_listing_total_of_each_page(tmp_path, monkeypatch):
+    """The progress callback gets the portal's listing size from the page state (percent, ETA);
+    a finished state (no progress block) keeps the last known total."""
+    from connectors import KeyStore, StateStore
+    from ecohub.db import get_engine
+    from ecohub.warehouse import init_db
+
+    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    engine = get_engine(f"sqlite:///{tmp_path}/wh.db")
+    init_db(engine)
+    states, keys = StateStore(engine), KeyStore(engine)
+    report = pipeline.StreamReport("techport", "technologies", "run-1")
+    seen = []
+    batches = [
+        FakeBatch([_rec("a")], {"cursor": "c1", "progress": {"total": 3, "pages": 1}}),
+        FakeBatch([_rec("b"), _rec("c")], {"cursor": "c2", "progress": None}),
+    ]
+    pipeline.publish_batches(
+        batches, report, settings=load_settings({}), publisher=FakePublisher(),
+        on_batch_published=lambda b: pipeline._commit_batch(
+            engine, states, keys, b, report, lambda r: seen.append((r.fetched, r.total))),
+    )
+    assert seen == [(1, 3), (3, 3)]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ecohub.errors import ConfigError, EcohubError, FatalError, RetriableError
+from ecohub.secrets import install_log_masking, mask_text, secret_values
 from ecohub.settings import PORTALS, load_settings
 
 __all__ = ["consume_progress_text", "main", "progress_text"]
@@ -397,16 +398,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:  # client libraries narrate every connection at INFO
         for noisy in ("kafka", "botocore", "boto3", "urllib3", "great_expectations", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    known = _known_secrets()
+    install_log_masking(known)  # -v turns on botocore's DEBUG log, which prints credentials
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        print(f"ecohub: configuration error: {exc}", file=sys.stderr)
+        print(mask_text(f"ecohub: configuration error: {exc}", known), file=sys.stderr)
         return EXIT_USAGE
     except RetriableError as exc:
-        print(f"ecohub: unavailable: {exc}", file=sys.stderr)
+        print(mask_text(f"ecohub: unavailable: {exc}", known), file=sys.stderr)
         return EXIT_UNAVAILABLE
     except (FatalError, EcohubError) as exc:
-        print(f"ecohub: {exc}", file=sys.stderr)
+        print(mask_text(f"ecohub: {exc}", known), file=sys.stderr)
         return EXIT_PROBLEM
     except KeyboardInterrupt:
         print("ecohub: interrupted", file=sys.stderr)
@@ -415,9 +418,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         service = _unavailable_service(exc)
         if service is None:
             raise
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        first = mask_text((str(exc).strip().splitlines() or [""])[0][:300], known)
         print(f"ecohub: unavailable: {service}: {type(exc).__name__}: {first}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+
+
+def _known_secrets() -> list[str]:
+    """The configured secrets, to mask them exactly; none when the configuration is broken
+    (the command then fails on it with a ConfigError, masked by shape)."""
+    try:
+        return secret_values(load_settings())
+    except EcohubError:
+        return []
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ecohub.settings import Settings
+from ecohub.settings import Settings, mask_url
 
 __all__ = ["Check", "doctor", "run_checks"]
 
@@ -64,7 +64,7 @@ def check_warehouse(settings: Settings) -> Check:
     from ecohub.db import get_engine
 
     url = settings.warehouse_url
-    safe = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
+    safe = mask_url(url)
     try:
         with get_engine(url).connect() as conn:
             conn.execute(text("select 1"))
@@ -137,9 +137,12 @@ def run_checks(settings: Settings) -> list[Check]:
 
 def doctor(settings: Settings) -> int:
     """Print every check; exit 0 when all pass, 3 when something is unreachable."""
+    from ecohub.secrets import mask_text, secret_values
+
     results = run_checks(settings)
+    known = secret_values(settings)
     for c in results:
-        print(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}")
+        print(mask_text(f"[{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}", known))
         if not c.ok:
             print(f"       fix: {c.fix}")
     failed = [c.name for c in results if not c.ok]

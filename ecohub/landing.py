@@ -135,13 +135,23 @@ class S3Store:
         return bytes(answer["Body"].read())
 
     def keys(self, prefix: str) -> Iterator[str]:
+        """Every key under ``prefix``; an S3 refusal or outage is :class:`ServiceUnavailable`
+        (a missing bucket or rejected keys included: the caller reports them, never crashes)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         strip = len(self.prefix) + 1 if self.prefix else 0
-        pages = self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self._full(prefix)
-        )
-        for page in pages:
-            for item in page.get("Contents", []):
-                yield item["Key"][strip:]
+        try:
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._full(prefix)
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"][strip:]
+        except (BotoCoreError, ClientError) as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            raise ServiceUnavailable(
+                f"S3 list_objects_v2 failed: {code}", bucket=self.bucket, prefix=prefix
+            ) from None
 
     def key_of(self, uri: str) -> str:
         parts = urlsplit(uri)

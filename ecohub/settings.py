@@ -205,10 +205,12 @@ class Settings(_Model):
             ) from None
 
     def describe(self) -> dict[str, Any]:
-        """A printable view with every secret masked, including a password inside a URL."""
-        view = _mask(self.model_dump(mode="python"))
-        view["warehouse_url"] = mask_url(self.warehouse_url)
-        return view
+        """A printable view with every secret masked: secret settings, user-info and password
+        parameters in any URL, and any text shaped like a credential."""
+        from ecohub.secrets import secret_values
+
+        masked: dict[str, Any] = _mask(self.model_dump(mode="python"), secret_values(self))
+        return masked
 
 
 def _plain_url(value: str) -> str:
@@ -273,23 +275,21 @@ def _refuse_dev_defaults(settings: Settings) -> None:
 
 
 def mask_url(url: str) -> str:
-    """``postgresql://user:pw@host/db`` -> ``postgresql://user:***@host/db``."""
-    from urllib.parse import urlsplit, urlunsplit
+    """``postgresql://u:pw@host/db?password=x`` -> ``postgresql://u:***@host/db?password=***``."""
+    from ecohub.secrets import mask_text
 
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    return mask_text(url)
 
 
-def _mask(value: Any) -> Any:
+def _mask(value: Any, known: list[str]) -> Any:
+    from ecohub.secrets import mask_text
+
     if isinstance(value, SecretStr):
         return "***"
     if isinstance(value, dict):
-        return {k: _mask(v) for k, v in value.items()}
-    if isinstance(value, Path):
-        return str(value)
+        return {k: _mask(v, known) for k, v in value.items()}
+    if isinstance(value, Path | str):
+        return mask_text(str(value), known)
     return value
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -46,20 +47,26 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 def _kafka_messages(prefix: str) -> list[bytes]:
+    """Every key, value and header of every message in the run's topics, read to their ends."""
     consumer = KafkaConsumer(
         bootstrap_servers=services.KAFKA_BOOTSTRAP, auto_offset_reset="earliest",
-        enable_auto_commit=False, group_id=None, consumer_timeout_ms=4000,
+        enable_auto_commit=False, group_id=None,
     )
     try:
         topics = [t for t in consumer.topics() if t.startswith(prefix + ".")]
-        consumer.assign([TopicPartition(t, p) for t in topics
-                         for p in consumer.partitions_for_topic(t) or ()])
+        partitions = [TopicPartition(t, p) for t in topics
+                      for p in consumer.partitions_for_topic(t) or ()]
+        consumer.assign(partitions)
         consumer.seek_to_beginning()
+        ends = consumer.end_offsets(partitions)
         found: list[bytes] = []
-        for message in consumer:
-            found.append(message.value or b"")
-            found.append(message.key or b"")
-            found += [value for _, value in message.headers or []]
+        deadline = time.monotonic() + 120
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            assert time.monotonic() < deadline, "could not read the run's topics to their end"
+            for records in consumer.poll(timeout_ms=1000).values():
+                for message in records:
+                    found += [message.value or b"", message.key or b""]
+                    found += [value for _, value in message.headers or []]
         return found
     finally:
         consumer.close()

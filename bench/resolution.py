@@ -291,19 +291,9 @@ def splink_clusters(kind: str, records: list[Any], threshold: float = 0.9) -> di
 # --------------------------------------------------------------------------- main
 
 
-def _features(engine: Any) -> tuple[list[Any], list[Any]]:
-    from ecohub.resolve import _current, features
-
-    orgs = [
-        features("organization", r.key, r.portal, r.data) for r in _current(engine, "organization")
-    ]
-    persons = [features("person", r.key, r.portal, r.data) for r in _current(engine, "person")]
-    return orgs, persons
-
-
 def run(scale: str, seed: int, *, with_splink: bool = True) -> dict[str, Any]:
     """Collect, resolve with ecohub (and Splink), score; returns the figures."""
-    from ecohub.resolve import resolve
+    from ecohub.resolve import current_features, resolve
 
     with tempfile.TemporaryDirectory(prefix="bench-er-") as tmp:
         t0 = time.perf_counter()
@@ -324,7 +314,7 @@ def run(scale: str, seed: int, *, with_splink: bool = True) -> dict[str, Any]:
             },
         }
         if with_splink:
-            orgs, persons = _features(engine)
+            orgs, persons = current_features(engine)
             pools = {
                 "organization": [r for r in orgs if r.kind == "organization"],
                 "laboratory": [r for r in orgs if r.kind == "laboratory"],

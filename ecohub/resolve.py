@@ -60,6 +60,8 @@ __all__ = [
     "Features",
     "ResolveSummary",
     "add_override",
+    "base_key",
+    "current_features",
     "features",
     "name_key",
     "person_key",
@@ -488,6 +490,16 @@ def _current(engine: Engine, entity_type: str) -> list[_Record]:
     )
     with engine.connect() as conn:
         return [_Record(k, p, d or {}) for k, p, d in conn.execute(query)]
+
+
+def current_features(engine: Engine) -> tuple[list[Features], list[Features]]:
+    """The features of the current organizations (laboratories included) and persons: what
+    :func:`resolve` decides on, for peers that should see the same records (bench)."""
+    orgs = [
+        features("organization", r.key, r.portal, r.data) for r in _current(engine, "organization")
+    ]
+    persons = [features("person", r.key, r.portal, r.data) for r in _current(engine, "person")]
+    return orgs, persons
 
 
 def _overrides(engine: Engine, kinds: tuple[str, ...]) -> list[Mapping[str, Any]]:

@@ -76,13 +76,7 @@ def test_entity_resolution_precision_and_recall_on_real_scale(tmp_path):
             s.stop()
     ours = score_resolution(stored_golden(engine), truth)
 
-    orgs = [
-        er.features("organization", r.key, r.portal, r.data)
-        for r in er._current(engine, "organization")
-    ]
-    persons = [
-        er.features("person", r.key, r.portal, r.data) for r in er._current(engine, "person")
-    ]
+    orgs, persons = er.current_features(engine)
     pools = {
         "organization": [r for r in orgs if r.kind == "organization"],
         "laboratory": [r for r in orgs if r.kind == "laboratory"],

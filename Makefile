@@ -2,7 +2,7 @@
 #   make          venv in .venv/ from the pinned requirements.txt, plus the project (editable)
 #   make demo     the main job end to end: local Kafka + Techport simulator, sync, load, summary
 #   make test     lint, type-check and every test, starting (and stopping) the services it needs
-#   make up/down  the local stack (Kafka KRaft, PostgreSQL, S3 endpoint); idempotent, by pid
+#   make up/down  the local stack (Kafka KRaft, PostgreSQL, S3 endpoint, H.OIP push receiver); idempotent, by pid
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python

@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import json
 import logging
+import signal
 import threading
 import time
 import uuid
@@ -447,6 +448,8 @@ def serve(settings: Settings, *, stop: threading.Event | None = None) -> None:
         raise ConfigError("the webhook receiver listens beyond loopback with the development "
                           "secret; set ECOHUB_WEBHOOKS__SECRET", host=hooks.host)
     stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():  # `make down` sends SIGTERM
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with ReceiverServer(settings) as server:
         log.info("H.OIP webhook receiver on %s (health %s)", server.url, server.health_url)
         with contextlib.suppress(KeyboardInterrupt):

@@ -113,11 +113,12 @@ WAREHOUSE_URL = f"postgresql+psycopg://{PG_USER}@{LOOPBACK}:{PG_PORT}/{PG_DATABA
 S3_PORT = 9000
 S3_ENDPOINT_URL = f"http://{LOOPBACK}:{S3_PORT}"
 S3_REGION = "us-east-1"
+WEBHOOKS_PORT = 8110  # the H.OIP push receiver (ecohub.webhooks), as ECOHUB_WEBHOOKS__PORT
 LANDING_BUCKET = "ecohub-landing"
 _DEV_S3_ACCESS_KEY = "ecohub"
 _DEV_S3_SECRET_KEY = "ecohub-secret"  # noqa: S105 - documented dev value; production: settings
 
-SERVICES = ("postgres", "kafka", "s3")
+SERVICES = ("postgres", "kafka", "s3", "webhooks")
 """Service names in start order (``down`` goes in reverse)."""
 
 _KAFKA_HEAP = ("-Xms256m", "-Xmx512m")
@@ -153,6 +154,7 @@ class Stack:
     kafka_controller_port: int = KAFKA_CONTROLLER_PORT
     pg_port: int = PG_PORT
     s3_port: int = S3_PORT
+    webhooks_port: int = WEBHOOKS_PORT
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -846,6 +848,34 @@ def _is_s3proxy(stack: Stack, argv: list[str]) -> bool:
     return "org.gaul.s3proxy.Main" in argv and stack.home_marker in argv
 
 
+# --------------------------------------------------------------------------- H.OIP push receiver
+
+
+def _start_webhooks(stack: Stack) -> int:
+    """``ecohub webhooks serve`` on loopback, with the caller's ECOHUB_* settings (the same
+    warehouse, landing zone and Kafka as the CLI). ``-X ecohub.home=`` marks it as ours."""
+    cmd = [
+        sys.executable, "-X", f"ecohub.home={stack.root}", "-m", "ecohub.cli",
+        "webhooks", "serve", "--host", LOOPBACK, "--port", str(stack.webhooks_port),
+    ]  # fmt: skip
+    return _spawn(stack, "webhooks", cmd, stack.root)
+
+
+def _webhooks_ready(stack: Stack) -> bool:
+    if not _port_open(stack.webhooks_port):
+        return False
+    url = f"http://{LOOPBACK}:{stack.webhooks_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            return resp.status == 200 and json.load(resp).get("status") == "ok"
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+
+
+def _is_webhooks(stack: Stack, argv: list[str]) -> bool:
+    return "ecohub.cli" in argv and "webhooks" in argv and f"ecohub.home={stack.root}" in argv
+
+
 # --------------------------------------------------------------------------- the service table
 
 
@@ -878,6 +908,11 @@ _TABLE = {
         "s3", "s3proxy", lambda st: st.s3_endpoint_url, lambda st: (st.s3_port,), _start_s3,
         _s3_ready, _s3_create_bucket,
         _is_s3proxy, signal.SIGTERM, 60.0,
+    ),
+    "webhooks": _Service(
+        "webhooks", "webhooks", lambda st: f"http://{LOOPBACK}:{st.webhooks_port}/hooks/hoip",
+        lambda st: (st.webhooks_port,), _start_webhooks, _webhooks_ready, lambda _stack: None,
+        _is_webhooks, signal.SIGTERM, 90.0,
     ),
 }  # fmt: skip
 

@@ -243,7 +243,8 @@ def test_listening_pids_finds_this_process():
 @pytest.mark.parametrize(
     ("only", "expected"),
     [
-        (None, ["postgres", "kafka", "s3"]),
+        (None, ["postgres", "kafka", "s3", "webhooks"]),
+        (["webhooks", "kafka"], ["kafka", "webhooks"]),
         (["kafka"], ["kafka"]),
         (["s3", "kafka"], ["kafka", "s3"]),
         ([" postgres ", ""], ["postgres"]),
@@ -251,6 +252,18 @@ def test_listening_pids_finds_this_process():
 )
 def test_select_keeps_start_order(only, expected):
     assert [svc.name for svc in services._select(only)] == expected
+
+
+def test_the_webhook_receiver_is_found_by_its_checkout_marker(tmp_path):
+    stack = services.Stack(root=tmp_path, webhooks_port=26001)
+    svc = services._TABLE["webhooks"]
+    argv = [sys.executable, "-X", f"ecohub.home={tmp_path}", "-m", "ecohub.cli", "webhooks",
+            "serve", "--host", "127.0.0.1", "--port", "26001"]
+    assert svc.identifies(stack, argv)
+    assert not svc.identifies(services.Stack(root=tmp_path / "other"), argv)
+    assert not svc.identifies(stack, [sys.executable, "-m", "ecohub.cli", "consume"])
+    assert svc.address(stack) == "http://127.0.0.1:26001/hooks/hoip"
+    assert svc.ports(stack) == (26001,)
 
 
 def test_select_rejects_unknown_service():

@@ -51,6 +51,7 @@ __all__ = [
     "RUN_FACET_SCHEMA_URL",
     "Parent",
     "column_lineage",
+    "default_file",
     "emitter",
     "landing_dataset_id",
     "parent_from_airflow",
@@ -171,7 +172,7 @@ def _client(settings: LineageSettings, var_dir: Path) -> Any:
     if settings.transport == "file":
         from openlineage.client.transport.file import FileConfig, FileTransport
 
-        path = settings.file_path or var_dir / "lineage" / "openlineage.ndjson"
+        path = settings.file_path or default_file(var_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         return OpenLineageClient(
             transport=FileTransport(FileConfig(log_file_path=str(path), append=True))
@@ -195,6 +196,11 @@ def _client(settings: LineageSettings, var_dir: Path) -> Any:
     config = HttpConfig(url=settings.url, endpoint=settings.endpoint, timeout=settings.timeout,
                         auth=auth)
     return OpenLineageClient(transport=HttpTransport(config))
+
+
+def default_file(var_dir: Path) -> Path:
+    """Where the file transport writes when ``lineage.file_path`` is not set."""
+    return var_dir / "lineage" / "openlineage.ndjson"
 
 
 def emitter(settings: Settings) -> _Emitter:

@@ -27,6 +27,16 @@ def _isolated_var(tmp_path, monkeypatch):
     monkeypatch.setenv("ECOHUB_WAREHOUSE_URL", f"sqlite:///{tmp_path}/var/warehouse.db")
     monkeypatch.setenv("ECOHUB_LANDING__URL", f"file://{tmp_path}/var/landing")
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # Tests that build settings from a dict keep the relative default var_dir ("var"): their
+    # OpenLineage events go to this test's folder, not to the checkout's var/lineage.
+    from ecohub import lineage
+
+    default_file = lineage.default_file
+    monkeypatch.setattr(
+        lineage, "default_file",
+        lambda var_dir: tmp_path / "var" / "lineage" / "openlineage.ndjson"
+        if Path(var_dir) == Path("var") else default_file(var_dir),
+    )
     yield
 
 

@@ -124,7 +124,7 @@ def test_a_pushed_change_reaches_the_warehouse_and_the_pull_adds_no_version(hub,
 
     sync("hoip", [STREAM], settings=hub)  # the pull baseline: the record's current version
     loader = Loader(hub, idle_timeout_s=8.0)
-    wait_until(lambda: len(versions(hub, KEY)) == 1, 60, "the baseline load")
+    wait_until(lambda: len(versions(hub, KEY)) == 1, 180, "the baseline load")
 
     change(hoip)
     wait_until(lambda: len(versions(hub, KEY)) == 2, PUSH_DEADLINE_S,
@@ -207,3 +207,23 @@ def test_a_receiver_outage_is_healed_by_the_next_pull(hub, hoip, receiver):
     assert len(rows) == 2 and rows[-1][2], rows
     assert rows[-1][0] > rows[0][0]
     assert changed["version"] >= 2
+
+
+def test_an_older_version_delivered_last_does_not_become_current(hub, hoip, receiver):
+    from ecohub.pipeline import sync
+
+    requests.post(f"{hoip.url}/_admin/faults",
+                  json={"webhook_out_of_order": {"count": 1, "delay": 1.5}},
+                  timeout=10).raise_for_status()
+    sync("hoip", [STREAM], settings=hub)
+    loader = Loader(hub, idle_timeout_s=6.0)
+    wait_until(lambda: len(versions(hub, KEY)) == 1, 180, "the baseline load")
+    older, newer = change(hoip), change(hoip)  # the older one's delivery is held back
+    wait_until(lambda: len(versions(hub, KEY)) == 3, 30, "both pushed versions")
+    arrival = [d for d in hook_stats(hoip)["faults_fired"]]
+    assert arrival == ["webhook_out_of_order"]
+    loader.join()
+    rows = versions(hub, KEY)
+    assert [current for *_, current in rows] == [False, False, True]
+    assert rows[-1][0] > rows[1][0] > rows[0][0]
+    assert newer["version"] == older["version"] + 1

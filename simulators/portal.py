@@ -201,7 +201,8 @@ class Portal:
             if i in anchors:
                 return anchors[i]
             u = unit(salt, i)
-            return defects[int(u / share) % len(defects)] if u < share else None
+            # u < share spreads evenly over the kinds (u / share alone is always below 1)
+            return defects[int(u / share * len(defects)) % len(defects)] if u < share else None
 
         return defect
 

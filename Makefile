@@ -63,8 +63,17 @@ acceptance: venv bench-deps
 	if [ $$status -eq 0 ]; then ECOHUB_ACCEPTANCE=1 $(VENV)/bin/pytest tests/acceptance || status=$$?; fi; \
 	$(PY) -m infra.stack down || true; exit $$status
 
+# The throughput peers (dlt, confluent-kafka; bench/requirements-peers.txt) go into their own
+# venv layered over .venv (a .pth adds .venv's site-packages after its own), so they never
+# enter the runtime environment. Kafka's ProducerPerformance jars come from
+# infra/kafka-tools/pom.xml, fetched by the bench. BENCH_ARGS="--scale small" for a quick run.
+BENCH_VENV := .venv-bench
 bench: venv bench-deps
-	$(PY) -m bench
+	test -x $(BENCH_VENV)/bin/python || $(PY) -m venv $(BENCH_VENV)
+	echo "import site; site.addsitedir('$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')')" \
+	  > "$$($(BENCH_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/ecohub-runtime.pth"
+	$(BENCH_VENV)/bin/python -m pip install -q -r bench/requirements-peers.txt
+	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 	$(PY) -m bench.resolution
 
 # Bench-only peers (Splink...), never runtime dependencies.
@@ -72,4 +81,4 @@ bench-deps: venv
 	$(PY) -m pip install -q -r bench/requirements.txt
 
 clean: down
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache

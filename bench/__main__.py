@@ -1,123 +1,349 @@
-"""ecohub benchmarks: figures and ratios side by side in one run (``make bench``).
+"""ecohub benchmarks: ecohub and its peers side by side in one run (``make bench``).
 
-What is measured, on the Techport simulator at small scale (seed 42), against the local Kafka:
-- normalize: source records -> canonical records + schema validation, records/s;
-- publish: ecohub's Publisher (validation, PII split, idempotent acks=all, gzip) vs a bare
-  kafka-python producer sending the same pre-serialized bytes with the same settings — the
-  ceiling ecohub can reach on this client — and their ratio;
-- end to end: ``ecohub.pipeline.sync`` of every Techport stream, records/s.
-Nothing here asserts a time: the figures go in the issue notes with this command.
+What one run measures, on the portal simulators (own processes, faults off, rate limits
+lifted) and the local Kafka / PostgreSQL:
+
+1. **end to end**: ``ecohub.pipeline.sync`` of every stream of the chosen portals, then
+   ``ecohub.loader.consume`` into a fresh warehouse database: records/s, peak RSS;
+2. **stage breakdown** on the same records, one stage at a time: fetch + land (connector
+   read, file landing), normalize + validate (schemas, PII scan), publish (Kafka),
+   quality gate (Great Expectations), load (SCD2 history, staging, receipts, offsets);
+3. **peers**: the same event payloads through a bare kafka-python producer, a bare
+   confluent-kafka producer and Kafka's own ``ProducerPerformance``; the same events COPYed
+   into an unindexed table; and, when installed (``bench/requirements.txt``), a dlt pipeline
+   loading the same simulators into its own database.
+
+It writes ``docs/performance.md`` (table, ratios, the command, an SVG chart) unless
+``--no-write``. Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from bench import peers, report
 
-def _records(server_url: str, settings: Any) -> list[Any]:
-    import tempfile
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+LIFTED = {"rate_limit": {"per_second": 100000, "burst": 100000}}
 
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", default="real", help="simulator scale (default real)")
+    parser.add_argument("--portals", default="techport,hoip",
+                        help="comma-separated portals, or 'all' (default techport,hoip: Stinet's "
+                             "150k documents alone take longer than the 20-minute budget today)")
+    parser.add_argument("--kafka-records", type=int, default=40_000,
+                        help="messages per producer run (payloads repeated to this count)")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    return parser
+
+
+class Simulators:
+    """The chosen portals' simulators, each in its own process (as the portals are)."""
+
+    def __init__(self, portals: list[str], scale: str) -> None:
+        self.procs: dict[str, subprocess.Popen[str]] = {}
+        self.urls: dict[str, str] = {}
+        for portal in portals:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "simulators", "--portal", portal, "--scale", scale,
+                 "--port", "0"], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            )
+            self.procs[portal] = proc
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if "listening at " in line:
+                    self.urls[portal] = line.split("listening at ", 1)[1].split()[0]
+                if line.strip() == "ready":
+                    break
+            if portal not in self.urls:
+                self.close()
+                raise RuntimeError(f"{portal} simulator did not start")
+            _post(self.urls[portal] + "/_admin/faults", LIFTED)
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            proc.wait(30)
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
+    import requests
+
+    requests.post(url, json=body, timeout=30).raise_for_status()
+
+
+def _fresh_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _settings(sims: Simulators, prefix: str, warehouse: str, landing: str) -> Any:
+    from ecohub.settings import load_settings
+
+    env = {
+        "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,
+        "ECOHUB_KAFKA__CONSUMER_GROUP": f"{prefix}-loader",
+        "ECOHUB_WAREHOUSE_URL": warehouse,
+        "ECOHUB_LANDING__URL": f"file://{landing}",
+        "ECOHUB_LOG_LEVEL": "WARNING",
+    }
+    for portal, url in sims.urls.items():
+        env[f"ECOHUB_{portal.upper()}__BASE_URL"] = url
+        env[f"ECOHUB_{portal.upper()}__RATE_LIMIT"] = "100000"
+    return load_settings(env)
+
+
+def _end_to_end(settings: Any, portals: list[str]) -> dict[str, Any]:
+    from ecohub.kafka import ensure_topics
+    from ecohub.loader import consume
+    from ecohub.pipeline import sync
+
+    idle = 5.0
+    t0 = time.perf_counter()
+    fetched = 0
+    sync_seconds: dict[str, float] = {}
+    for portal in portals:
+        ensure_topics(settings)  # concurrent test sessions may delete others' topics
+        t = time.perf_counter()
+        fetched += sum(r.fetched for r in sync(portal, settings=settings, full_refresh=True))
+        sync_seconds[portal] = time.perf_counter() - t
+    ensure_topics(settings)
+    t_load = time.perf_counter()
+    stats = consume(settings, idle_timeout_s=idle)
+    load_seconds = time.perf_counter() - t_load - idle  # consume waits `idle` s to see the end
+    return {"records": fetched, "events": stats.loaded + stats.quarantined,
+            "seconds": time.perf_counter() - t0 - idle, "sync_seconds": sync_seconds,
+            "load_seconds": load_seconds}
+
+
+def _read_all(settings: Any, portals: list[str], landing: str) -> list[Any]:
     from connectors import get_connector
     from ecohub.landing import Landing
 
-    portals = dict(settings.portals)
-    portals["techport"] = portals["techport"].model_copy(update={"base_url": server_url})
-    settings = settings.model_copy(update={"portals": portals})
-    connector = get_connector("techport", settings)
-    landing = Landing.from_settings(
-        settings.landing.model_copy(update={"url": f"file://{tempfile.mkdtemp()}"})
-    )
-    out = []
-    for stream in connector.stream_names:
-        for batch in connector.read(stream, state=None, run_id="bench", landing=landing):
-            out.extend(batch.records)
+    store = Landing.from_settings(settings.landing.model_copy(update={"url": f"file://{landing}"}))
+    records = []
+    for portal in portals:
+        connector = get_connector(portal, settings)
+        for stream in connector.stream_names:
+            for batch in connector.read(stream, state=None, run_id=f"bench-{portal}",
+                                        landing=store):
+                records.extend(batch.records)
+    return records
+
+
+def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
+    """Each stage alone over the same records: (items, seconds, cpu seconds)."""
+    import ecohub.loader as loader
+    from ecohub.db import get_engine
+    from ecohub.errors import DataQualityError
+    from ecohub.events import to_event
+    from ecohub.kafka import Publisher, ensure_topics
+    from ecohub.pipeline import _normalize_all
+    from ecohub.warehouse import init_db
+
+    out: dict[str, Any] = {}
+    wall, cpu, records = peers.timed(lambda: _read_all(settings, portals, str(work / "land2")))
+    out["fetch + land"] = (len(records), wall, cpu)
+    key = settings.pii_hmac_key.get_secret_value().encode()
+    publisher = Publisher(settings, run_id="bench-stages")
+
+    def normalize() -> list[Any]:
+        canon = []
+        for record in records:
+            try:
+                canon.extend(_normalize_all(record, key, publisher))
+            except DataQualityError:
+                continue
+        return canon
+
+    wall, cpu, canon = peers.timed(normalize)
+    out["normalize + validate"] = (len(records), wall, cpu)
+
+    ensure_topics(settings)
+
+    def publish() -> None:
+        for rec in canon:
+            publisher.publish(rec, checked=True)
+        publisher.close()
+
+    wall, cpu, _ = peers.timed(publish)
+    out["publish (ecohub Publisher)"] = (len(canon), wall, cpu)
+    events = [to_event(rec, "bench-stages") for rec in canon]
+    out["_events"] = events
+    out["_canon"] = canon
+    # quality gate and load: the loader's own batch function on messages built from events
+    engine = get_engine(_fresh_database(f"{settings.kafka.topic_prefix}_stages"))
+    init_db(engine)
+    messages = _messages(events, settings.kafka.topic_prefix)
+    gx = {"seconds": 0.0, "cpu": 0.0}
+    validate = loader._validate
+
+    def timed_validate(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu, result = peers.timed(lambda: validate(*args, **kwargs))
+        gx["seconds"] += wall
+        gx["cpu"] += cpu
+        return result
+
+    loader._validate = timed_validate  # type: ignore[assignment]
+    try:
+        def load() -> None:
+            for i in range(0, len(messages), 500):
+                loader.process_batch(engine, messages[i:i + 500], group_id="bench")
+
+        wall, cpu, _ = peers.timed(load)
+    finally:
+        loader._validate = validate  # type: ignore[assignment]
+    out["quality gate (GX)"] = (len(messages), gx["seconds"], gx["cpu"])
+    out["load (PostgreSQL)"] = (len(messages), wall - gx["seconds"], cpu - gx["cpu"])
+    out["_load_url"] = str(engine.url.render_as_string(hide_password=False))
+    engine.dispose()
     return out
 
 
-def _timed(fn: Any) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - t0, result
+def _messages(events: list[dict[str, Any]], prefix: str) -> list[Any]:
+    import json
+
+    from ecohub.events import event_headers, topic_for
+    from ecohub.loader import Message
+
+    offsets: dict[str, int] = {}
+    out = []
+    for event in events:
+        topic = topic_for(event["entitytype"], prefix)
+        offsets[topic] = offsets.get(topic, -1) + 1
+        out.append(Message(topic, 0, offsets[topic], json.dumps(event).encode(),
+                           event["entitykey"].encode(), tuple(event_headers(event))))
+    return out
 
 
-def main() -> int:
-    from kafka import KafkaProducer
+def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
+                 work: Path) -> dict[str, Any]:
+    import json
 
-    import simulators
-    from ecohub.events import to_event, validate_event
-    from ecohub.kafka import Publisher, ensure_topics
-    from ecohub.normalize import normalize
-    from ecohub.settings import load_settings
+    from ecohub.kafka import ensure_topics
 
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    settings = load_settings(
-        {"ECOHUB_KAFKA__TOPIC_PREFIX": prefix, "ECOHUB_KAFKA__PARTITIONS": "1"}
-    )
-    key = settings.pii_hmac_key.get_secret_value().encode()
-    with simulators.start("techport", scale="small", port=0) as server:
-        records = _records(server.url, settings)
+    bootstrap = settings.kafka.bootstrap_servers
     ensure_topics(settings)
-    n = len(records)
+    topic = f"{settings.kafka.topic_prefix}.document.v1"
+    values = [json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode() for e in events]
+    payloads = [(topic, events[i % len(events)]["entitykey"].encode(), values[i % len(values)])
+                for i in range(count)]
+    out: dict[str, Any] = {"_bytes": sum(len(v) for _, _, v in payloads) / len(payloads)}
+    runs: dict[str, list[tuple[float, float]]] = {"kafka-python (bare)": [],
+                                                   "confluent-kafka (bare)": []}
+    for _ in range(2):  # interleaved A/B, best of two each
+        ensure_topics(settings)
+        wall, cpu, _ = peers.timed(lambda: peers.bare_kafka_python(bootstrap, payloads))
+        runs["kafka-python (bare)"].append((wall, cpu))
+        try:
+            wall, cpu, _ = peers.timed(lambda: peers.bare_confluent(bootstrap, payloads))
+            runs["confluent-kafka (bare)"].append((wall, cpu))
+        except ImportError:
+            runs.pop("confluent-kafka (bare)", None)
+            print("confluent-kafka not installed: bench/requirements.txt")
+    for name, timings in runs.items():
+        wall, cpu = min(timings)
+        out[name] = (count, wall, cpu)
+    classpath = peers.kafka_tools_classpath(work)
+    if classpath and _java_ok():
+        ensure_topics(settings)
+        records, rate = peers.producer_performance(classpath, bootstrap, topic, payloads)
+        if records and rate > 0:
+            out["Kafka ProducerPerformance (Java)"] = (records, records / rate, None)
+        else:
+            print(f"ProducerPerformance sent {records} records at {rate}/s: not counted")
+    return out
 
-    def norm() -> list[Any]:
-        out = []
-        for r in records:
-            try:
-                for c in normalize(r, pii_key=key):
-                    validate_event(to_event(c, "bench"))
-                    out.append(c)
-            except Exception:
-                continue
-        return out
 
-    t_norm, canon = _timed(norm)
-    repeat = max(1, 20000 // max(1, len(canon)))
-    work = canon * repeat
+def _java_ok() -> bool:
+    import shutil
 
-    def publish() -> None:
-        pub = Publisher(settings, run_id="bench")
-        for c in work:
-            pub.publish(c)
-        pub.flush()
-        pub.close()
+    return shutil.which("java") is not None
 
-    payloads = [
-        (
-            f"{prefix}.{c.entity_type}.v1",
-            c.entity_key.encode(),
-            json.dumps(to_event(c, "bench")).encode(),
-        )
-        for c in work
-    ]
 
-    def bare() -> None:
-        producer = KafkaProducer(
-            bootstrap_servers=settings.kafka.bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            compression_type="gzip",
-            linger_ms=20,
-        )
-        for topic, k, v in payloads:
-            producer.send(topic, key=k, value=v)
-        producer.flush()
-        producer.close()
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    t_pub, _ = _timed(publish)
-    t_bare, _ = _timed(bare)
-    print(f"{'benchmark':<34}{'items':>9}{'seconds':>10}{'items/s':>11}")
-    for name, items, secs in (
-        ("normalize + schema-validate", n, t_norm),
-        ("publish (ecohub Publisher)", len(work), t_pub),
-        ("publish (bare kafka-python)", len(work), t_bare),
-    ):
-        print(f"{name:<34}{items:>9}{secs:>10.2f}{items / secs:>11.0f}")
-    print(f"ratio ecohub/bare publish throughput: {t_bare / t_pub:.2f}")
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from ecohub.kafka import ensure_topics
+
+    portals = ["stinet", "techport", "hoip"] if args.portals == "all" else args.portals.split(",")
+    tag = uuid.uuid4().hex[:6]
+    prefix = f"bench{tag}"
+    work = Path(tempfile.mkdtemp(prefix="ecohub-bench-"))
+    started = datetime.now(UTC)
+    sims = Simulators(portals, args.scale)
+    try:
+        warehouse = _fresh_database(f"{prefix}_e2e")
+        settings = _settings(sims, prefix, warehouse, str(work / "landing"))
+        ensure_topics(settings)
+        print(f"end to end: sync {','.join(portals)} at {args.scale} scale, then consume ...",
+              flush=True)
+        e2e = _end_to_end(settings, portals)
+        e2e["peak_rss_mb"] = _peak_rss_mb()
+        print(f"  {e2e['records']} records in {e2e['seconds']:.1f} s", flush=True)
+        print("stages, one at a time ...", flush=True)
+        stage_settings = _settings(sims, f"{prefix}s", warehouse, str(work / "landing2"))
+        ensure_topics(stage_settings)
+        stages = _stages(stage_settings, portals, work)
+        events = stages.pop("_events")
+        stages.pop("_canon")
+        load_url = stages.pop("_load_url")
+        print("peers: Kafka producers, COPY ...", flush=True)
+        kafka = _kafka_peers(settings, events, args.kafka_records, work)
+        wall, cpu, _ = peers.timed(lambda: peers.copy_rows(load_url, "bench_copy", events))
+        copy = (len(events), wall, cpu)
+        dlt = _dlt(sims, portals, prefix)
+    finally:
+        sims.close()
+    results = report.Results(
+        command=" ".join(["make bench"] + ([f"BENCH_ARGS='{' '.join(argv)}'"] if argv else [])),
+        started=started, scale=args.scale, portals=portals, e2e=e2e, stages=stages,
+        kafka=kafka, copy=copy, dlt=dlt,
+        machine=f"{platform.node()}: {os.cpu_count()} cores, load average "
+                f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}",
+    )
+    text = report.markdown(results)
+    print(text)
+    if not args.no_write:
+        (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
+        (ROOT / "docs" / "performance.svg").write_text(report.svg(results), encoding="utf-8")
     return 0
 
 
+def _dlt(sims: Simulators, portals: list[str], prefix: str) -> dict[str, Any] | None:
+    """The dlt peer in its own process (bench venv), or None when dlt is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("dlt") is None:
+        print("dlt not installed (bench/requirements.txt): peer skipped")
+        return None
+    from bench import dlt_peer
+
+    url = _fresh_database(f"{prefix}_dlt")
+    return dlt_peer.run(sims.urls, portals, url)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

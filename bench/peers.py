@@ -1,0 +1,145 @@
+"""The peers ecohub is measured against, each on the same data and the same services.
+
+- Kafka: ecohub's :class:`~ecohub.kafka.Publisher`, a bare kafka-python producer, a bare
+  confluent-kafka (librdkafka) producer and Kafka's own ``ProducerPerformance`` (Java), all
+  with acks=all, idempotence, gzip, linger 20 ms, 256 KiB batches, on the same event payloads.
+- PostgreSQL: ecohub's loader (GX + SCD2 history + staging + receipts + offsets) against a
+  plain ``COPY`` of the same events into an unindexed table.
+
+Each function returns ``(items, seconds, cpu_seconds_of_this_process)``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "KAFKA_SETTINGS",
+    "bare_confluent",
+    "bare_kafka_python",
+    "copy_rows",
+    "kafka_tools_classpath",
+    "producer_performance",
+    "timed",
+]
+
+ROOT = Path(__file__).resolve().parents[1]
+KAFKA_SETTINGS = {"acks": "all", "idempotence": True, "compression": "gzip", "linger_ms": 20,
+                  "batch_bytes": 256 * 1024}
+
+Payload = tuple[str, bytes, bytes]  # topic, key, value
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of this process, result) of ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def bare_kafka_python(bootstrap: str, payloads: Sequence[Payload]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+        compression_type="gzip", linger_ms=20, batch_size=KAFKA_SETTINGS["batch_bytes"],
+    )
+    for topic, key, value in payloads:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+
+
+def bare_confluent(bootstrap: str, payloads: Sequence[Payload]) -> None:
+    from confluent_kafka import KafkaException, Producer
+
+    failures: list[str] = []
+
+    def delivered(err: Any, _msg: Any) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        "compression.type": "gzip", "linger.ms": 20, "batch.size": KAFKA_SETTINGS["batch_bytes"],
+    })
+    for topic, key, value in payloads:
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value, on_delivery=delivered)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        producer.poll(0)
+    if producer.flush(60) or failures:
+        raise KafkaException(f"confluent-kafka: {len(failures)} failed, first {failures[:1]}")
+
+
+def kafka_tools_classpath(work: Path) -> str | None:
+    """The kafka-tools jars (infra/kafka-tools/pom.xml, bench-only), fetched by Maven once."""
+    lib = work / "kafka-tools-lib"
+    if not any(lib.glob("kafka-tools-*.jar")):
+        if not shutil.which("mvn"):
+            return None
+        done = subprocess.run(
+            ["mvn", "-B", "-q", "-f", str(ROOT / "infra" / "kafka-tools" / "pom.xml"),
+             "dependency:copy-dependencies", "-DincludeScope=runtime",
+             f"-DoutputDirectory={lib}"],
+            capture_output=True, text=True, check=False, timeout=600,
+        )
+        if done.returncode != 0:
+            print(f"kafka-tools not fetched: {(done.stdout + done.stderr)[-500:]}")
+            return None
+    return f"{lib}/*"
+
+
+def producer_performance(
+    classpath: str, bootstrap: str, topic: str, payloads: Sequence[Payload]
+) -> tuple[int, float]:
+    """Kafka's ProducerPerformance sending the same values (``--payload-file``); returns
+    (records, records/s as it reports them)."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as handle:
+        for _topic, _key, value in payloads:
+            handle.write(value.replace(b"\n", b" ") + b"\n")
+    cmd = [
+        "java", "-cp", classpath, "org.apache.kafka.tools.ProducerPerformance",
+        "--topic", topic, "--num-records", str(len(payloads)), "--payload-file", handle.name,
+        "--throughput", "-1", "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
+        "enable.idempotence=true", "compression.type=gzip", "linger.ms=20",
+        f"batch.size={KAFKA_SETTINGS['batch_bytes']}",
+    ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=900)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    sent = [line for line in done.stdout.splitlines() if "records sent" in line]
+    if not sent:
+        raise RuntimeError(f"ProducerPerformance printed no summary: {done.stdout[-500:]}")
+    last = sent[-1]
+    records, _, rest = last.partition(" records sent, ")
+    return int(records), float(rest.split(" ", 1)[0])
+
+
+def copy_rows(url: str, table: str, events: Sequence[dict[str, Any]]) -> None:
+    """COPY the events (key, version, type, JSON) into a fresh unindexed table."""
+    import json
+
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (entitykey text, entityversion bigint, "
+                     "entitytype text, event jsonb)")
+        with conn.cursor() as cur, cur.copy(
+            f"COPY {table} (entitykey, entityversion, entitytype, event) FROM STDIN"
+        ) as copy:
+            for e in events:
+                copy.write_row((e["entitykey"], e["entityversion"], e["entitytype"],
+                                json.dumps(e, ensure_ascii=False)))
+        conn.commit()

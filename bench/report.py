@@ -1,0 +1,141 @@
+"""docs/performance.md and its chart from one bench run's figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from typing import Any
+
+__all__ = ["Results", "markdown", "rows", "svg"]
+
+
+@dataclass
+class Results:
+    command: str
+    started: datetime
+    scale: str
+    portals: list[str]
+    e2e: dict[str, Any]
+    stages: dict[str, tuple[int, float, float]]
+    kafka: dict[str, Any]
+    copy: tuple[int, float, float]
+    dlt: dict[str, Any] | None
+    machine: str
+
+
+def _rate(items: int, seconds: float) -> float:
+    return items / seconds if seconds > 0 else float("inf")
+
+
+def rows(r: Results) -> list[tuple[str, str, int, float, float | None]]:
+    """(group, what, items, seconds, cpu seconds or None) for the table and the chart."""
+    out: list[tuple[str, str, int, float, float | None]] = [
+        ("end to end", "ecohub sync + consume", r.e2e["records"], r.e2e["seconds"], None)]
+    if r.dlt:
+        out.append(("end to end", "dlt rest_api + OAI resource", r.dlt["records"],
+                    r.dlt["seconds"], None))
+    for name, (items, seconds, cpu) in r.stages.items():
+        out.append(("stage", name, items, seconds, cpu))
+    for name, value in r.kafka.items():
+        if not name.startswith("_"):
+            items, seconds, cpu = value
+            out.append(("Kafka producer", name, items, seconds, cpu))
+    out.append(("PostgreSQL", "COPY into an unindexed table", *r.copy))
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}" if a and b else "n/a"
+
+
+def markdown(r: Results) -> str:
+    stage = {name: _rate(items, s) for name, (items, s, _c) in r.stages.items()}
+    kafka = {name: _rate(v[0], v[1]) for name, v in r.kafka.items() if not name.startswith("_")}
+    e2e_rate = _rate(r.e2e["records"], r.e2e["seconds"])
+    dlt_rate = _rate(r.dlt["records"], r.dlt["seconds"]) if r.dlt else None
+    copy_rate = _rate(r.copy[0], r.copy[1])
+    syncs = ", ".join(f"{p} {s:.0f} s" for p, s in r.e2e["sync_seconds"].items())
+    publisher = stage.get("publish (ecohub Publisher)")
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (`python -m bench`); every figure below comes from one run, so",
+        "the ratios compare things measured side by side on the same machine at the same time.",
+        "The machine is shared (2 cores, other work running): read the ratios, not the absolute",
+        "figures.",
+        "",
+        f"- command: `{r.command}`",
+        f"- run: {r.started:%Y-%m-%d %H:%M} UTC; {r.machine}",
+        f"- data: simulators of {', '.join(r.portals)} at `{r.scale}` scale (own processes, "
+        "faults off, rate limits lifted), local Kafka and PostgreSQL, file landing",
+        f"- end to end: {r.e2e['records']} source records, {r.e2e['events']} events loaded "
+        f"or quarantined; sync {syncs}, "
+        f"consume {r.e2e['load_seconds']:.0f} s; peak RSS {r.e2e['peak_rss_mb']:.0f} MB",
+        "",
+        "| group | what | items | seconds | items/s | CPU s (this process) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for group, what, items, seconds, cpu in rows(r):
+        cpu_text = f"{cpu:.1f}" if cpu is not None else ""
+        lines.append(f"| {group} | {what} | {items} | {seconds:.1f} | "
+                     f"{_rate(items, seconds):,.0f} | {cpu_text} |")
+    lines += [
+        "",
+        "## Ratios (goal in brackets)",
+        "",
+        f"- ecohub end to end / dlt: **{_ratio(e2e_rate, dlt_rate)}** (>= 1.0)",
+        f"- ecohub Publisher / Kafka ProducerPerformance: **"
+        f"{_ratio(publisher, kafka.get('Kafka ProducerPerformance (Java)'))}"
+        "** (>= 0.5)",
+        f"- ecohub Publisher / bare kafka-python: **"
+        f"{_ratio(publisher, kafka.get('kafka-python (bare)'))}**",
+        f"- bare kafka-python / bare confluent-kafka: **"
+        f"{_ratio(kafka.get('kafka-python (bare)'), kafka.get('confluent-kafka (bare)'))}**",
+        f"- ecohub load (without GX) / COPY: **"
+        f"{_ratio(stage.get('load (PostgreSQL)'), copy_rate)}** (>= 0.5); "
+        f"with GX: **{_ratio(_combined(r), copy_rate)}**",
+        "",
+        "Kafka producers all use acks=all, idempotence, gzip, linger 20 ms, 256 KiB batches, on",
+        f"the same event payloads (mean {r.kafka.get('_bytes', 0):.0f} bytes); the two Python",
+        "clients run interleaved, best of two each. ProducerPerformance reads the same values",
+        "from `--payload-file` (its own JVM; its CPU is not in this process's column).",
+        "The stage rows run one stage at a time over the same records (no overlap), so their",
+        "seconds add up to more than the pipelined end-to-end figure would need.",
+        "",
+        "![records per second](performance.svg)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _combined(r: Results) -> float | None:
+    gx = r.stages.get("quality gate (GX)")
+    load = r.stages.get("load (PostgreSQL)")
+    if not gx or not load:
+        return None
+    return _rate(load[0], gx[1] + load[1])
+
+
+def svg(r: Results) -> str:
+    """Horizontal bars of items/s, one per table row, on a log-free linear scale per group."""
+    data = [(f"{group}: {what}", _rate(items, seconds))
+            for group, what, items, seconds, _ in rows(r)]
+    width, bar_left, row_h = 860, 330, 22
+    top = max(rate for _, rate in data) or 1.0
+    height = 40 + row_h * len(data)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        f'<text x="10" y="20" font-weight="bold">items/s, one bench run '
+        f'({escape(r.started.strftime("%Y-%m-%d %H:%M"))} UTC)</text>',
+    ]
+    for i, (label, rate) in enumerate(data):
+        y = 32 + i * row_h
+        w = max(1.0, (width - bar_left - 90) * rate / top)
+        parts.append(f'<text x="10" y="{y + 14}">{escape(label)}</text>')
+        parts.append(f'<rect x="{bar_left}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
+                     'fill="#4a7ab5"/>')
+        parts.append(f'<text x="{bar_left + w + 6:.1f}" y="{y + 14}">{rate:,.0f}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

@@ -191,7 +191,8 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
     out["_events"] = events
     out["_canon"] = canon
     # quality gate and load: the loader's own batch function on messages built from events
-    engine = get_engine(_fresh_database(f"{settings.kafka.topic_prefix}_stages"))
+    engine = get_engine(_fresh_database(
+        settings.kafka.topic_prefix.replace("ecohub.", "").rstrip("s") + "_stages"))
     init_db(engine)
     messages = _messages(events, settings.kafka.topic_prefix)
     gx = {"seconds": 0.0, "cpu": 0.0}
@@ -274,6 +275,20 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
     return out
 
 
+def _delete_topics(prefix: str) -> None:
+    from kafka import KafkaAdminClient
+
+    from ecohub.settings import load_settings
+
+    admin = KafkaAdminClient(bootstrap_servers=load_settings({}).kafka.bootstrap_servers)
+    try:
+        mine = [t for t in admin.list_topics() if t.startswith(f"{prefix}")]
+        if mine:
+            admin.delete_topics(mine)
+    finally:
+        admin.close()
+
+
 def _java_ok() -> bool:
     import shutil
 
@@ -290,12 +305,14 @@ def main(argv: list[str] | None = None) -> int:
 
     portals = ["stinet", "techport", "hoip"] if args.portals == "all" else args.portals.split(",")
     tag = uuid.uuid4().hex[:6]
-    prefix = f"bench{tag}"
+    # "ecohub." first: the integration suite's session cleanup deletes every other topic
+    # created while it ran, including a concurrent bench's; the bench deletes its own at the end
+    prefix = f"ecohub.bench{tag}"
     work = Path(tempfile.mkdtemp(prefix="ecohub-bench-"))
     started = datetime.now(UTC)
     sims = Simulators(portals, args.scale)
     try:
-        warehouse = _fresh_database(f"{prefix}_e2e")
+        warehouse = _fresh_database(f"bench{tag}_e2e")
         settings = _settings(sims, prefix, warehouse, str(work / "landing"))
         ensure_topics(settings)
         print(f"end to end: sync {','.join(portals)} at {args.scale} scale, then consume ...",
@@ -314,9 +331,10 @@ def main(argv: list[str] | None = None) -> int:
         kafka = _kafka_peers(settings, events, args.kafka_records, work)
         wall, cpu, _ = peers.timed(lambda: peers.copy_rows(load_url, "bench_copy", events))
         copy = (len(events), wall, cpu)
-        dlt = _dlt(sims, portals, prefix)
+        dlt = _dlt(sims, portals, f"bench{tag}")
     finally:
         sims.close()
+        _delete_topics(prefix)
     results = report.Results(
         command=" ".join(["make bench"] + ([f"BENCH_ARGS='{' '.join(argv)}'"] if argv else [])),
         started=started, scale=args.scale, portals=portals, e2e=e2e, stages=stages,

@@ -105,8 +105,29 @@ def markdown(r: Results) -> str:
         "",
         "![records per second](performance.svg)",
         "",
+        *_breakdown(r, kafka),
     ]
     return "\n".join(lines)
+
+
+def _breakdown(r: Results, kafka: dict[str, float]) -> list[str]:
+    """Each stage's share of the summed stage time, and what it says about the Kafka client."""
+    total = sum(seconds for _items, seconds, _cpu in r.stages.values()) or 1.0
+    shares = ", ".join(f"{name} {100 * seconds / total:.0f}%"
+                       for name, (_items, seconds, _cpu) in r.stages.items())
+    lines = ["## Where the time goes", "", f"Share of the summed stage seconds: {shares}.", ""]
+    publish = r.stages.get("publish (ecohub Publisher)")
+    bare, librd = kafka.get("kafka-python (bare)"), kafka.get("confluent-kafka (bare)")
+    if publish and bare and librd:
+        lines += [
+            "Kafka client: bare kafka-python sends at "
+            f"{bare / librd:.2f}x the rate of bare confluent-kafka on the same broker and "
+            f"settings, and publishing is {100 * publish[1] / total:.0f}% of the stage time. "
+            "The project switches clients (one client, through ecohub/kafka.py) only when "
+            "these figures show the publisher is the bottleneck.",
+            "",
+        ]
+    return lines
 
 
 def _combined(r: Results) -> float | None:

@@ -39,6 +39,10 @@ def test_ratios_are_computed_from_the_same_run() -> None:
     assert "ecohub load (without GX) / COPY: **0.20** (>= 0.5); with GX: **0.07**" in text
     assert "| end to end | ecohub sync + consume | 36000 | 120.0 | 300 |  |" in text
     assert "- command: `make bench`" in text
+    assert ("Share of the summed stage seconds: fetch + land 25%, normalize + validate 17%, "
+            "publish (ecohub Publisher) 8%, quality gate (GX) 33%, load (PostgreSQL) 17%.") in text
+    assert ("bare kafka-python sends at 0.50x the rate of bare confluent-kafka on the same "
+            "broker and settings, and publishing is 8% of the stage time") in text
 
 
 def test_a_missing_peer_says_n_a() -> None:

@@ -112,10 +112,15 @@ def _sourceref(source: SourceRecord) -> dict[str, Any]:
             "cursor": source.cursor}
 
 
-def to_event(rec: CanonicalRecord, run_id: str) -> dict[str, Any]:
-    """The envelope of one canonical record, exactly as specified (see module doc)."""
+def to_event(
+    rec: CanonicalRecord, run_id: str, pii_key_id: str | None = None
+) -> dict[str, Any]:
+    """The envelope of one canonical record, exactly as specified (see module doc).
+
+    ``pii_key_id`` (the optional ``piikeyid`` extension) names the key of the record's PII
+    tokens, so a rotated key is visible in every event without reloading history."""
     source = rec.source
-    return {
+    event = {
         "specversion": "1.0",
         "id": event_id(rec.entity_key, rec.version, rec.operation),
         "source": f"urn:ecohub:{source.portal}:{source.stream}",
@@ -133,6 +138,9 @@ def to_event(rec: CanonicalRecord, run_id: str) -> dict[str, Any]:
         "runid": run_id,
         "data": None if rec.operation == "delete" else rec.data,
     }
+    if pii_key_id is not None:
+        event["piikeyid"] = pii_key_id
+    return event
 
 
 def event_headers(event: dict[str, Any]) -> list[tuple[str, bytes]]:

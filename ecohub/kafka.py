@@ -190,6 +190,7 @@ class Publisher:
         self._prefix = settings.kafka.topic_prefix
         self._run_id = run_id
         self._pii_key = settings.pii_hmac_key.get_secret_value().encode("utf-8")
+        self._pii_key_id = settings.pii_key_identifier()
         self._counts = PublishCounts()
         self._pending: Counter[str] = Counter()
         self._failures: list[str] = []
@@ -243,7 +244,7 @@ class Publisher:
         Callers that publish several entities of one source record check them all first, so a
         record is either wholly published or wholly dead-lettered (reconciliation counts
         records, not entities)."""
-        event = to_event(rec, self._run_id)
+        event = to_event(rec, self._run_id, self._pii_key_id)
         try:
             validate_event(event)
         except SchemaValidationError as exc:
@@ -262,7 +263,7 @@ class Publisher:
             stage, reason = problem
             self.dead_letter(rec.source, reason, stage=stage, entity_key=rec.entity_key)
             return
-        event = to_event(rec, self._run_id)
+        event = to_event(rec, self._run_id, self._pii_key_id)
         topic = topic_for(rec.entity_type, self._prefix)
         self._send(topic, rec.entity_key, _json(event), event_headers(event),
                    f"event:{rec.entity_type}")

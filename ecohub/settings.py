@@ -13,6 +13,8 @@ everywhere, including ``repr`` and :meth:`Settings.describe`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -181,6 +183,10 @@ class Settings(_Model):
         default=None, description="production refuses development keys and credentials"
     )
     pii_hmac_key: SecretStr = SecretStr(DEV_PII_KEY)
+    pii_key_id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._\-]{1,32}$",
+        description="id of the PII key carried by events (default: derived from the key)",
+    )
     kafka: KafkaSettings = KafkaSettings()
     landing: LandingSettings = LandingSettings()
     lineage: LineageSettings = LineageSettings()
@@ -203,6 +209,14 @@ class Settings(_Model):
             raise ConfigError(
                 f"unknown portal {name!r}; valid portals: {', '.join(sorted(self.portals))}"
             ) from None
+
+    def pii_key_identifier(self) -> str:
+        """``pii_key_id``, or ``k-`` and 10 hex digits of an HMAC of a fixed label under the key:
+        stable for one key, different after a rotation, and not a hash of the key itself."""
+        if self.pii_key_id:
+            return self.pii_key_id
+        key = self.pii_hmac_key.get_secret_value().encode("utf-8")
+        return "k-" + hmac.new(key, b"ecohub pii key id", hashlib.sha256).hexdigest()[:10]
 
     def describe(self) -> dict[str, Any]:
         """A printable view with every secret masked: secret settings, user-info and password

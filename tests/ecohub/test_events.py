@@ -103,3 +103,25 @@ def test_topic_names() -> None:
     assert topic_for("person", "test1") == "test1.person.v1"
     with pytest.raises(ConfigError, match="unknown entity type 'expert'"):
         topic_for("expert")
+
+
+def test_events_name_the_key_of_their_pii_tokens(sample: Any, pii_key: bytes) -> None:
+    """The key id travels with the tokens: rotating the key shows in every later event, and
+    events without one (replays of history) still validate."""
+    from ecohub.settings import load_settings
+
+    (rec,) = normalize(sample("techport_tech"), pii_key=pii_key)
+    old = load_settings({"ECOHUB_PII_HMAC_KEY": "first-key-0123456789abcdef"})
+    new = load_settings({"ECOHUB_PII_HMAC_KEY": "second-key-0123456789abcdef"})
+    named = load_settings({"ECOHUB_PII_KEY_ID": "2027-01"})
+    ids = [s.pii_key_identifier() for s in (old, new, named)]
+    assert ids[0] == old.pii_key_identifier() and ids[0] != ids[1] and ids[2] == "2027-01"
+    assert all(len(i) <= 32 for i in ids) and "first-key" not in ids[0]
+    for key_id in [*ids, None]:
+        event = to_event(rec, "run-42", key_id)
+        assert event.get("piikeyid") == key_id
+        validate_event(event)
+    with pytest.raises(SchemaValidationError):
+        validate_event(to_event(rec, "run-42", "not a key id!"))
+    with pytest.raises(ConfigError, match="pii_key_id"):
+        load_settings({"ECOHUB_PII_KEY_ID": "not a key id!"})

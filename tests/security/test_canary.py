@@ -154,6 +154,7 @@ def test_no_secret_reaches_any_output_file_row_or_message(tmp_path, techport, ec
     # control: the run really used the secrets and produced what we search
     assert runs["sync -v"].returncode == 0, runs["sync -v"].stderr[-2000:]
     assert messages, "the sync published nothing: the search below would prove nothing"
+    assert any(b'"piikeyid": "k-' in m or b'"piikeyid":"k-' in m for m in messages)
     files = [p for p in (tmp_path / "var").rglob("*") if p.is_file()]
     assert any("landing" in p.parts for p in files)
     assert any(p.name == "warehouse.db" for p in files)

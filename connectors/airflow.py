@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import SecretStr, ValidationError
 
 from ecohub.errors import ConfigError
-from ecohub.settings import PortalSettings, Settings
+from ecohub.settings import PortalSettings, Settings, refuse_development_secrets
 
 __all__ = ["CONNECTION_PREFIX", "apply_connection", "settings_with_airflow_connections"]
 
@@ -74,7 +74,9 @@ def settings_with_airflow_connections(settings: Settings) -> Settings:
             )
             continue
         portals[name] = apply_connection(portal, conn)
-    return settings.model_copy(update={"portals": portals})
+    overlaid = settings.model_copy(update={"portals": portals})
+    refuse_development_secrets(overlaid)  # a connection may point a portal off loopback
+    return overlaid
 
 
 def _extra(conn: Any) -> dict[str, Any]:

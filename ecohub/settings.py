@@ -39,6 +39,7 @@ __all__ = [
     "is_loopback",
     "load_settings",
     "mask_url",
+    "refuse_development_secrets",
 ]
 
 PORTALS = ("stinet", "techport", "hoip")
@@ -254,7 +255,7 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def _refuse_dev_defaults(settings: Settings) -> None:
+def refuse_development_secrets(settings: Settings) -> None:
     """In production, or when a portal lives off this machine, the development PII key and the
     simulators' credentials are configuration errors naming the variable to set.
 
@@ -363,7 +364,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid ecohub configuration: {problems}") from None
-    _refuse_dev_defaults(settings)
+    refuse_development_secrets(settings)
     return settings
 
 

@@ -82,3 +82,30 @@ def test_a_connection_repoints_a_portal(base, conn, expected):
 def test_a_connection_with_a_bad_setting_is_a_configuration_error():
     with pytest.raises(ConfigError, match=r"ecohub_techport.*invalid portal settings"):
         apply_connection(TECHPORT, Conn("ecohub_techport", extra_dejson={"page_size": 0}))
+
+
+def test_a_connection_pointing_off_loopback_cannot_carry_development_secrets(monkeypatch):
+    """An Airflow connection that moves Techport to a real host without a real key (or with
+    the default PII key) is refused like the same ECOHUB_* settings would be."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from connectors.airflow import settings_with_airflow_connections
+    from ecohub.settings import load_settings
+
+    conns = {"ecohub_techport": Conn("ecohub_techport", host="techport.vn")}
+
+    def get_connection(conn_id: str) -> Conn:
+        if conn_id not in conns:
+            raise AirflowNotFoundException(conn_id)
+        return conns[conn_id]
+
+    monkeypatch.setattr(BaseHook, "get_connection", staticmethod(get_connection))
+    with pytest.raises(ConfigError, match="ECOHUB_PII_HMAC_KEY"):
+        settings_with_airflow_connections(load_settings({}))
+    real_key = {"ECOHUB_PII_HMAC_KEY": "a-real-random-key-0123456789abcdef"}
+    with pytest.raises(ConfigError, match="ECOHUB_TECHPORT__API_KEY"):
+        settings_with_airflow_connections(load_settings(real_key))
+    conns["ecohub_techport"].password = "tp-live-key"
+    overlaid = settings_with_airflow_connections(load_settings(real_key))
+    assert overlaid.portal("techport").base_url == "https://techport.vn"

@@ -244,7 +244,9 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
 
     bootstrap = settings.kafka.bootstrap_servers
     ensure_topics(settings)
-    topic = f"{settings.kafka.topic_prefix}.document.v1"
+    # one plain (not compacted) topic for all producers: ProducerPerformance sends no keys,
+    # which a compacted entity topic refuses
+    topic = _plain_topic(settings, f"{settings.kafka.topic_prefix}.producers")
     values = [json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode() for e in events]
     payloads = [(topic, events[i % len(events)]["entitykey"].encode(), values[i % len(values)])
                 for i in range(count)]
@@ -252,7 +254,6 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
     runs: dict[str, list[tuple[float, float]]] = {"kafka-python (bare)": [],
                                                    "confluent-kafka (bare)": []}
     for _ in range(2):  # interleaved A/B, best of two each
-        ensure_topics(settings)
         wall, cpu, _ = peers.timed(lambda: peers.bare_kafka_python(bootstrap, payloads))
         runs["kafka-python (bare)"].append((wall, cpu))
         try:
@@ -266,13 +267,25 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
         out[name] = (count, wall, cpu)
     classpath = peers.kafka_tools_classpath(work)
     if classpath and _java_ok():
-        ensure_topics(settings)
         records, rate = peers.producer_performance(classpath, bootstrap, topic, payloads)
         if records and rate > 0:
             out["Kafka ProducerPerformance (Java)"] = (records, records / rate, None)
         else:
             print(f"ProducerPerformance sent {records} records at {rate}/s: not counted")
     return out
+
+
+def _plain_topic(settings: Any, name: str) -> str:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    try:
+        if name not in admin.list_topics():
+            admin.create_topics([NewTopic(name, settings.kafka.partitions, 1)])
+    finally:
+        admin.close()
+    return name
 
 
 def _delete_topics(prefix: str) -> None:

@@ -119,8 +119,10 @@ def producer_performance(
     finally:
         Path(handle.name).unlink(missing_ok=True)
     sent = [line for line in done.stdout.splitlines() if "records sent" in line]
+    if not sent or sent[-1].startswith("0 records"):
+        print(f"ProducerPerformance: {done.stdout[-500:]} {done.stderr[-1000:]}")
     if not sent:
-        raise RuntimeError(f"ProducerPerformance printed no summary: {done.stdout[-500:]}")
+        raise RuntimeError("ProducerPerformance printed no summary")
     last = sent[-1]
     records, _, rest = last.partition(" records sent, ")
     return int(records), float(rest.split(" ", 1)[0])

@@ -53,6 +53,9 @@ def test_entity_resolution_precision_and_recall_on_real_scale(tmp_path):
             "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,
             "ECOHUB_KAFKA__CONSUMER_GROUP": f"{prefix}-loader",
             "ECOHUB_LANDING__URL": f"file://{tmp_path}/landing",
+            "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": os.environ.get(
+                "ECOHUB_KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"
+            ),
             **{f"ECOHUB_{p.upper()}__BASE_URL": s.url for p, s in servers.items()},
         }
         settings = load_settings(env)

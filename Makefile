@@ -75,6 +75,7 @@ bench: venv bench-deps
 	$(BENCH_VENV)/bin/python -m pip install -q -r bench/requirements-peers.txt
 	$(BENCH_VENV)/bin/python -m bench $(BENCH_ARGS)
 	$(PY) -m bench.resolution
+	$(PY) -m bench.push
 
 # Bench-only peers (Splink...), never runtime dependencies.
 bench-deps: venv

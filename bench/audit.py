@@ -42,6 +42,8 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
+from ecohub.events import upgrade_envelope
+
 __all__ = ["RECORD_LEVEL", "Outcome", "Score", "TruthLine", "main", "score", "truth_lines"]
 
 # Defects that make the whole record unusable (the hub must stop it), by kind and why.
@@ -186,7 +188,8 @@ def outcomes(settings: Any) -> dict[tuple[str, str], Outcome]:
                                                  quarantine.c.failed_expectations)):
             if not isinstance(event, dict):
                 continue
-            ref = event.get("sourceref") or {}
+            current = upgrade_envelope(event)  # quarantined v1 events name a sourceref
+            ref = {"portal": current.get("sourceportal"), "id": current.get("sourceid")}
             names = [f if isinstance(f, str) else str(f.get("name", f)) for f in failed or []]
             found[(str(ref.get("portal")), str(ref.get("id")))].failed_expectations += names
         ev = entity_version.c

@@ -34,7 +34,9 @@ from ecohub.errors import ConfigError
 from ecohub.settings import KafkaSettings
 
 __all__ = [
+    "CLOUDEVENTS_CONTENT_TYPE",
     "ENTITY_TYPES",
+    "ENVELOPE_FILE",
     "SCHEMA_BASE",
     "SCHEMA_DIR",
     "asyncapi_document",
@@ -69,6 +71,37 @@ SIDE_TOPICS: tuple[tuple[str, str, str], ...] = (
     ("restricted_pii", "restricted.pii.v1", "Restricted personal data"),
 )
 ASYNCAPI_SCHEMA = SCHEMA_DIR / "vendor" / "asyncapi-3.0.0.json"
+# The envelope every entity event is sent in (v1 is kept only to read old events).
+ENVELOPE_FILE = "envelope.v2.json"
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+_KAFKA_BINDING = "0.5.0"
+# Kafka headers of every topic: header -> (description, const or None).
+_ENTITY_HEADERS: dict[str, tuple[str, str | None]] = {
+    "content-type": ("CloudEvents Kafka binding, structured content mode (no ce_ headers)",
+                     CLOUDEVENTS_CONTENT_TYPE),
+    "schema_id": ("the schema of data, e.g. technology_offer/v1", None),
+    "run_id": ("the sync run that published the event (= the runid attribute)", None),
+}
+_SIDE_HEADERS: dict[str, dict[str, tuple[str, str | None]]] = {
+    "deadletter": {
+        "schema_id": ("always deadletter/v1", "deadletter/v1"),
+        "run_id": ("the sync run that dead-lettered the record", None),
+        "stage": ("normalize, schema or pii (= the stage field)", None),
+    },
+    "quarantine": {
+        "failed_expectations": ("names of the failed expectations, comma-separated", None),
+    },
+    "restricted_pii": {
+        "schema_id": ("always restricted_pii/v1", "restricted_pii/v1"),
+        "run_id": ("the sync run that published the values or the tombstone", None),
+    },
+}
+_SIDE_KEYS = {
+    "deadletter": "<portal>:<stream>:<source id> of the record (as in sourceref)",
+    "quarantine": "the event's entitykey; <topic>:<partition>:<offset> when the value was not "
+                  "a JSON object",
+    "restricted_pii": "the entitykey; a null value (tombstone) erases the entity's values",
+}
 
 
 # --------------------------------------------------------------------------- loading
@@ -122,8 +155,10 @@ def schema_index(root: Path = SCHEMA_DIR, prefix: str = "ecohub") -> dict[str, A
     return {
         "contract": "ecohub events",
         "version": 1,
-        "envelope": {"file": "envelope.v1.json", "schema_id": "envelope/v1",
-                     "id": load_schema("envelope.v1.json", root)["$id"]},
+        "envelope": {"file": ENVELOPE_FILE, "schema_id": "envelope/v2",
+                     "id": load_schema(ENVELOPE_FILE, root)["$id"],
+                     "kafka_binding": "CloudEvents Kafka protocol binding, structured mode",
+                     "content_type": CLOUDEVENTS_CONTENT_TYPE},
         "entities": entities,
         "topics": side,
         "compatibility": "BACKWARD",
@@ -303,8 +338,22 @@ def _payload(schema: dict[str, Any]) -> dict[str, Any]:
     return inlined
 
 
+def _headers_schema(headers: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, (description, const) in headers.items():
+        properties[name] = {"type": "string", "description": description}
+        if const is not None:
+            properties[name]["const"] = const
+    return {"type": "object", "required": list(headers), "properties": properties}
+
+
+def _key_binding(description: str) -> dict[str, Any]:
+    return {"kafka": {"key": {"type": "string", "description": description},
+                      "bindingVersion": _KAFKA_BINDING}}
+
+
 def _entity_message(name: str) -> dict[str, Any]:
-    envelope = copy.deepcopy(_payload(load_schema("envelope.v1.json")))
+    envelope = copy.deepcopy(_payload(load_schema(ENVELOPE_FILE)))
     envelope["properties"]["entitytype"] = {"const": name}
     envelope["properties"]["dataschema"] = {"const": dataschema_url(name)}
     envelope["properties"]["data"] = {"anyOf": [_payload(entity_schema(name)), {"type": "null"}]}
@@ -313,14 +362,14 @@ def _entity_message(name: str) -> dict[str, Any]:
         "name": name,
         "title": f"{name.replace('_', ' ')} event",
         "summary": entity_schema(name).get("description", ""),
-        "contentType": "application/json",
-        "headers": {"$ref": "#/components/schemas/headers"},
+        "contentType": "application/cloudevents+json",
+        "headers": {"$ref": "#/components/schemas/entity_headers"},
         "payload": {
             "schemaFormat": "application/schema+json;version=2020-12",
             "schema": envelope,
         },
-        "bindings": {"kafka": {"key": {"type": "string", "description": "the entitykey"},
-                               "bindingVersion": "0.5.0"}},
+        "bindings": _key_binding("the entitykey (= subject); the CloudEvents SDK's Kafka "
+                                 "binding reads it as the partitionkey attribute"),
     }
 
 
@@ -359,8 +408,10 @@ def asyncapi_document(prefix: str = "ecohub") -> dict[str, Any]:
                                   compacted=stem == "restricted_pii")
         messages[stem] = {
             "name": stem, "title": title, "contentType": "application/json",
+            "headers": _headers_schema(_SIDE_HEADERS[stem]),
             "payload": {"schemaFormat": "application/schema+json;version=2020-12",
                         "schema": _payload(schema)},
+            "bindings": _key_binding(_SIDE_KEYS[stem]),
         }
     for channel in channels:
         operations[f"publish_{channel}"] = {
@@ -372,12 +423,15 @@ def asyncapi_document(prefix: str = "ecohub") -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {
             "title": "ecohub events",
-            "version": "1.0.0",
+            "version": "2.0.0",
             "description": (
                 "Canonical events of Ho Chi Minh City's S&T ecosystem hub (Stinet, Techport, "
                 "H.OIP), generated from schemas/ by `python -m ecohub.contract asyncapi`. "
-                "Delivery is at-least-once; see docs/events/delivery-semantics.md and "
-                "docs/events/pii-policy.md."
+                "Entity events follow the CloudEvents Kafka protocol binding in structured "
+                "content mode (envelope v2). Delivery is at-least-once; see "
+                "docs/events/delivery-semantics.md, docs/events/versioning.md and "
+                "docs/events/pii-policy.md. Payload schemas are JSON Schema 2020-12, which "
+                "AsyncAPI tools may not check: validate them with a 2020-12 validator."
             ),
         },
         "defaultContentType": "application/json",
@@ -387,17 +441,7 @@ def asyncapi_document(prefix: str = "ecohub") -> dict[str, Any]:
         "operations": operations,
         "components": {
             "messages": messages,
-            "schemas": {
-                "headers": {
-                    "type": "object",
-                    "required": ["ce_type", "schema_id", "run_id"],
-                    "properties": {
-                        "ce_type": {"type": "string", "description": "the CloudEvents type"},
-                        "schema_id": {"type": "string", "description": "e.g. technology_offer/v1"},
-                        "run_id": {"type": "string"},
-                    },
-                },
-            },
+            "schemas": {"entity_headers": _headers_schema(_ENTITY_HEADERS)},
         },
     }
 

@@ -2,9 +2,18 @@
 
 Why here and not in the publisher: the warehouse loader, the quality gate, replay tools and
 downstream apps all need the same envelope rules; the Kafka code only moves bytes. The envelope
-is CloudEvents 1.0 plus ecohub extensions (``schemas/envelope.v1.json``); its ``id`` is a UUIDv5
+is CloudEvents 1.0 plus ecohub extensions (``schemas/envelope.v2.json``); its ``id`` is a UUIDv5
 over ``entitykey|entityversion|operation`` so that a replay of the same source state re-sends
 the same id and consumers can de-duplicate (docs/events/delivery-semantics.md).
+
+On Kafka an event travels in the CloudEvents Kafka protocol binding's **structured** content
+mode: the value is the JSON event, the ``content-type`` header is :data:`CONTENT_TYPE`, and no
+header starts with ``ce_`` (which would mean binary mode to every CloudEvents SDK). Extension
+attributes are CloudEvents Strings: ``entityversion`` (epoch milliseconds) does not fit the
+32-bit CloudEvents Integer, and the source reference is four flat ``source*`` attributes
+because an extension cannot be an object. Envelope v1 (integer version, ``sourceref`` object)
+may still sit on compacted topics: readers call :func:`upgrade_envelope` first
+(docs/events/versioning.md).
 
 Validation is two-step: the envelope schema, then ``data`` against the entity schema named by
 ``entitytype``, then the cross-field rules JSON Schema cannot say (``type`` agrees with
@@ -32,12 +41,21 @@ from typing import Any
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
-from ecohub.contract import ENTITY_TYPES, dataschema_url, entity_schema, load_schema
+from ecohub.contract import (
+    CLOUDEVENTS_CONTENT_TYPE,
+    ENTITY_TYPES,
+    ENVELOPE_FILE,
+    dataschema_url,
+    entity_schema,
+    load_schema,
+)
 from ecohub.errors import ConfigError, SchemaValidationError
 from ecohub.records import CanonicalRecord, SourceRecord
 
 __all__ = [
+    "CONTENT_TYPE",
     "DELIVERY_FIELDS",
+    "ENVELOPE_SCHEMA",
     "EVENT_NAMESPACE",
     "content_hash",
     "deadletter_topic",
@@ -47,8 +65,10 @@ __all__ = [
     "restricted_topic",
     "schema_id",
     "side_message_validator",
+    "source_reference",
     "to_event",
     "topic_for",
+    "upgrade_envelope",
     "validate_event",
 ]
 
@@ -57,6 +77,9 @@ EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ecohub.hcmc.vn/events"
 # a full refresh or a replay sends the same event again from another run and landed page.
 DELIVERY_FIELDS = frozenset({"runid", "landinguri"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ENVELOPE_SCHEMA = ENVELOPE_FILE
+# The structured-mode content type of the CloudEvents JSON event format (Kafka binding 3.2).
+CONTENT_TYPE = CLOUDEVENTS_CONTENT_TYPE
 
 
 def topic_for(entity_type: str, prefix: str = "ecohub") -> str:
@@ -92,9 +115,11 @@ def content_hash(event: Mapping[str, Any]) -> str:
     Two messages with one ``id`` and one content hash are the same event delivered twice (a
     consumer absorbs the second); one ``id`` with two hashes is a conflicting duplicate.
     Canonical means key order and whitespace do not matter, so the bytes of two copies may
-    differ while their hash agrees.
+    differ while their hash agrees. A v1 envelope is hashed as its v2 upgrade, so a v2 copy
+    of an event loaded as v1 is the same event, not a conflict.
     """
-    content = {k: v for k, v in event.items() if k not in DELIVERY_FIELDS}
+    current = upgrade_envelope(dict(event))
+    content = {k: v for k, v in current.items() if k not in DELIVERY_FIELDS}
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                       default=str)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -107,9 +132,42 @@ def _time(entity_version: int) -> str:
     return f"{stamp}.{millis:03d}Z" if millis else f"{stamp}Z"
 
 
-def _sourceref(source: SourceRecord) -> dict[str, Any]:
-    return {"portal": source.portal, "stream": source.stream, "id": source.key,
-            "cursor": source.cursor}
+def _source_attributes(source: SourceRecord) -> dict[str, str]:
+    """The source reference as CloudEvents String attributes (no null: absent instead)."""
+    attributes = {"sourceportal": source.portal, "sourcestream": source.stream,
+                  "sourceid": source.key}
+    if source.cursor is not None:
+        attributes["sourcecursor"] = str(source.cursor)
+    return attributes
+
+
+def source_reference(event: dict[str, Any]) -> dict[str, Any]:
+    """``{portal, stream, id, cursor}`` of an (upgraded) event, for side messages and rows."""
+    return {"portal": event["sourceportal"], "stream": event["sourcestream"],
+            "id": event["sourceid"], "cursor": event.get("sourcecursor")}
+
+
+def upgrade_envelope(event: dict[str, Any]) -> dict[str, Any]:
+    """An event in the current envelope (v2); a v1 event (integer ``entityversion``,
+    ``sourceref`` object) is converted, anything else is returned unchanged.
+
+    Why: entity topics are compacted, so v1 events published before the change stay readable
+    for years; every reader of the hub goes through here instead of knowing both shapes.
+    The ``id`` does not change (it hashes the same digits).
+    """
+    ref = event.get("sourceref")
+    version = event.get("entityversion")
+    if not isinstance(ref, dict) and not (isinstance(version, int) and
+                                          not isinstance(version, bool)):
+        return event
+    upgraded = {k: v for k, v in event.items() if k != "sourceref"}
+    if isinstance(version, int) and not isinstance(version, bool):
+        upgraded["entityversion"] = str(version)
+    if isinstance(ref, dict):
+        for name in ("portal", "stream", "id", "cursor"):
+            if ref.get(name) is not None:
+                upgraded[f"source{name}"] = str(ref[name])
+    return upgraded
 
 
 def to_event(
@@ -132,8 +190,8 @@ def to_event(
         "operation": rec.operation,
         "entitytype": rec.entity_type,
         "entitykey": rec.entity_key,
-        "entityversion": rec.version,
-        "sourceref": _sourceref(source),
+        "entityversion": str(rec.version),
+        **_source_attributes(source),
         "landinguri": source.landing_uri,
         "runid": run_id,
         "data": None if rec.operation == "delete" else rec.data,
@@ -144,9 +202,10 @@ def to_event(
 
 
 def event_headers(event: dict[str, Any]) -> list[tuple[str, bytes]]:
-    """Kafka headers of an event: ``ce_type``, ``schema_id``, ``run_id``."""
+    """Kafka headers of an event: ``content-type`` (structured mode), ``schema_id`` (of
+    ``data``), ``run_id``. Never a ``ce_`` header: that would declare binary mode."""
     return [
-        ("ce_type", str(event["type"]).encode()),
+        ("content-type", CONTENT_TYPE.encode()),
         ("schema_id", schema_id(str(event["entitytype"])).encode()),
         ("run_id", str(event["runid"]).encode()),
     ]
@@ -209,7 +268,7 @@ def _compiled_accepts(relative: str, instance: Any) -> bool:
 
 def _fast_valid(event: Any) -> bool:
     """The whole event check (envelope, cross-field rules, data) on the compiled schemas."""
-    if not (isinstance(event, dict) and _compiled_accepts("envelope.v1.json", event)):
+    if not (isinstance(event, dict) and _compiled_accepts(ENVELOPE_SCHEMA, event)):
         return False
     if _cross_field_problem(event) is not None:
         return False
@@ -232,14 +291,14 @@ def _first_error(validator: Draft202012Validator, instance: Any, where: str) -> 
 
 def _time_matches(event: dict[str, Any]) -> bool:
     try:
-        return bool(event["time"] == _time(event["entityversion"]))
+        return bool(event["time"] == _time(int(event["entityversion"])))
     except (OverflowError, ValueError):  # a version beyond datetime's range has no time
         return False
 
 
 def _cross_field_problem(event: dict[str, Any]) -> str | None:
     entity_type, operation, key = event["entitytype"], event["operation"], event["entitykey"]
-    portal = event["sourceref"]["portal"]
+    portal, version = event["sourceportal"], int(event["entityversion"])
     checks = [
         (event["type"] == f"vn.hcmc.ecohub.{entity_type}.{operation}",
          "type does not match entitytype and operation"),
@@ -248,9 +307,9 @@ def _cross_field_problem(event: dict[str, Any]) -> str | None:
          "entitykey must start with <portal>:<entitytype>:"),
         (event["dataschema"] == dataschema_url(entity_type),
          "dataschema does not name the entity schema"),
-        (event["source"] == f"urn:ecohub:{portal}:{event['sourceref']['stream']}",
-         "source does not match sourceref"),
-        (event["id"] == event_id(key, event["entityversion"], operation),
+        (event["source"] == f"urn:ecohub:{portal}:{event['sourcestream']}",
+         "source does not match sourceportal and sourcestream"),
+        (event["id"] == event_id(key, version, operation),
          "id is not the UUIDv5 of entitykey|entityversion|operation"),
         (_time_matches(event), "time does not match entityversion"),
         ((event["data"] is None) == (operation == "delete"), "data must be null exactly on delete"),
@@ -263,7 +322,7 @@ def _cross_field_problem(event: dict[str, Any]) -> str | None:
 
 def _reference_problem(event: dict[str, Any]) -> str | None:
     """The first reason an event is not valid per the reference validator, or ``None``."""
-    problem = _first_error(_validator("envelope.v1.json"), event, "envelope")
+    problem = _first_error(_validator(ENVELOPE_SCHEMA), event, "envelope")
     if problem is None:
         problem = _cross_field_problem(event)
     if problem is None and event["data"] is not None:
@@ -272,7 +331,8 @@ def _reference_problem(event: dict[str, Any]) -> str | None:
 
 
 def validate_event(event: dict[str, Any]) -> None:
-    """Raise :class:`SchemaValidationError` with the first reason an event is not valid."""
+    """Raise :class:`SchemaValidationError` with the first reason an event is not valid
+    (against the current envelope: readers :func:`upgrade_envelope` first)."""
     if _fast_valid(event):
         return
     problem = _reference_problem(event)

@@ -38,8 +38,10 @@ from ecohub.events import (
     quarantine_topic,
     restricted_topic,
     side_message_validator,
+    source_reference,
     to_event,
     topic_for,
+    upgrade_envelope,
     validate_event,
 )
 from ecohub.pii import find_clear_pii, redact_text
@@ -280,7 +282,7 @@ class Publisher:
         message = {
             "entitykey": rec.entity_key, "entitytype": rec.entity_type,
             "entityversion": rec.version, "operation": rec.operation, "runid": self._run_id,
-            "sourceref": event["sourceref"], "values": rec.restricted,
+            "sourceref": source_reference(event), "values": rec.restricted,
         }
         self._send(topic, rec.entity_key, _json(message), headers, "restricted:values")
 
@@ -346,7 +348,8 @@ class Publisher:
 # --------------------------------------------------------------------------- consumer
 @dataclass(frozen=True)
 class ConsumedEvent:
-    """One event as a downstream app sees it: the envelope plus where it was read."""
+    """One event as a downstream app sees it: the envelope (always in the current version,
+    :func:`ecohub.events.upgrade_envelope`) plus where it was read."""
 
     topic: str
     partition: int
@@ -405,7 +408,7 @@ class EventConsumer:
     def _decode(self, message: Any) -> ConsumedEvent | None:
         if message.value is None:  # tombstone (restricted topic): nothing to decode
             return None
-        envelope = json.loads(message.value.decode("utf-8"))
+        envelope = upgrade_envelope(json.loads(message.value.decode("utf-8")))
         if self._validate:
             try:
                 validate_event(envelope)

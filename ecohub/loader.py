@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 
 from ecohub.catalog import ENTITY_TYPES, topic_name
 from ecohub.errors import LoadIncomplete, ServiceUnavailable
+from ecohub.events import upgrade_envelope
 from ecohub.lineage import traced_load
 from ecohub.settings import Settings
 
@@ -179,7 +180,8 @@ def _decode(message: Message) -> dict[str, Any] | None:
         event = json.loads(message.value)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    return event if isinstance(event, dict) else None
+    # v1 envelopes stay on compacted topics: one shape from here on (docs/events/versioning.md)
+    return upgrade_envelope(event) if isinstance(event, dict) else None
 
 
 def _now() -> datetime:

@@ -107,7 +107,8 @@ def _normalize_all(record: SourceRecord, pii_key: bytes, publisher: Any) -> list
     for entity in entities:
         problem = publisher.problem(entity)
         if problem is not None:
-            raise SchemaValidationError(f"{problem[0]}: {problem[1]}", entitykey=entity.entity_key)
+            stage, reason = problem
+            raise SchemaValidationError(reason, entitykey=entity.entity_key, stage=stage)
     return entities
 
 
@@ -129,7 +130,11 @@ def publish_batches(
             try:
                 entities = _normalize_all(record, pii_key, publisher)
             except DataQualityError as exc:
-                publisher.dead_letter(record, str(exc))
+                # the stage (schema, pii) and the entity key when the failure came after mapping
+                stage = str(exc.context.get("stage") or "normalize")
+                key = exc.context.get("entitykey")
+                publisher.dead_letter(record, str(exc), stage=stage,
+                                      entity_key=key if isinstance(key, str) else None)
                 report.dead_lettered += 1
                 report.dead_letter_reasons[exc.message] += 1
                 continue

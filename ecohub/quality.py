@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any
 
 from ecohub.catalog import ENTITY_TYPES
 from ecohub.errors import ConfigError
+from ecohub.events import upgrade_envelope
 
 __all__ = [
     "DELETE_SUITE",
@@ -48,8 +50,9 @@ ENVELOPE_SUITE = "envelope"
 DELETE_SUITE = "delete"
 _NO_SUITE = "entitytype.has_a_suite"
 # envelope attributes whose JSON type the suites check (``type(<name>)`` columns)
-_TYPED = ("id", "entitykey", "entityversion", "operation", "sourceref", "data")
+_TYPED = ("id", "entitykey", "entityversion", "operation", "sourceid", "data")
 _gx_lock = threading.Lock()
+_INTEGER = re.compile(r"-?[0-9]+")  # entityversion_ms: the decimal string's value, else None
 
 
 @dataclass(frozen=True)
@@ -214,27 +217,30 @@ def _gx() -> _Gx:
 def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """The tabular view of one event that the suites talk about.
 
-    Envelope attributes keep their names (``id``, ``entitykey``...), ``sourceref.*`` and
-    ``data.*`` are flattened with dots (nested objects too; lists stay lists). Three computed
-    columns make cross-field checks expressible in GX: ``len(<list column>)`` for every list,
+    Envelope attributes keep their names (``id``, ``entitykey``, ``sourceportal``...; a v1
+    event is upgraded first, :func:`ecohub.events.upgrade_envelope`), ``entityversion_ms`` is
+    the integer the decimal-string ``entityversion`` stands for (``None`` when it is not
+    an integer in decimal digits), and ``data.*`` is flattened with dots (nested
+    objects too; lists stay lists). Computed columns make cross-field checks expressible in GX:
+    ``len(<list column>)`` for every list,
     ``_expected_type`` (``vn.hcmc.ecohub.<entitytype>.<operation>``), ``_key_prefix`` (the
     first two segments of ``entitykey``), ``_key_source_id`` (the rest of it),
-    ``_expected_key_prefix`` (``<portal>:<entitytype>``)
+    ``_expected_key_prefix`` (``<sourceportal>:<entitytype>``)
     and ``_tax_code_parent`` (the first 10 digits of ``data.tax_code.value``), and
     ``type(<attribute>)`` (the JSON type as Python names it: ``int``, ``str``, ``dict``,
     ``NoneType``...) of the envelope attributes the warehouse computes with.
     """
+    event = upgrade_envelope(dict(event))
     row: dict[str, Any] = {}
     for key, value in event.items():
-        if key in {"data", "sourceref"} and isinstance(value, Mapping):
+        if key == "data" and isinstance(value, Mapping):
             _flatten_into(row, key, value)
-        elif key not in {"data", "sourceref"}:
+        elif key != "data":
             row[key] = value
-    portal = (
-        (event.get("sourceref") or {}).get("portal")
-        if isinstance(event.get("sourceref"), Mapping)
-        else None
-    )
+    version = event.get("entityversion")
+    row["entityversion_ms"] = (int(version) if isinstance(version, str)
+                               and _INTEGER.fullmatch(version) else None)
+    portal = event.get("sourceportal")
     entitykey = event.get("entitykey")
     row["_expected_type"] = f"vn.hcmc.ecohub.{event.get('entitytype')}.{event.get('operation')}"
     row["_key_prefix"] = ":".join(entitykey.split(":")[:2]) if isinstance(entitykey, str) else None

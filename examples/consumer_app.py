@@ -1,21 +1,26 @@
 """A small downstream app: keep the latest technology offers and their suppliers in memory.
 
-Shows the three rules of docs/events/delivery-semantics.md with the typed consumer:
-upsert by entitykey, ignore events whose entityversion is not newer (replays, duplicates),
-commit only after the state is updated. Run against the local stack::
+Written from docs/events/ alone, with the clients a downstream team would pick and **no ecohub
+import**: confluent-kafka to read, the CloudEvents Python SDK's Kafka binding to decode
+(``from_kafka_event``: ecohub sends structured mode, ``content-type:
+application/cloudevents+json``). It follows the rules of docs/events/delivery-semantics.md:
+upsert by ``entitykey``, ignore an event whose ``entityversion`` (a decimal string: compare as
+an integer) is not newer than the one applied (replays, duplicates), commit only after the
+state changed. Run against the local stack::
 
+    pip install confluent-kafka cloudevents
     .venv/bin/python examples/consumer_app.py --seconds 10
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ecohub.events import topic_for
-from ecohub.kafka import ConsumedEvent, EventConsumer
-from ecohub.settings import load_settings
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
+from confluent_kafka import Consumer, Message
 
 
 @dataclass
@@ -27,18 +32,26 @@ class Catalogue:
     suppliers: dict[str, str] = field(default_factory=dict)
     skipped: int = 0
 
-    def apply(self, event: ConsumedEvent) -> None:
-        if self.versions.get(event.entity_key, -1) >= event.entity_version:
+    def apply(self, message: Message) -> None:
+        if message.value() is None:
+            return  # entity topics carry no tombstones; nothing to decode anyway
+        event = from_kafka_event(KafkaMessage(headers=dict(message.headers() or []),
+                                              key=message.key(), value=message.value()))
+        attributes = event.get_attributes()
+        key = attributes["entitykey"]
+        version = int(attributes["entityversion"])  # epoch ms as a CloudEvents String
+        if self.versions.get(key, -1) >= version:
             self.skipped += 1  # duplicate delivery or replay of an older state
             return
-        self.versions[event.entity_key] = event.entity_version
-        if event.operation == "delete":
-            self.offers.pop(event.entity_key, None)
-            self.suppliers.pop(event.entity_key, None)
-        elif event.entity_type == "technology_offer" and event.data is not None:
-            self.offers[event.entity_key] = event.data
-        elif event.entity_type == "organization" and event.data is not None:
-            self.suppliers[event.entity_key] = event.data["name"]
+        self.versions[key] = version
+        data = event.get_data()
+        if attributes["operation"] == "delete":
+            self.offers.pop(key, None)
+            self.suppliers.pop(key, None)
+        elif attributes["entitytype"] == "technology_offer" and isinstance(data, dict):
+            self.offers[key] = data
+        elif attributes["entitytype"] == "organization" and isinstance(data, dict):
+            self.suppliers[key] = data["name"]
 
     def report(self) -> str:
         priced = [o for o in self.offers.values() if o["price"] and o["price"]["amount_vnd"]]
@@ -54,18 +67,28 @@ class Catalogue:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--prefix", default="ecohub", help="the hub's topic prefix")
     parser.add_argument("--seconds", type=float, default=10.0, help="stop after this idle time")
     parser.add_argument("--group", default="example-technology-catalogue")
     args = parser.parse_args()
-    settings = load_settings()
-    prefix = settings.kafka.topic_prefix
-    topics = [topic_for("technology_offer", prefix), topic_for("organization", prefix)]
+    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([f"{args.prefix}.technology_offer.v1", f"{args.prefix}.organization.v1"])
     catalogue = Catalogue()
-    with EventConsumer(settings, topics, args.group,
-                       consumer_timeout_ms=args.seconds * 1000) as consumer:
-        for event in consumer:
-            catalogue.apply(event)
-            consumer.commit()  # after the state change: at-least-once, duplicates are skipped
+    idle_since = time.monotonic()
+    try:
+        while time.monotonic() - idle_since < args.seconds:
+            message = consumer.poll(1.0)
+            if message is None:
+                continue
+            if message.error():
+                raise RuntimeError(message.error())
+            catalogue.apply(message)
+            consumer.commit(message=message, asynchronous=False)  # after the state change
+            idle_since = time.monotonic()
+    finally:
+        consumer.close()
     print(catalogue.report())
 
 

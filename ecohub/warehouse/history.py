@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
-from ecohub.events import content_hash
+from ecohub.events import content_hash, upgrade_envelope
 from ecohub.warehouse.sqlutil import chunks, insert_ignore, upsert
 from ecohub.warehouse.tables import entity_field, entity_version, staging_table
 
@@ -43,12 +43,11 @@ def _event_time(event: Mapping[str, Any]) -> datetime | None:
 
 
 def _common(event: Mapping[str, Any], loaded_at: datetime) -> dict[str, Any]:
-    ref = event.get("sourceref") or {}
     return {
         "entity_type": event["entitytype"],
         "entity_key": event["entitykey"],
-        "stream": str(ref.get("stream", "")),
-        "source_id": str(ref.get("id", "")),
+        "stream": str(event.get("sourcestream", "")),
+        "source_id": str(event.get("sourceid", "")),
         "entityversion": int(event["entityversion"]),
         "operation": event["operation"],
         "event_id": event["id"],
@@ -60,7 +59,7 @@ def _common(event: Mapping[str, Any], loaded_at: datetime) -> dict[str, Any]:
 
 
 def _portal(event: Mapping[str, Any]) -> str:
-    return str((event.get("sourceref") or {}).get("portal") or event["entitykey"].split(":", 1)[0])
+    return str(event.get("sourceportal") or event["entitykey"].split(":", 1)[0])
 
 
 def _version_row(event: Mapping[str, Any], loaded_at: datetime) -> dict[str, Any]:
@@ -180,11 +179,13 @@ def _stage(conn: Connection, events: Sequence[Mapping[str, Any]], loaded_at: dat
 def apply_events(
     conn: Connection, events: Sequence[Mapping[str, Any]], loaded_at: datetime | None = None
 ) -> None:
-    """Write validated events to history and staging inside the caller's transaction."""
+    """Write validated events to history and staging inside the caller's transaction.
+
+    Events of envelope v1 (still on compacted topics) are read as v2 (``upgrade_envelope``)."""
     if not events:
         return
     loaded_at = loaded_at or datetime.now(UTC).replace(tzinfo=None)
-    unique = {event["id"]: event for event in events}
+    unique = {event["id"]: upgrade_envelope(dict(event)) for event in events}
     rows = [_version_row(event, loaded_at) for event in unique.values()]
     insert_ignore(conn, entity_version, rows)
     keys = {row["entity_key"] for row in rows}

@@ -29,7 +29,7 @@ def load(relative: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / relative).read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("relative", ["envelope.v1.json", "deadletter.v1.json",
+@pytest.mark.parametrize("relative", ["envelope.v1.json", "envelope.v2.json", "deadletter.v1.json",
                                       "restricted_pii.v1.json", "quarantine.v1.json",
                                       *[f"entities/{t}.v1.json" for t in ENTITY_TYPES]])
 def test_schema_files_are_valid_2020_12_schemas(relative: str) -> None:
@@ -106,6 +106,39 @@ def test_asyncapi_document_validates_against_the_asyncapi_3_schema() -> None:
     assert {c["address"] for c in document["channels"].values()} == {
         *(f"ecohub.{t}.v1" for t in ENTITY_TYPES), "ecohub.deadletter.v1",
         "ecohub.quarantine.v1", "ecohub.restricted.pii.v1"}
+
+
+@pytest.mark.parametrize(
+    ("message", "content_type", "headers"),
+    [
+        ("organization", "application/cloudevents+json", {"content-type", "schema_id", "run_id"}),
+        ("deadletter", "application/json", {"schema_id", "run_id", "stage"}),
+        ("quarantine", "application/json", {"failed_expectations"}),
+        ("restricted_pii", "application/json", {"schema_id", "run_id"}),
+    ],
+)
+def test_every_message_declares_its_headers_and_key(message: str, content_type: str,
+                                                    headers: set[str]) -> None:
+    document = asyncapi_document()
+    declared = document["components"]["messages"][message]
+    header_schema = declared["headers"]
+    if "$ref" in header_schema:
+        header_schema = document["components"]["schemas"][header_schema["$ref"].split("/")[-1]]
+    assert declared["contentType"] == content_type
+    assert set(header_schema["required"]) == set(header_schema["properties"]) == headers
+    assert not any(h.startswith("ce_") for h in header_schema["properties"])
+    assert declared["bindings"]["kafka"]["key"]["type"] == "string"
+
+
+def test_entity_payloads_are_envelope_v2_with_string_extensions() -> None:
+    payload = asyncapi_document()["components"]["messages"]["person"]["payload"]["schema"]
+    assert payload["properties"]["entityversion"]["type"] == "string"
+    assert "sourceref" not in payload["properties"]
+    extensions = set(payload["properties"]) - {
+        "specversion", "id", "source", "type", "time", "subject", "dataschema",
+        "datacontenttype", "data"}
+    assert all(payload["properties"][name].get("type", "string") == "string"
+               for name in extensions)
 
 
 def test_asyncapi_validation_detects_an_invalid_document() -> None:

@@ -12,7 +12,14 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ecohub.errors import ConfigError, SchemaValidationError
-from ecohub.events import event_headers, to_event, topic_for, validate_event
+from ecohub.events import (
+    event_headers,
+    source_reference,
+    to_event,
+    topic_for,
+    upgrade_envelope,
+    validate_event,
+)
 from ecohub.normalize import normalize
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -23,7 +30,7 @@ def load(relative: str) -> dict[str, Any]:
 
 
 def test_every_sample_event_validates_independently(all_samples: list, pii_key: bytes) -> None:
-    envelope = Draft202012Validator(load("envelope.v1.json"))
+    envelope = Draft202012Validator(load("envelope.v2.json"))
     count = 0
     for record in all_samples:
         for rec in normalize(record, pii_key=pii_key):
@@ -53,13 +60,18 @@ def test_envelope_matches_the_contract(sample: Any, pii_key: bytes) -> None:
         "operation": "update",
         "entitytype": "technology_offer",
         "entitykey": "techport:technology_offer:104211",
-        "entityversion": 1772332800000,
-        "sourceref": {"portal": "techport", "stream": "cong-nghe", "id": "104211", "cursor": None},
+        "entityversion": "1772332800000",
+        "sourceportal": "techport",
+        "sourcestream": "cong-nghe",
+        "sourceid": "104211",
         "landinguri": "s3://ecohub-landing/techport/cong-nghe/2026-03-01/run-test/page-1.json.gz",
         "runid": "run-42",
     }
-    assert event_headers(event) == [("ce_type", b"vn.hcmc.ecohub.technology_offer.update"),
-                                    ("schema_id", b"technology_offer/v1"), ("run_id", b"run-42")]
+    assert event_headers(event) == [
+        ("content-type", b"application/cloudevents+json; charset=utf-8"),
+        ("schema_id", b"technology_offer/v1"), ("run_id", b"run-42")]
+    assert source_reference(event) == {"portal": "techport", "stream": "cong-nghe",
+                                       "id": "104211", "cursor": None}
 
 
 def test_replay_gives_the_same_id_and_delete_has_null_data(sample: Any, pii_key: bytes) -> None:
@@ -83,7 +95,14 @@ def test_replay_gives_the_same_id_and_delete_has_null_data(sample: Any, pii_key:
         (lambda e: e.update(runid=""), "runid"),
         (lambda e: e.update(type="vn.hcmc.ecohub.person.update"), "type does not match"),
         (lambda e: e.update(subject="x"), "subject must equal entitykey"),
-        (lambda e: e.update(entityversion=e["entityversion"] + 1), "id is not the UUIDv5"),
+        (lambda e: e.update(entityversion=str(int(e["entityversion"]) + 1)),
+         "id is not the UUIDv5"),
+        (lambda e: e.update(entityversion=int(e["entityversion"])), "entityversion"),
+        (lambda e: e.update(entityversion="017"), "entityversion"),
+        (lambda e: e.update(sourcecursor=None), "sourcecursor"),
+        (lambda e: e.update(sourceref={"portal": "stinet"}), "sourceref"),
+        (lambda e: e.pop("sourceid"), "'sourceid' is a required property"),
+        (lambda e: e.update(sourceportal="hoip"), "entitykey must start with"),
         (lambda e: e["data"].update(org_kind="bank"), "data/org_kind"),
         (lambda e: e["data"].pop("name"), "'name' is a required property"),
         (lambda e: e["data"].update(email_token="itb@itb.ac.vn"), "data/email_token"),
@@ -125,3 +144,16 @@ def test_events_name_the_key_of_their_pii_tokens(sample: Any, pii_key: bytes) ->
         validate_event(to_event(rec, "run-42", "not a key id!"))
     with pytest.raises(ConfigError, match="pii_key_id"):
         load_settings({"ECOHUB_PII_KEY_ID": "not a key id!"})
+
+
+def test_a_v1_envelope_is_read_as_v2_with_the_same_id(sample: Any, pii_key: bytes) -> None:
+    """Compacted topics keep v1 events: readers upgrade them, ids and figures unchanged."""
+    (rec,) = normalize(sample("techport_tech"), pii_key=pii_key)
+    current = to_event(rec, "run-7")
+    v1 = {k: v for k, v in current.items() if not k.startswith("source") or k == "source"}
+    v1["entityversion"] = int(current["entityversion"])
+    v1["sourceref"] = source_reference(current)
+    upgraded = upgrade_envelope(v1)
+    assert upgraded == current
+    validate_event(upgraded)
+    assert upgrade_envelope(current) is current  # already v2: untouched

@@ -30,8 +30,8 @@ class FakePublisher:
         assert checked, "the pipeline checks every entity before publishing any"
         self.log.append(f"publish {rec.entity_key}")
 
-    def dead_letter(self, record, reason):
-        self.log.append(f"dlq {record.key}: {reason}")
+    def dead_letter(self, record, reason, *, stage="normalize", entity_key=None):
+        self.log.append(f"dlq {record.key} [{stage} {entity_key}]: {reason}")
 
     def flush(self):
         self.log.append("flush")
@@ -123,7 +123,8 @@ def test_a_record_with_one_bad_entity_is_dead_lettered_whole(monkeypatch):
     )
     assert (report.published, report.dead_lettered, report.events) == (0, 1, 0)
     assert pub.log == [
-        "dlq tv1: pii: clear personal data (entitykey='techport:person:tv1-leaky')",
+        "dlq tv1 [pii techport:person:tv1-leaky]: clear personal data "
+        "(entitykey='techport:person:tv1-leaky', stage='pii')",
         "flush",
     ]
 

@@ -153,7 +153,8 @@ def test_flatten_event_exposes_nested_data_with_dots():
 
     assert row["data.tax_code.value"] == "0312345678"
     assert row["data.address.scheme"] == "pre_2025"
-    assert row["sourceref.portal"] == "techport"
+    assert row["sourceportal"] == "techport"
+    assert (row["entityversion"], row["entityversion_ms"]) == ("1741159800000", 1741159800000)
     assert (row["_key_prefix"], row["_expected_key_prefix"]) == (
         "techport:organization",
         "techport:organization",

@@ -147,7 +147,7 @@ def test_topics_are_created_with_the_configured_config(settings: Settings,
 
 def test_every_entity_message_validates_with_key_and_headers(settings: Settings,
                                                              synced: dict[str, Any]) -> None:
-    envelope = validator("envelope.v1.json")
+    envelope = validator("envelope.v2.json")
     prefix = settings.kafka.topic_prefix
     received: Counter[str] = Counter()
     for entity_type, count in synced["sent"].items():
@@ -160,7 +160,8 @@ def test_every_entity_message_validates_with_key_and_headers(settings: Settings,
                 assert list(entity.iter_errors(event["data"])) == []
             assert message.key.decode() == event["entitykey"]
             assert dict((k, v.decode()) for k, v in message.headers) == {
-                "ce_type": event["type"], "schema_id": f"{entity_type}/v1", "run_id": "it-run"}
+                "content-type": "application/cloudevents+json; charset=utf-8",
+                "schema_id": f"{entity_type}/v1", "run_id": "it-run"}
         received[entity_type] = len(messages)
         assert len(messages) == count
     assert set(received) >= {"organization", "person", "research_project", "document",

@@ -120,11 +120,13 @@ def test_a_copy_of_a_quarantined_event_gets_no_second_quarantine_row(engine, ent
 
 
 POISON = [
-    pytest.param({"entityversion": "not-a-number"}, "envelope.entityversion.is_integer",
-                 id="string-entityversion"),
-    pytest.param({"entityversion": 1.5e12}, "envelope.entityversion.is_integer",
+    pytest.param({"entityversion": "not-a-number"}, "envelope.entityversion.is_decimal",
+                 id="word-entityversion"),
+    pytest.param({"entityversion": "1.5e12"}, "envelope.entityversion.is_decimal",
+                 id="exponent-entityversion"),
+    pytest.param({"entityversion": 1.5e12}, "envelope.entityversion.is_string",
                  id="fractional-entityversion"),
-    pytest.param({"sourceref": "techport"}, "envelope.sourceref.is_object", id="sourceref-text"),
+    pytest.param({"sourceid": {"id": "42"}}, "envelope.sourceid.is_string", id="sourceid-object"),
     pytest.param({"data": ["a", "list"]}, "envelope.data.is_object_or_null", id="data-list"),
     pytest.param({"entitykey": 42}, "envelope.entitykey.is_string", id="numeric-entitykey"),
 ]  # fmt: skip

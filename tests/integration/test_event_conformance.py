@@ -26,6 +26,7 @@ integer ``entityversion`` beyond 32 bits, an object ``sourceref``) and must see 
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -395,6 +396,7 @@ def test_the_example_consumer_built_from_the_docs_keeps_the_live_offers(run):
                                                   ROOT / "examples" / "consumer_app.py")
     assert spec is not None and spec.loader is not None
     app = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = app  # its dataclasses look their module up
     spec.loader.exec_module(app)
     prefix = run["settings"].kafka.topic_prefix
     offers = run["messages"][f"{prefix}.technology_offer.v1"]

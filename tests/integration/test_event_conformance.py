@@ -41,6 +41,7 @@ import yaml
 from cloudevents.core.bindings import kafka as ce_kafka
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 from jschon import JSON, JSONSchema, create_catalog
+from kafka import KafkaAdminClient
 
 pytestmark = pytest.mark.integration
 
@@ -53,6 +54,7 @@ CE_CORE = {"specversion", "id", "source", "type", "datacontenttype", "dataschema
            "time"}
 INT32 = range(-(2**31), 2**31)
 LEAK = "lien.he.rieng@congty-vidu.vn"
+PREFIX_OF: dict[str, str] = {}  # topic -> the run's topic prefix
 
 create_catalog("2020-12")
 
@@ -91,7 +93,7 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 def channel_message(topic: str) -> dict[str, Any]:
     """The message the AsyncAPI document declares for a topic (whatever its prefix: the
     document names the default one, ``ecohub``)."""
-    address = "ecohub." + topic.split(".", 1)[1]
+    address = "ecohub." + topic.removeprefix(f"{PREFIX_OF[topic]}.")
     for channel in asyncapi()["channels"].values():
         if channel["address"] == address:
             (message,) = channel["messages"].values()
@@ -228,20 +230,23 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from ecohub.settings import load_settings
 
     root = tmp_path_factory.mktemp("conformance")
-    tag = uuid.uuid4().hex[:8]
+    # Under "ecohub." so that the session cleanup of a concurrent test run (which removes the
+    # topics created meanwhile, except the hub's) leaves them alone; deleted here at the end.
+    tag = f"ecohub.conformance{uuid.uuid4().hex[:8]}"
     leaked: dict[str, str] = {}
     patch = pytest.MonkeyPatch()
     with simulators.start("techport", scale="small", seed=7, port=0) as server:
         settings = load_settings({
             "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
-            "ECOHUB_KAFKA__TOPIC_PREFIX": f"conf{tag}",
-            "ECOHUB_KAFKA__CONSUMER_GROUP": f"conf-{tag}",
+            "ECOHUB_KAFKA__TOPIC_PREFIX": tag,
+            "ECOHUB_KAFKA__CONSUMER_GROUP": f"{tag}-loader",
             "ECOHUB_KAFKA__PARTITIONS": "2",
             "ECOHUB_WAREHOUSE_URL": f"sqlite:///{root}/wh.db",
             "ECOHUB_LANDING__URL": f"file://{root}/landing",
             "ECOHUB_TECHPORT__BASE_URL": server.url,
         })
         topics = ensure_topics(settings)
+        PREFIX_OF.update(dict.fromkeys(topics, tag))
         try:
             patch.setattr(normalize_module, "normalize",
                           _leaky_normalize(normalize_module.normalize, leaked))
@@ -255,6 +260,11 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             yield {"settings": settings, "messages": messages, "leaked": leaked}
         finally:
             patch.undo()
+            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+            try:
+                admin.delete_topics(topics)
+            finally:
+                admin.close()
 
 
 def _entity_topics(run: dict) -> list[str]:

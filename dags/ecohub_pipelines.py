@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, Asset, AssetAny, Param, get_current_context, task
 
-from ecohub.catalog import ENTITY_TYPES, PORTAL_ENTITIES, asset_uri
+from ecohub.catalog import ENTITY_TYPES, PORTAL_ENTITIES, asset_uri, topic_name
 
 PREFIX = os.environ.get("ECOHUB_KAFKA__TOPIC_PREFIX", "ecohub")
 START = datetime(2026, 1, 1)
@@ -29,7 +29,7 @@ DEFAULT_ARGS = {
 
 
 def _assets(entity_types: tuple[str, ...]) -> list[Asset]:
-    return [Asset(name=f"{PREFIX}.{e}.v1", uri=asset_uri(e, PREFIX)) for e in entity_types]
+    return [Asset(name=topic_name(e, PREFIX), uri=asset_uri(e, PREFIX)) for e in entity_types]
 
 
 def _sync_dag(portal: str) -> DAG:

@@ -7,7 +7,7 @@ Airflow Assets a sync DAG declares are exactly the topics it writes.
 
 from __future__ import annotations
 
-__all__ = ["ENTITY_TYPES", "PORTAL_ENTITIES", "asset_uri", "topic_name"]
+__all__ = ["ENTITY_TYPES", "PORTAL_ENTITIES", "SIDE_TOPICS", "asset_uri", "topic_name"]
 
 ENTITY_TYPES: tuple[str, ...] = (
     "organization",
@@ -42,9 +42,22 @@ PORTAL_ENTITIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def topic_name(entity_type: str, prefix: str = "ecohub") -> str:
-    """``ecohub.<entity_type>.v1``: the shared topic of one canonical entity."""
-    return f"{prefix}.{entity_type}.v1"
+SIDE_TOPICS: dict[str, str] = {
+    "deadletter": "deadletter",
+    "quarantine": "quarantine",
+    "restricted_pii": "restricted.pii",
+}
+"""The hub's non-entity topics: message schema stem -> topic name (before the prefix)."""
+
+
+def topic_name(name: str, prefix: str = "ecohub") -> str:
+    """``<prefix>.<name>.v1``: the one place a topic name is spelled.
+
+    ``name`` is an entity type (``ecohub.organization.v1``) or a value of :data:`SIDE_TOPICS`
+    (``ecohub.restricted.pii.v1``). It lives here, standard library only, because DAG files name
+    their Assets at parse time; :mod:`ecohub.kafka` re-exports it with the per-topic helpers.
+    """
+    return f"{prefix}.{name}.v1"
 
 
 def asset_uri(entity_type: str, prefix: str = "ecohub") -> str:

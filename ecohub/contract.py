@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 from jsonschema import Draft7Validator
 
+from ecohub.catalog import ENTITY_TYPES, topic_name
+from ecohub.catalog import SIDE_TOPICS as _SIDE_NAMES
 from ecohub.errors import ConfigError
 from ecohub.settings import KafkaSettings
 
@@ -52,23 +54,11 @@ __all__ = [
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_BASE = "https://ecohub.hcmc.vn/schemas"
-ENTITY_TYPES: tuple[str, ...] = (
-    "organization",
-    "person",
-    "research_project",
-    "document",
-    "technology_offer",
-    "technology_demand",
-    "startup_project",
-    "programme",
-    "challenge",
-    "support_application",
-)
-# Message schemas of the non-entity topics: (file stem, topic suffix, title)
+# Message schemas of the non-entity topics: (file stem, topic name, title)
 SIDE_TOPICS: tuple[tuple[str, str, str], ...] = (
-    ("deadletter", "deadletter.v1", "Dead letters"),
-    ("quarantine", "quarantine.v1", "Quarantined events"),
-    ("restricted_pii", "restricted.pii.v1", "Restricted personal data"),
+    ("deadletter", _SIDE_NAMES["deadletter"], "Dead letters"),
+    ("quarantine", _SIDE_NAMES["quarantine"], "Quarantined events"),
+    ("restricted_pii", _SIDE_NAMES["restricted_pii"], "Restricted personal data"),
 )
 ASYNCAPI_SCHEMA = SCHEMA_DIR / "vendor" / "asyncapi-3.0.0.json"
 # The envelope every entity event is sent in (v1 is kept only to read old events).
@@ -141,7 +131,7 @@ def schema_index(root: Path = SCHEMA_DIR, prefix: str = "ecohub") -> dict[str, A
             "file": f"entities/{name}.v1.json",
             "schema_id": f"{name}/v1",
             "dataschema": dataschema_url(name),
-            "topic": f"{prefix}.{name}.v1",
+            "topic": topic_name(name, prefix),
             "cloudevents_types": [
                 f"vn.hcmc.ecohub.{name}.{op}" for op in ("create", "update", "delete")
             ],
@@ -149,8 +139,9 @@ def schema_index(root: Path = SCHEMA_DIR, prefix: str = "ecohub") -> dict[str, A
         for name in ENTITY_TYPES
     }
     side = {
-        stem: {"file": f"{stem}.v1.json", "schema_id": f"{stem}/v1", "topic": f"{prefix}.{suffix}"}
-        for stem, suffix, _ in SIDE_TOPICS
+        stem: {"file": f"{stem}.v1.json", "schema_id": f"{stem}/v1",
+               "topic": topic_name(name, prefix)}
+        for stem, name, _ in SIDE_TOPICS
     }
     return {
         "contract": "ecohub events",
@@ -399,12 +390,12 @@ def asyncapi_document(prefix: str = "ecohub") -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     for name in ENTITY_TYPES:
-        channels[name] = _channel(f"{prefix}.{name}.v1", name,
+        channels[name] = _channel(topic_name(name, prefix), name,
                                   f"Canonical {name} events, compacted by entitykey.", kafka, True)
         messages[name] = _entity_message(name)
-    for stem, suffix, title in SIDE_TOPICS:
+    for stem, name, title in SIDE_TOPICS:
         schema = load_schema(f"{stem}.v1.json")
-        channels[stem] = _channel(f"{prefix}.{suffix}", stem, schema["description"], kafka,
+        channels[stem] = _channel(topic_name(name, prefix), stem, schema["description"], kafka,
                                   compacted=stem == "restricted_pii")
         messages[stem] = {
             "name": stem, "title": title, "contentType": "application/json",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ecohub import kafka
 from ecohub.settings import Settings, mask_url
 
 __all__ = ["Check", "doctor", "run_checks"]
@@ -45,14 +46,12 @@ def check_kafka(settings: Settings) -> Check:
     if problem:
         return Check("kafka", False, f"Kafka at {servers} is not reachable ({problem})", fix)
     try:
-        from kafka import KafkaAdminClient
-
-        admin = KafkaAdminClient(
-            bootstrap_servers=servers, request_timeout_ms=5000
-        )
-        topics = admin.list_topics()
-        admin.close()
-    except Exception as exc:  # any client failure is the finding itself
+        client = kafka.admin(settings, client_id="ecohub-doctor", request_timeout_ms=5000)
+        try:
+            topics = client.list_topics()
+        finally:
+            client.close()
+    except Exception as exc:  # any client failure (auth included) is the finding itself
         return Check("kafka", False, f"Kafka at {servers} does not answer ({exc})", fix)
     ours = [t for t in topics if t.startswith(settings.kafka.topic_prefix + ".")]
     return Check("kafka", True, f"Kafka at {servers} answers; {len(ours)} ecohub topics")

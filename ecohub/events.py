@@ -41,6 +41,7 @@ from typing import Any
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 
+from ecohub.catalog import SIDE_TOPICS, topic_name
 from ecohub.contract import (
     CLOUDEVENTS_CONTENT_TYPE,
     ENTITY_TYPES,
@@ -86,19 +87,19 @@ def topic_for(entity_type: str, prefix: str = "ecohub") -> str:
     """``<prefix>.<entity_type>.v1``; an unknown entity type is a configuration error."""
     if entity_type not in ENTITY_TYPES:
         raise ConfigError(f"unknown entity type {entity_type!r}; valid: {', '.join(ENTITY_TYPES)}")
-    return f"{prefix}.{entity_type}.v1"
+    return topic_name(entity_type, prefix)
 
 
 def deadletter_topic(prefix: str = "ecohub") -> str:
-    return f"{prefix}.deadletter.v1"
+    return topic_name(SIDE_TOPICS["deadletter"], prefix)
 
 
 def quarantine_topic(prefix: str = "ecohub") -> str:
-    return f"{prefix}.quarantine.v1"
+    return topic_name(SIDE_TOPICS["quarantine"], prefix)
 
 
 def restricted_topic(prefix: str = "ecohub") -> str:
-    return f"{prefix}.restricted.pii.v1"
+    return topic_name(SIDE_TOPICS["restricted_pii"], prefix)
 
 
 def schema_id(entity_type: str, version: int = 1) -> str:

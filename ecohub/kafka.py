@@ -1,4 +1,11 @@
-"""Kafka side of the event contract: topics, the publisher, and a typed consumer.
+"""Everything that talks to Kafka: client configuration, topics, the publisher, consumers.
+
+This is the one module that imports the Kafka client library. Callers build clients through
+:func:`client_config` (bootstrap servers and *all* security settings), :func:`producer`,
+:func:`consumer` and :func:`admin`, and name topics with :func:`entity_topic`,
+:func:`deadletter_topic`, :func:`quarantine_topic`, :func:`restricted_topic` (all spelled by
+:func:`ecohub.catalog.topic_name`, which DAG files use at parse time). A new security mechanism
+or another client library is a change here only.
 
 Why these choices:
 
@@ -21,14 +28,15 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from ecohub.contract import ENTITY_TYPES
 from ecohub.errors import SchemaValidationError, ServiceUnavailable
@@ -53,15 +61,30 @@ __all__ = [
     "EventConsumer",
     "PublishCounts",
     "Publisher",
+    "admin",
+    "client_config",
+    "commit_offsets",
+    "consumer",
+    "deadletter_topic",
+    "end_offsets",
     "ensure_topics",
+    "entity_topic",
+    "entity_topics",
+    "producer",
+    "quarantine_topic",
+    "rebalance_listener",
+    "restricted_topic",
+    "send_and_flush",
     "topic_plan",
 ]
 
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- topics
-def _client_config(kafka: KafkaSettings) -> dict[str, Any]:
+# --------------------------------------------------------------------------- clients
+def client_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """Connection and security settings shared by every client the hub builds (producer,
+    consumer, admin): bootstrap servers, security protocol, SASL credentials."""
     config: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_servers.split(","),
         "security_protocol": kafka.security_protocol,
@@ -77,6 +100,137 @@ def _client_config(kafka: KafkaSettings) -> dict[str, Any]:
     return config
 
 
+def _unreachable(settings: Settings, exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"Kafka not reachable: {exc}", bootstrap_servers=settings.kafka.bootstrap_servers
+    )
+
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "compression_type": "gzip",
+    "linger_ms": 20,
+}
+"""Every hub producer: idempotent, acks=all (no loss, no duplicates or reordering from broker
+retries), gzip (no native library), a short linger so batches fill."""
+
+
+def producer(settings: Settings, *, client_id: str, **overrides: Any) -> KafkaProducer:
+    """The hub's producer (:data:`PRODUCER_DEFAULTS`, ``overrides`` win); raises
+    :class:`ServiceUnavailable` when the brokers cannot be reached."""
+    try:
+        return KafkaProducer(
+            client_id=client_id,
+            **{**PRODUCER_DEFAULTS, **client_config(settings.kafka), **overrides},
+        )
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+
+
+def consumer(
+    settings: Settings, *topics: str, group_id: str | None, **overrides: Any
+) -> KafkaConsumer:
+    """A consumer with manual commits (the caller commits after its side effects are durable);
+    ``group_id=None`` for a metadata-only client. Raises :class:`ServiceUnavailable`."""
+    try:
+        return KafkaConsumer(
+            *topics,
+            group_id=group_id,
+            **{"enable_auto_commit": False, **client_config(settings.kafka), **overrides},
+        )
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+
+
+def admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
+    """An admin client (topics and their configuration). Raises :class:`ServiceUnavailable`."""
+    try:
+        return KafkaAdminClient(
+            **{"client_id": "ecohub-admin", **client_config(settings.kafka), **overrides}
+        )
+    except KafkaError as exc:
+        raise _unreachable(settings, exc) from exc
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, handler: Any) -> None:
+        self._handler = handler
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self._handler.on_partitions_revoked(revoked)
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self._handler.on_partitions_assigned(assigned)
+
+    def on_partitions_lost(self, lost: Any) -> None:
+        self._handler.on_partitions_lost(lost)
+
+
+def rebalance_listener(handler: Any) -> ConsumerRebalanceListener:
+    """The client's rebalance listener around ``handler``, an object with
+    ``on_partitions_assigned``/``_revoked``/``_lost(partitions)``; each partition has
+    ``.topic`` and ``.partition``."""
+    return _Listener(handler)
+
+
+def commit_offsets(consumer: KafkaConsumer, offsets: Mapping[tuple[str, int], int]) -> bool:
+    """Commit ``{(topic, partition): next offset}`` for the consumer's group; ``False`` (and a
+    warning) when Kafka refuses, for callers whose committed offsets are only a hint."""
+    try:
+        consumer.commit(
+            {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+        )
+    except KafkaError as exc:
+        log.warning("could not commit offsets to Kafka (hint only): %s", exc)
+        return False
+    return True
+
+
+def end_offsets(consumer: KafkaConsumer, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+    """The next offset to be written, per ``(topic, partition)`` of ``topics`` that exist;
+    :class:`ServiceUnavailable` when the broker does not answer."""
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+    except KafkaError as exc:
+        raise ServiceUnavailable(f"Kafka did not give end offsets: {exc}", service="kafka") from exc
+    return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+
+
+def send_and_flush(
+    producer: KafkaProducer,
+    topic: str,
+    messages: Iterable[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
+    *,
+    what: str = "the messages",
+    timeout: float = 30.0,
+) -> None:
+    """Send ``(key, value, headers)`` messages and wait for the broker to take them all;
+    :class:`ServiceUnavailable` (naming ``what``) when it does not."""
+    try:
+        for key, value, headers in messages:
+            producer.send(topic, key=key, value=value, headers=headers)
+        producer.flush(timeout=timeout)
+    except KafkaError as exc:
+        raise ServiceUnavailable(f"Kafka did not take {what}: {exc}", service="kafka") from exc
+
+
+# --------------------------------------------------------------------------- topics
+def entity_topic(entity_type: str, settings: Settings) -> str:
+    """The topic of one canonical entity under the configured prefix."""
+    return topic_for(entity_type, settings.kafka.topic_prefix)
+
+
+def entity_topics(settings: Settings) -> list[str]:
+    """Every entity topic under the configured prefix (what the loader consumes)."""
+    return [topic_for(name, settings.kafka.topic_prefix) for name in ENTITY_TYPES]
+
+
 def topic_plan(settings: Settings) -> dict[str, dict[str, str]]:
     """Every topic the hub owns and the configuration it must have."""
     kafka = settings.kafka
@@ -90,23 +244,14 @@ def topic_plan(settings: Settings) -> dict[str, dict[str, str]]:
     return plan
 
 
-def _admin(settings: Settings) -> KafkaAdminClient:
-    try:
-        return KafkaAdminClient(client_id="ecohub-admin", **_client_config(settings.kafka))
-    except KafkaError as exc:
-        raise ServiceUnavailable(
-            f"Kafka not reachable: {exc}", bootstrap=settings.kafka.bootstrap_servers
-        ) from exc
-
-
 def _align_configs(
-    admin: KafkaAdminClient, plan: dict[str, dict[str, str]], existing: list[str]
+    client: KafkaAdminClient, plan: dict[str, dict[str, str]], existing: list[str]
 ) -> None:
     """Set the planned configuration on topics that already existed (idempotent)."""
     resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs=dict(plan[name]))
                  for name in existing]
     if resources:
-        admin.alter_configs(resources)
+        client.alter_configs(resources)
 
 
 def ensure_topics(settings: Settings) -> list[str]:
@@ -116,9 +261,9 @@ def ensure_topics(settings: Settings) -> list[str]:
     restricted), so that callers can log or check them. Safe to run at every start.
     """
     plan = topic_plan(settings)
-    admin = _admin(settings)
+    client = admin(settings)
     try:
-        present = set(admin.list_topics())
+        present = set(client.list_topics())
         missing = [name for name in plan if name not in present]
         if missing:
             request = {
@@ -128,15 +273,15 @@ def ensure_topics(settings: Settings) -> list[str]:
                 for name in missing
             }
             try:
-                admin.create_topics(request, wait_for_metadata=True)
+                client.create_topics(request, wait_for_metadata=True)
             except TopicAlreadyExistsError:  # a concurrent ensure_topics won the race
                 pass
             log.info("created Kafka topics: %s", ", ".join(missing))
-        _align_configs(admin, plan, [name for name in plan if name in present])
+        _align_configs(client, plan, [name for name in plan if name in present])
     except KafkaError as exc:
         raise ServiceUnavailable(f"Kafka topic administration failed: {exc}") from exc
     finally:
-        admin.close()
+        client.close()
     return list(plan)
 
 
@@ -196,19 +341,9 @@ class Publisher:
         self._counts = PublishCounts()
         self._pending: Counter[str] = Counter()
         self._failures: list[str] = []
-        try:
-            self._producer = KafkaProducer(
-                client_id=f"ecohub-publisher-{run_id}",
-                acks="all",
-                enable_idempotence=True,
-                compression_type="gzip",
-                linger_ms=20,
-                batch_size=_BATCH_BYTES,
-                **_client_config(settings.kafka),
-            )
-        except KafkaError as exc:
-            raise ServiceUnavailable(f"Kafka not reachable: {exc}",
-                                     bootstrap=settings.kafka.bootstrap_servers) from exc
+        self._producer = producer(
+            settings, client_id=f"ecohub-publisher-{run_id}", batch_size=_BATCH_BYTES
+        )
 
     def _send(self, topic: str, key: str, value: bytes | None, headers: list[tuple[str, bytes]],
               counter: str) -> None:
@@ -393,17 +528,13 @@ class EventConsumer:
                  auto_offset_reset: str = "earliest", validate: bool = True,
                  consumer_timeout_ms: float = float("inf")) -> None:
         self._validate = validate
-        try:
-            self._consumer = KafkaConsumer(
-                *topics,
-                group_id=group_id,
-                auto_offset_reset=auto_offset_reset,
-                enable_auto_commit=False,
-                consumer_timeout_ms=consumer_timeout_ms,
-                **_client_config(settings.kafka),
-            )
-        except KafkaError as exc:
-            raise ServiceUnavailable(f"Kafka not reachable: {exc}") from exc
+        self._consumer = consumer(
+            settings,
+            *topics,
+            group_id=group_id,
+            auto_offset_reset=auto_offset_reset,
+            consumer_timeout_ms=consumer_timeout_ms,
+        )
 
     def _decode(self, message: Any) -> ConsumedEvent | None:
         if message.value is None:  # tombstone (restricted topic): nothing to decode

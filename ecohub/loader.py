@@ -31,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ecohub.catalog import ENTITY_TYPES, topic_name
+from ecohub import kafka
 from ecohub.errors import LoadIncomplete, ServiceUnavailable
 from ecohub.events import upgrade_envelope
 from ecohub.lineage import traced_load
@@ -158,9 +158,7 @@ class LoadStats:
 
 def quarantine_topic(settings: Settings) -> str:
     """``<prefix>.quarantine.v1`` (``ecohub.quarantine.v1`` by default)."""
-    from ecohub.events import quarantine_topic as topic
-
-    return topic(settings.kafka.topic_prefix)
+    return kafka.quarantine_topic(settings.kafka.topic_prefix)
 
 
 # --------------------------------------------------------------------------- one batch
@@ -485,24 +483,6 @@ def _result(messages: Sequence[Message], fresh: Sequence[Message], plan: _Plan) 
 # --------------------------------------------------------------------------- Kafka
 
 
-def _client_config(settings: Settings) -> dict[str, Any]:
-    k = settings.kafka
-    config: dict[str, Any] = {
-        "bootstrap_servers": k.bootstrap_servers.split(","),
-        "security_protocol": k.security_protocol,
-    }
-    if k.sasl_username:
-        config["sasl_mechanism"] = "PLAIN"
-        config["sasl_plain_username"] = k.sasl_username
-        if k.sasl_password is not None:
-            config["sasl_plain_password"] = k.sasl_password.get_secret_value()
-    return config
-
-
-def _entity_topics(settings: Settings) -> list[str]:
-    return [topic_name(t, settings.kafka.topic_prefix) for t in ENTITY_TYPES]
-
-
 class _Seeker:
     """Rebalance listener: on assignment, seek each partition to the warehouse's position."""
 
@@ -532,22 +512,6 @@ class _Seeker:
         log.info("assigned %d partition(s); positions from the warehouse", len(assigned))
 
 
-def _listener(seeker: _Seeker) -> Any:
-    from kafka import ConsumerRebalanceListener
-
-    class Listener(ConsumerRebalanceListener):
-        def on_partitions_revoked(self, revoked: Any) -> None:
-            seeker.on_partitions_revoked(revoked)
-
-        def on_partitions_assigned(self, assigned: Any) -> None:
-            seeker.on_partitions_assigned(assigned)
-
-        def on_partitions_lost(self, lost: Any) -> None:
-            seeker.on_partitions_lost(lost)
-
-    return Listener()
-
-
 def _messages(polled: Mapping[Any, Sequence[Any]]) -> list[Message]:
     out = [
         Message(
@@ -568,39 +532,21 @@ def _messages(polled: Mapping[Any, Sequence[Any]]) -> list[Message]:
 def _quarantine_publisher(
     settings: Settings,
 ) -> tuple[Any, Callable[[Sequence[QuarantineItem]], None]]:
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
-    producer = KafkaProducer(**_client_config(settings), acks="all", linger_ms=20)
+    producer = kafka.producer(settings, client_id="ecohub-loader-quarantine")
     topic = quarantine_topic(settings)
 
     def publish(items: Sequence[QuarantineItem]) -> None:
-        try:
-            for item in items:
-                value = json.dumps(item.as_topic_value(), ensure_ascii=False, default=str)
-                producer.send(
-                    topic,
-                    key=item.kafka_key,
-                    value=value.encode(),
-                    headers=[
-                        ("failed_expectations", ",".join(item.expectations).encode()),
-                    ],
-                )
-            producer.flush(timeout=30)
-        except KafkaError as exc:
-            raise ServiceUnavailable(
-                f"Kafka did not take the quarantine messages: {exc}", service="kafka"
-            ) from exc
+        messages = [
+            (
+                item.kafka_key,
+                json.dumps(item.as_topic_value(), ensure_ascii=False, default=str).encode(),
+                [("failed_expectations", ",".join(item.expectations).encode())],
+            )
+            for item in items
+        ]
+        kafka.send_and_flush(producer, topic, messages, what="the quarantine messages")
 
     return producer, publish
-
-
-def _ensure_topics(settings: Settings) -> None:
-    try:
-        from ecohub.kafka import ensure_topics
-    except ImportError:  # the events package is not installed: rely on broker auto-create
-        return
-    ensure_topics(settings)
 
 
 # A dead loader's partitions go to the next member after this long without heartbeats; the
@@ -668,14 +614,9 @@ def _remaining(consumer: Any, engine: Engine, group_id: str, topics: Sequence[st
     """Messages on ``topics`` the warehouse has not applied yet, whoever holds them."""
     from ecohub.warehouse.offsets import stored_offsets
 
-    partitions = [
-        _tp(topic, p)
-        for topic in topics
-        for p in sorted(consumer.partitions_for_topic(topic) or ())
-    ]
-    ends = consumer.end_offsets(partitions) if partitions else {}
+    ends = kafka.end_offsets(consumer, topics)
     stored = stored_offsets(engine, group_id)
-    return sum(max(0, end - stored.get((tp.topic, tp.partition), 0)) for tp, end in ends.items())
+    return sum(max(0, end - stored.get(key, 0)) for key, end in ends.items())
 
 
 @traced_load
@@ -703,9 +644,6 @@ def consume(
     :class:`~ecohub.errors.ServiceUnavailable` after ``outage_timeout_s``. The consumer leaves
     its group on every exit path, so the next loader gets the partitions at once.
     """
-    from kafka import KafkaConsumer
-    from kafka.errors import KafkaError
-
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
 
@@ -720,33 +658,25 @@ def consume(
                 raise
             outages["warehouse"].failed("warehouse", exc)
     group_id = settings.kafka.consumer_group
-    subscribed = topics or _entity_topics(settings)
-    try:
-        _ensure_topics(settings)
-        consumer = KafkaConsumer(
-            **_client_config(settings),
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=batch_size,
-            session_timeout_ms=SESSION_TIMEOUT_MS,
-            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
-        )
-    except KafkaError as exc:
-        raise ServiceUnavailable(
-            "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
-        ) from exc
+    subscribed = topics or kafka.entity_topics(settings)
+    kafka.ensure_topics(settings)
+    consumer = kafka.consumer(
+        settings,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        max_poll_records=batch_size,
+        session_timeout_ms=SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+    )
     try:
         producer, publish = _quarantine_publisher(settings)
-    except KafkaError as exc:
+    except ServiceUnavailable:
         consumer.close(autocommit=False)
-        raise ServiceUnavailable(
-            "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
-        ) from exc
+        raise
     seeker = _Seeker(consumer, engine, group_id)
     stats = LoadStats()
     try:
-        consumer.subscribe(subscribed, listener=_listener(seeker))
+        consumer.subscribe(subscribed, listener=kafka.rebalance_listener(seeker))
         _loop(consumer, engine, group_id, subscribed, publish, seeker, stats, outages,
               max_batches=max_batches, idle_timeout_s=idle_timeout_s,
               batch_size=batch_size, drain_timeout_s=drain_timeout_s,
@@ -774,9 +704,6 @@ def _loop(
     drain_timeout_s: float,
     progress: Callable[[LoadStats], None] | None = None,
 ) -> None:
-    from kafka.errors import KafkaError
-    from kafka.structs import OffsetAndMetadata
-
     idle_since = time.monotonic()
     join_deadline = time.monotonic() + max(30.0, idle_timeout_s)
     drain_deadline: float | None = None
@@ -788,15 +715,7 @@ def _loop(
             stats.add(batch)
             if progress is not None:
                 progress(stats)
-            try:
-                consumer.commit(
-                    {
-                        _tp(t, p): OffsetAndMetadata(o, "", -1)
-                        for (t, p), o in batch.next_offsets.items()
-                    }
-                )
-            except KafkaError as exc:  # only a hint: the warehouse holds the truth
-                log.warning("could not commit offsets to Kafka (hint only): %s", exc)
+            kafka.commit_offsets(consumer, batch.next_offsets)  # a hint: the warehouse rules
             idle_since, drain_deadline = time.monotonic(), None
             continue
         now = time.monotonic()
@@ -804,7 +723,7 @@ def _loop(
             continue
         try:
             left = _remaining(consumer, engine, group_id, topics)
-        except KafkaError as exc:
+        except ServiceUnavailable as exc:  # Kafka (kafka.end_offsets)
             outages["kafka"].failed("kafka", exc)
             continue
         except Exception as exc:
@@ -828,43 +747,22 @@ def _loop(
         idle_since = now
 
 
-def _tp(topic: str, partition: int) -> Any:
-    from kafka.structs import TopicPartition
-
-    return TopicPartition(topic, partition)
-
-
 def lag(settings: Settings, *, topics: list[str] | None = None) -> dict[tuple[str, int], int]:
     """Messages not yet loaded per (topic, partition): Kafka end offset - warehouse position.
 
     ``sum(lag(settings).values()) == 0`` means every published event has been consumed, so
     :func:`ecohub.warehouse.runs.reconcile` may judge runs as complete.
     """
-    from kafka import KafkaConsumer
-    from kafka.errors import KafkaError
-
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
     from ecohub.warehouse.offsets import stored_offsets
 
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
+    consumer = kafka.consumer(settings, group_id=None)
     try:
-        consumer = KafkaConsumer(**_client_config(settings), group_id=None)
-    except KafkaError as exc:
-        raise ServiceUnavailable(
-            "Kafka is not answering", bootstrap_servers=settings.kafka.bootstrap_servers
-        ) from exc
-    try:
-        partitions = []
-        for topic in topics or _entity_topics(settings):
-            for p in sorted(consumer.partitions_for_topic(topic) or ()):
-                partitions.append(_tp(topic, p))
-        ends = consumer.end_offsets(partitions) if partitions else {}
+        ends = kafka.end_offsets(consumer, topics or kafka.entity_topics(settings))
     finally:
         consumer.close()
     stored = stored_offsets(engine, settings.kafka.consumer_group)
-    return {
-        (tp.topic, tp.partition): max(0, end - stored.get((tp.topic, tp.partition), 0))
-        for tp, end in ends.items()
-    }
+    return {key: max(0, end - stored.get(key, 0)) for key, end in ends.items()}

@@ -1,0 +1,141 @@
+"""One Kafka module: every client the hub builds gets the same connection and security settings
+from ``ecohub.kafka``, topic names are spelled once, and no other module imports the client
+library. (Broker round trips are in tests/integration/test_kafka_events.py.)"""
+
+from __future__ import annotations
+
+import ast
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecohub import kafka
+from ecohub.catalog import ENTITY_TYPES, SIDE_TOPICS, topic_name
+from ecohub.contract import schema_index
+from ecohub.doctor import check_kafka
+from ecohub.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SECURE = {
+    "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": "b1:9093,b2:9093",
+    "ECOHUB_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+    "ECOHUB_KAFKA__SASL_USERNAME": "hub",
+    "ECOHUB_KAFKA__SASL_PASSWORD": "s3cret-kafka",
+}
+
+
+class _Recorder:
+    """Stands in for a client class: records the keyword arguments it was built with."""
+
+    built: list[tuple[tuple[Any, ...], dict[str, Any]]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        type(self).built.append((args, kwargs))
+
+    def list_topics(self) -> list[str]:
+        return ["ecohub.organization.v1", "ecohub.person.v1", "other.topic"]
+
+    def close(self) -> None:
+        pass
+
+
+def _recorder() -> type[_Recorder]:
+    return type("Client", (_Recorder,), {"built": []})
+
+
+def test_client_config_carries_every_security_setting():
+    config = kafka.client_config(load_settings(SECURE).kafka)
+    assert config == {
+        "bootstrap_servers": ["b1:9093", "b2:9093"],
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "PLAIN",
+        "sasl_plain_username": "hub",
+        "sasl_plain_password": "s3cret-kafka",
+    }
+
+
+def test_plaintext_config_has_no_sasl_keys():
+    config = kafka.client_config(load_settings({}).kafka)
+    assert config == {"bootstrap_servers": ["127.0.0.1:9092"], "security_protocol": "PLAINTEXT"}
+
+
+@pytest.mark.parametrize("factory", ["producer", "consumer", "admin"])
+def test_every_factory_passes_the_security_settings(monkeypatch, factory):
+    client_class = {"producer": "KafkaProducer", "consumer": "KafkaConsumer",
+                    "admin": "KafkaAdminClient"}[factory]
+    recorder = _recorder()
+    monkeypatch.setattr(kafka, client_class, recorder)
+    settings = load_settings(SECURE)
+    if factory == "producer":
+        kafka.producer(settings, client_id="t")
+    elif factory == "consumer":
+        kafka.consumer(settings, "ecohub.person.v1", group_id="g")
+    else:
+        kafka.admin(settings)
+    (_args, kwargs), = recorder.built
+    assert kwargs["security_protocol"] == "SASL_SSL"
+    assert kwargs["sasl_plain_password"] == "s3cret-kafka"
+
+
+def test_the_producer_is_idempotent_and_overrides_win(monkeypatch):
+    recorder = _recorder()
+    monkeypatch.setattr(kafka, "KafkaProducer", recorder)
+    kafka.producer(load_settings({}), client_id="t", linger_ms=5)
+    (_args, kwargs), = recorder.built
+    assert kwargs["acks"] == "all" and kwargs["enable_idempotence"] is True
+    assert kwargs["compression_type"] == "gzip" and kwargs["linger_ms"] == 5
+
+
+def test_doctor_uses_the_security_settings(monkeypatch):
+    """Doctor used to build a bare admin client: a SASL cluster looked unreachable."""
+    recorder = _recorder()
+    monkeypatch.setattr(kafka, "KafkaAdminClient", recorder)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        env = {**SECURE, "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{port}"}
+        check = check_kafka(load_settings(env))
+    assert check.ok, check.detail
+    assert "2 ecohub topics" in check.detail
+    (_args, kwargs), = recorder.built
+    assert kwargs["security_protocol"] == "SASL_SSL" and kwargs["sasl_plain_username"] == "hub"
+
+
+def test_topic_names_are_spelled_once():
+    settings = load_settings({"ECOHUB_KAFKA__TOPIC_PREFIX": "t1"})
+    assert kafka.entity_topic("person", settings) == "t1.person.v1" == topic_name("person", "t1")
+    assert kafka.entity_topics(settings) == [f"t1.{e}.v1" for e in ENTITY_TYPES]
+    assert kafka.restricted_topic("t1") == "t1.restricted.pii.v1"
+    index = schema_index(prefix="t1")
+    assert {s: v["topic"] for s, v in index["topics"].items()} == {
+        stem: topic_name(name, "t1") for stem, name in SIDE_TOPICS.items()
+    }
+    assert set(kafka.topic_plan(settings)) == {
+        *(topic_name(e, "t1") for e in ENTITY_TYPES),
+        *(topic_name(name, "t1") for name in SIDE_TOPICS.values()),
+    }
+
+
+def _imports_kafka_library(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            a.name == "kafka" or a.name.startswith("kafka.") for a in node.names
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+            node.module == "kafka" or node.module.startswith("kafka.")
+        ):
+            return True
+    return False
+
+
+def test_only_ecohub_kafka_imports_the_client_library():
+    """bench/ is left out: its peers are the bare clients ecohub is measured against."""
+    shipped = [p for folder in ("ecohub", "connectors", "dags", "examples")
+               for p in sorted((ROOT / folder).rglob("*.py"))]
+    offenders = [str(p.relative_to(ROOT)) for p in shipped if _imports_kafka_library(p)]
+    assert offenders == ["ecohub/kafka.py"]

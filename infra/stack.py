@@ -76,6 +76,7 @@ __all__ = [
     "render_properties",
     "s3_credentials",
     "s3proxy_properties",
+    "stack_root",
     "status",
     "up",
     "write_pid_file",
@@ -173,7 +174,7 @@ class Stack:
     def default(cls) -> Stack:
         """The checkout's stack; S3 keys from ``settings.landing`` when set, else dev values."""
         identity, credential = s3_credentials()
-        return cls(root=ROOT, s3_identity=identity, s3_credential=credential)
+        return cls(root=stack_root(ROOT), s3_identity=identity, s3_credential=credential)
 
     @property
     def var(self) -> Path:
@@ -205,6 +206,13 @@ class Stack:
 
     def log_file(self, service: str) -> Path:
         return self.log_dir / f"{service}.log"
+
+
+def stack_root(checkout: Path) -> Path:
+    """The checkout whose ``var/`` holds the stack: ``checkout`` itself, or, when its ``var``
+    is a symlink to another checkout's (a git worktree sharing one running stack), that one,
+    so the shared stack's pid files and JVM markers are recognised as ours."""
+    return (checkout / "var").resolve().parent
 
 
 def s3_credentials() -> tuple[str, str]:

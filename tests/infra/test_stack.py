@@ -471,3 +471,14 @@ def test_a_second_stack_carries_its_own_root_and_ports(tmp_path):
         ("127.0.0.1:19432", None, False),
         ("127.0.0.1:19092", None, False),
     ]
+
+
+def test_stack_root_is_the_checkout_holding_var(tmp_path):
+    main, worktree, fresh = tmp_path / "main", tmp_path / "wt", tmp_path / "fresh"
+    (main / "var").mkdir(parents=True)
+    worktree.mkdir()
+    fresh.mkdir()
+    (worktree / "var").symlink_to(main / "var")
+    assert services.stack_root(main) == main
+    assert services.stack_root(worktree) == main  # a worktree sharing the running stack
+    assert services.stack_root(fresh) == fresh  # no var/ yet: the stack will be created here

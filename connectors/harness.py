@@ -1,9 +1,12 @@
-"""A minimal sync driver: read a stream, "publish" into a SQLite sink, save state per batch.
+"""The pipeline's sync driver with a SQLite sink in place of Kafka: proves the connector
+contract end to end without a broker.
 
-Why it exists: the connector contract (state saved only after a batch is published, keys
-recorded for reconciliation) can be proven end to end without Kafka. The integration and
-acceptance tests drive the connectors through it, in process and in a subprocess they kill
-with SIGKILL; it is also the quickest way to try a connector by hand::
+The page loop is production's own (:func:`ecohub.pipeline.drive_pages`): state saved only after
+a page is published, keys recorded for reconciliation, the run's counts and the page's cursor
+committed in one transaction; only the publishing step differs (raw records into the sink
+instead of normalized events into Kafka). The integration and acceptance tests drive the
+connectors through it, in process and in a subprocess they kill with SIGKILL; it is also the
+quickest way to try a connector by hand::
 
     ECOHUB_TECHPORT__BASE_URL=http://127.0.0.1:8102 \\
         python -m connectors.harness techport technologies --db sqlite:///var/harness.db
@@ -18,7 +21,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,11 +39,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert
 
 from connectors.registry import get_connector
-from connectors.toolkit.connector import Batch, Connector
-from connectors.toolkit.state import KeyStore, StateStore
+from connectors.toolkit.connector import Connector
 from ecohub.landing import Landing
+from ecohub.pipeline import Page, StreamReport, drive_pages, resume_report
 from ecohub.records import SourceRecord
 from ecohub.settings import load_settings
+from ecohub.warehouse import init_db
 
 __all__ = ["Sink", "SinkRow", "SyncReport", "main", "sync"]
 
@@ -163,39 +167,36 @@ def sync(
     run_id: str,
     reconcile: bool = True,
 ) -> SyncReport:
-    """Read one stream (then reconcile it), publishing each batch before saving its state."""
+    """Read one stream (then reconcile it) through the pipeline's page loop, publishing each
+    page into the sink before its state, keys and counts are committed."""
     portal, sink = connector.portal, Sink(engine)
-    states, keys = StateStore(engine), KeyStore(engine)
-    report = SyncReport(portal, stream, run_id)
+    init_db(engine)  # cursor state, key sets and run counts live in the warehouse tables
     start = connector.http.request_count
-    for batch in _batches(connector, stream, states, keys, run_id, landing, reconcile):
+
+    def publish_page(batch: Page, report: StreamReport) -> None:
         sink.publish(portal, stream, batch.records, run_id)  # "acknowledged by Kafka"
-        keys.apply(portal, stream, batch.records, run_id)
-        states.save(portal, stream, batch.state)  # only now may the state move
-        report.pages += 1
-        report.records += len(batch.records)
+        report.fetched += len(batch.records)
+        report.published += len(batch.records)
         report.deletes += sum(r.deleted for r in batch.records)
-    report.requests = connector.http.request_count - start
-    return report
 
-
-def _batches(
-    connector: Connector,
-    stream: str,
-    states: StateStore,
-    keys: KeyStore,
-    run_id: str,
-    landing: Landing,
-    reconcile: bool,
-) -> Iterator[Batch]:
-    portal = connector.portal
-    yield from connector.read(
-        stream, state=states.get(portal, stream), run_id=run_id, landing=landing
+    report = drive_pages(
+        connector,
+        stream,
+        resume_report(engine, portal, stream, run_id),
+        engine=engine,
+        landing=landing,
+        publish_page=publish_page,
+        reconcile_deletes=reconcile,
     )
-    if reconcile:
-        yield from connector.reconcile_deletes(
-            stream, run_id=run_id, landing=landing, known_keys=keys.keys(portal, stream)
-        )
+    return SyncReport(
+        portal,
+        stream,
+        run_id,
+        pages=report.pages,
+        records=report.fetched,
+        deletes=report.deletes,
+        requests=connector.http.request_count - start,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,11 +32,16 @@ if TYPE_CHECKING:
     from ecohub.landing import Landing
 
 __all__ = [
+    "Page",
+    "PublishPage",
     "StreamReport",
+    "drive_pages",
+    "kafka_page_publisher",
     "new_run_id",
     "prefetched",
     "publish_batches",
     "replay",
+    "resume_report",
     "sync",
     "sync_stream",
 ]
@@ -46,7 +51,9 @@ T = TypeVar("T")
 _DONE = object()
 
 
-class _Batch(Protocol):
+class Page(Protocol):
+    """One page of a stream: its source records and the cursor state after it."""
+
     @property
     def records(self) -> list[SourceRecord]: ...
     @property
@@ -112,18 +119,18 @@ def _normalize_all(record: SourceRecord, pii_key: bytes, publisher: Any) -> list
     return entities
 
 
-def publish_batches(
-    batches: Iterable[_Batch],
-    report: StreamReport,
-    *,
-    settings: Settings,
-    publisher: Any,
-    on_batch_published: Any = None,
-) -> StreamReport:
-    """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush."""
+PublishPage = Callable[[Page, StreamReport], None]
+"""Publishes one page durably (returns only when every record is acknowledged or
+dead-lettered) and counts it into the report: ``fetched``, ``published``, ``dead_lettered``,
+``deletes``, ``events``."""
+
+
+def kafka_page_publisher(settings: Settings, publisher: Any) -> PublishPage:
+    """The production :data:`PublishPage`: normalize each record, publish its events (or
+    dead-letter it whole), flush the producer (acks=all)."""
     pii_key = settings.pii_hmac_key.get_secret_value().encode()
-    for batch in batches:
-        report.pages += 1
+
+    def publish_page(batch: Page, report: StreamReport) -> None:
         for record in batch.records:
             report.fetched += 1
             report.deletes += record.deleted
@@ -144,6 +151,23 @@ def publish_batches(
                 report.events_by_type[entity.entity_type] += 1
             report.published += 1
         publisher.flush()
+
+    return publish_page
+
+
+def publish_batches(
+    batches: Iterable[Page],
+    report: StreamReport,
+    *,
+    settings: Settings,
+    publisher: Any,
+    on_batch_published: Any = None,
+) -> StreamReport:
+    """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush."""
+    publish_page = kafka_page_publisher(settings, publisher)
+    for batch in batches:
+        report.pages += 1
+        publish_page(batch, report)
         if on_batch_published is not None:
             on_batch_published(batch)
     return report
@@ -196,6 +220,39 @@ def prefetched(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         reader.join()
 
 
+def drive_pages(
+    connector: Any,
+    stream: str,
+    report: StreamReport,
+    *,
+    engine: Any,
+    landing: Landing,
+    publish_page: PublishPage,
+    full_refresh: bool = False,
+    reconcile_deletes: bool = False,
+    progress: Callable[[StreamReport], None] | None = None,
+) -> StreamReport:
+    """The one sync driver: read the stream's pages from the saved cursor (then, when asked,
+    key-set reconciliation), publish each page with ``publish_page``, and only then commit the
+    page's live keys, the run's counts and the page's cursor (:func:`_commit_batch`).
+
+    :func:`sync_stream` drives it with the Kafka publisher; ``connectors.harness`` with a
+    SQLite sink, so the connector tests prove the contract production runs. ``engine`` holds
+    the cursor state, the key sets and the run counts (warehouse tables, :func:`init_db`)."""
+    from connectors import KeyStore, StateStore
+
+    states, keys = StateStore(engine), KeyStore(engine)
+    state = None if full_refresh else states.get(report.portal, stream)
+    batches = prefetched(  # the next pages are read while this one is published
+        _read(connector, stream, state, report.run_id, landing, engine, reconcile_deletes)
+    )
+    for batch in batches:
+        report.pages += 1
+        publish_page(batch, report)
+        _commit_batch(engine, states, keys, batch, report, progress)
+    return report
+
+
 def _record_extract(settings: Settings, report: StreamReport) -> None:
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
@@ -225,35 +282,34 @@ def sync_stream(
 
     ``progress`` is called with the running report after each published page (the CLI draws
     its progress line from it)."""
-    from connectors import KeyStore, StateStore, get_connector
+    from connectors import get_connector
     from ecohub.db import get_engine
     from ecohub.kafka import Publisher
     from ecohub.landing import Landing
     from ecohub.warehouse import init_db
+    from ecohub.warehouse.runs import record_extract
 
     settings = settings or load_settings()
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
     connector = get_connector(portal, settings)
-    landing = Landing.from_settings(settings)
-    states, keys = StateStore(engine), KeyStore(engine)
-    state = None if full_refresh else states.get(portal, stream)
-    report = _resume_report(engine, portal, stream, run_id)
+    report = resume_report(engine, portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
     try:
-        batches = prefetched(
-            _read(connector, stream, state, run_id, landing, engine, reconcile_deletes)
-        )
-        publish_batches(
-            batches,
+        drive_pages(
+            connector,
+            stream,
             report,
-            settings=settings,
-            publisher=publisher,
-            on_batch_published=lambda b: _commit_batch(engine, states, keys, b, report, progress),
+            engine=engine,
+            landing=Landing.from_settings(settings),
+            publish_page=kafka_page_publisher(settings, publisher),
+            full_refresh=full_refresh,
+            reconcile_deletes=reconcile_deletes,
+            progress=progress,
         )
     finally:
         publisher.close()
-    _record_extract(settings, report)
+    record_extract(engine, **_extract_row(report))  # also a run that read no page
     log.info("sync %s/%s run %s: %s", portal, stream, run_id, report.as_dict())
     return report
 
@@ -262,7 +318,7 @@ def _commit_batch(
     engine: Any,
     states: Any,
     keys: Any,
-    batch: _Batch,
+    batch: Page,
     report: StreamReport,
     progress: Callable[[StreamReport], None] | None,
 ) -> None:
@@ -292,7 +348,7 @@ def _extract_row(report: StreamReport) -> dict[str, Any]:
     }
 
 
-def _resume_report(engine: Any, portal: str, stream: str, run_id: str) -> StreamReport:
+def resume_report(engine: Any, portal: str, stream: str, run_id: str) -> StreamReport:
     """A retried task (same run id) continues the counts its earlier attempts committed."""
     from ecohub.warehouse.runs import extract_counts
 
@@ -310,7 +366,7 @@ def _read(
     landing: Landing,
     engine: Any,
     reconcile_deletes: bool,
-) -> Iterator[_Batch]:
+) -> Iterator[Page]:
     """The stream's pages, then (when asked, for portals without a delete signal) key-set
     reconciliation."""
     from connectors import KeyStore

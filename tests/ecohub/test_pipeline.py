@@ -142,7 +142,7 @@ def test_page_counts_and_cursor_commit_together_and_a_retry_continues_them(tmp_p
     states, keys = StateStore(engine), KeyStore(engine)
 
     def attempt(pages):
-        report = pipeline._resume_report(engine, "techport", "technologies", "run-1")
+        report = pipeline.resume_report(engine, "techport", "technologies", "run-1")
         batches = [FakeBatch([_rec(k) for k in ks], {"cursor": c}) for c, ks in pages]
         return pipeline.publish_batches(
             batches,

@@ -1,0 +1,39 @@
+"""Validate events with Great Expectations and load the warehouse exactly once, then reconcile
+the runs whose events are all consumed. Scheduled on the entity-topic Assets the sync DAGs
+emit (names from the configured topic prefix)."""
+
+from __future__ import annotations
+
+from airflow.sdk import DAG, AssetAny, task
+
+from ecohub.catalog import ENTITY_TYPES
+from ecohub.orchestration import DEFAULT_ARGS, START, dag_settings, entity_assets
+
+with DAG(
+    dag_id="ecohub_load",
+    description="Validate events with Great Expectations and load the warehouse, exactly once",
+    schedule=AssetAny(*entity_assets(ENTITY_TYPES, dag_settings())),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["ecohub", "load", "quality"],
+) as ecohub_load:
+
+    @task
+    def consume() -> dict:
+        from dataclasses import asdict
+
+        from ecohub.loader import consume as run
+        from ecohub.settings import load_settings
+
+        return asdict(run(load_settings(), idle_timeout_s=10.0))
+
+    @task
+    def reconcile() -> list[dict]:
+        from ecohub.ops import reconcile_pending
+        from ecohub.settings import load_settings
+
+        return reconcile_pending(load_settings())
+
+    consume() >> reconcile()

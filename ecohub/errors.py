@@ -19,8 +19,10 @@
     ├── DataQualityError             one record is bad: dead-letter or quarantine it, go on
     │   ├── NormalizationError       a record could not be mapped to its canonical entity
     │   └── SchemaValidationError    a canonical event does not match its JSON Schema
-    └── WebhookRejected              an inbound delivery failed verification: refuse it
-                                     (``status``), count it by ``reason``, go on
+    ├── WebhookRejected              an inbound delivery failed verification: refuse it
+    │                                (``status``), count it by ``reason``, go on
+    └── ListingRestart               the portal invalidated a listing (an expired OAI
+                                     resumption token): the connector starts it again
 
 Context values are rendered through :func:`redact` so that secrets never reach a message.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "DataQualityError",
     "EcohubError",
     "FatalError",
+    "ListingRestart",
     "LoadIncomplete",
     "MalformedResponse",
     "NormalizationError",
@@ -155,3 +158,8 @@ class WebhookRejected(EcohubError):
         super().__init__(message, **context)
         self.reason = reason
         self.status = status
+
+
+class ListingRestart(EcohubError):
+    """Raised by a parser when the listing must start again (e.g. OAI ``badResumptionToken``);
+    the connector's read loop restarts the listing, it is never retried as the same request."""

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape, quoteattr
 
+from ecohub.errors import EcohubError
 from simulators import vocab
 from simulators.noise import messy, money_text
 from simulators.portal import Portal, Request, Resource, Response, json_response, numbered
@@ -66,7 +67,9 @@ _ORG_TYPES = {
 }
 
 
-class OaiError(Exception):
+class OaiError(EcohubError):
+    """A harvester's request breaks OAI-PMH: answered with an ``<error code=...>`` document."""
+
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code

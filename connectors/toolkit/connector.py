@@ -34,6 +34,7 @@ from connectors.toolkit.retry import RetryPolicy
 from connectors.toolkit.stream import ParsedPage, RawRecord, Stream
 from ecohub.errors import (
     ConfigError,
+    ListingRestart,
     PaginationLoopError,
     PortalContractError,
     ReconciliationError,
@@ -50,10 +51,6 @@ __all__ = ["RECONCILIATION_KEY", "Batch", "Connector", "Followed", "ListingResta
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RECONCILIATION_KEY = "ecohub_reconciliation"
-
-
-class ListingRestart(Exception):
-    """Raised by a parser when the listing must start again (e.g. OAI ``badResumptionToken``)."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from ecohub.errors import ConfigError
+
 __all__ = [
     "DEPLOYMENT_TEXTS",
     "SCHEMA_SHA256",
@@ -175,7 +177,7 @@ def hub_services(compose: Mapping[str, Any]) -> list[str]:
 # --- interpolation, as Compose does it -----------------------------------------------------------
 
 
-class InterpolationError(ValueError):
+class InterpolationError(ConfigError, ValueError):
     """A ``${NAME:?message}`` whose variable is unset or empty, or a malformed expression."""
 
     def __init__(self, variable: str, message: str) -> None:

@@ -33,6 +33,7 @@ RUN pip install -r requirements.txt
 COPY --chown=airflow:0 pyproject.toml README.md ./
 COPY --chown=airflow:0 ecohub ./ecohub
 COPY --chown=airflow:0 connectors ./connectors
+# Not part of the wheel: the dev profile's simulators, found by `ecohub simulate` beside ecohub/.
 COPY --chown=airflow:0 simulators ./simulators
 COPY --chown=airflow:0 schemas ./schemas
 COPY --chown=airflow:0 quality ./quality

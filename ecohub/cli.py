@@ -38,20 +38,23 @@ configuration comes from ECOHUB_* variables (ECOHUB_CONFIG_FILE names an optiona
 
 
 def _dev_module(name: str, how: str) -> Any:
-    """A development module of the source checkout (``infra``), which the wheel does not ship.
+    """A development package of the source checkout (``infra``, ``simulators``), which the
+    wheel does not ship.
 
-    Resolved only when a development command runs, so the installed hub never needs it: an
-    editable install finds the checkout beside this package; an installed wheel says how to run
-    the command from a checkout instead."""
+    Resolved only when a development command (``services``, ``airflow``, ``simulate``,
+    ``demo``) runs, so the installed hub never needs it: an editable install (``make venv``, the
+    hub image) finds the checkout beside this package; an installed wheel says how to run the
+    command from a checkout instead."""
     import importlib
 
+    top = name.split(".")[0]
     checkout = Path(__file__).resolve().parents[1]
-    if (checkout / "infra" / "__init__.py").is_file() and str(checkout) not in sys.path:
+    if (checkout / top / "__init__.py").is_file() and str(checkout) not in sys.path:
         sys.path.append(str(checkout))
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name not in {"infra", name}:
+        if exc.name not in {top, name}:
             raise
         raise ConfigError(
             f"this command needs a source checkout ({name} is not installed with ecohub): "
@@ -72,8 +75,7 @@ def _cmd_services(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    import simulators
-
+    simulators = _dev_module("simulators", "python -m simulators --portal all")
     argv = ["--portal", args.portal, "--scale", args.scale, "--seed", str(args.seed)]
     return int(simulators.main([*argv, "--host", args.host]))
 
@@ -236,7 +238,10 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from ecohub.ops import demo
 
-    return demo(load_settings(), scale=args.scale)
+    simulators = _dev_module("simulators", "make demo")
+    return demo(
+        load_settings(), lambda: simulators.start("techport", scale=args.scale, port=0)
+    )
 
 
 def _cmd_airflow(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -184,14 +185,16 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def demo(settings: Settings, *, scale: str = "small") -> int:
-    """Techport end to end against its simulator; prints per-stage counts that must balance."""
-    import simulators
+def demo(settings: Settings, start_simulator: Callable[[], Any]) -> int:
+    """Techport end to end against its simulator; prints per-stage counts that must balance.
+
+    ``start_simulator()`` returns a context manager serving Techport at ``.url``; the CLI
+    passes the development simulator (``simulators.start``), which the runtime never imports."""
     from ecohub.loader import consume
     from ecohub.pipeline import sync
     from ecohub.warehouse.runs import reconcile
 
-    with simulators.start("techport", scale=scale, port=0) as server:
+    with start_simulator() as server:
         portals = dict(settings.portals)
         portals["techport"] = portals["techport"].model_copy(update={"base_url": server.url})
         settings = settings.model_copy(update={"portals": portals})

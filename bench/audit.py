@@ -147,30 +147,9 @@ def _source_key(source_id: str) -> str | None:
 
 
 def _dead_letters(settings: Any) -> Iterator[dict[str, Any]]:
-    from kafka import KafkaConsumer, TopicPartition
+    from ecohub import kafka
 
-    from ecohub.events import deadletter_topic
-
-    topic = deadletter_topic(settings.kafka.topic_prefix)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers,
-                             enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            return
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            for tp, messages in consumer.poll(timeout_ms=2000).items():
-                for message in messages:
-                    if message.value is not None:
-                        yield json.loads(message.value)
-                    if message.offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
-    finally:
-        consumer.close()
+    yield from kafka.read_topic(settings, kafka.deadletter_topic(settings.kafka.topic_prefix))
 
 
 def outcomes(settings: Any) -> dict[tuple[str, str], Outcome]:

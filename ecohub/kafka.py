@@ -72,6 +72,7 @@ __all__ = [
     "entity_topics",
     "producer",
     "quarantine_topic",
+    "read_topic",
     "rebalance_listener",
     "restricted_topic",
     "send_and_flush",
@@ -200,6 +201,29 @@ def end_offsets(consumer: KafkaConsumer, topics: Iterable[str]) -> dict[tuple[st
     except KafkaError as exc:
         raise ServiceUnavailable(f"Kafka did not give end offsets: {exc}", service="kafka") from exc
     return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+
+
+def read_topic(settings: Settings, topic: str) -> Iterator[Any]:
+    """Every JSON message of ``topic`` from the beginning to its current end, outside any
+    consumer group (tombstones skipped): for audits and tools, not for loading."""
+    client = consumer(settings, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in client.partitions_for_topic(topic) or ()]
+        if not partitions:
+            return
+        client.assign(partitions)
+        client.seek_to_beginning(*partitions)
+        ends = client.end_offsets(partitions)
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            for tp, messages in client.poll(timeout_ms=2000).items():
+                for message in messages:
+                    if message.value is not None:
+                        yield json.loads(message.value)
+                    if message.offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+    finally:
+        client.close()
 
 
 def send_and_flush(

@@ -4,8 +4,9 @@ Why in the warehouse database: the state must survive the worker (Airflow tasks 
 and must be as durable as the data it describes. The pipeline saves a batch's state only after
 the batch's events are acknowledged by Kafka, so a crash re-reads at most one page.
 
-Both tables hang off :data:`ecohub.db.metadata` (one migration history) and are created here on
-first use if missing, so a connector also works against a fresh SQLite file.
+Both tables are declared with the warehouse's (:mod:`ecohub.warehouse.tables`, one migration
+history) and are created here on first use if missing, so a connector also works against a
+fresh SQLite file.
 """
 
 from __future__ import annotations
@@ -15,13 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    Column,
     Connection,
-    DateTime,
     Engine,
-    String,
-    Table,
     and_,
     delete,
     select,
@@ -30,26 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecohub.db import metadata
+from ecohub.warehouse.tables import source_keys, sync_state
 
 __all__ = ["KeyStore", "StateStore", "source_keys", "sync_state"]
-
-sync_state = Table(
-    "sync_state",
-    metadata,
-    Column("portal", String(20), primary_key=True),
-    Column("stream", String(80), primary_key=True),
-    Column("state", JSON, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-)
-
-source_keys = Table(
-    "source_keys",
-    metadata,
-    Column("portal", String(20), primary_key=True),
-    Column("stream", String(80), primary_key=True),
-    Column("key", String(300), primary_key=True),
-    Column("last_seen_run", String(120), nullable=False),
-)
 
 _CHUNK = 500
 

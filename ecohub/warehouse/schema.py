@@ -1,4 +1,4 @@
-"""Which tables the warehouse migrations own: ours plus the connector toolkit's state tables.
+"""Which tables the warehouse migrations own (the connector toolkit's state tables included).
 
 Kept apart from :mod:`ecohub.warehouse.tables` so Alembic's environment and the migration
 tests see one complete :class:`~sqlalchemy.MetaData` whichever module was imported first.
@@ -6,20 +6,14 @@ tests see one complete :class:`~sqlalchemy.MetaData` whichever module was import
 
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import MetaData
+
+import ecohub.warehouse.tables  # noqa: F401  (declares every table on the shared metadata)
+from ecohub.db import metadata
 
 __all__ = ["target_metadata"]
 
 
 def target_metadata() -> MetaData:
     """The shared metadata with every table the migrations create registered on it."""
-    import ecohub.warehouse.tables  # noqa: F401  (registers the warehouse tables)
-    from ecohub.db import metadata
-
-    try:  # sync_state / source_keys belong to the connector toolkit
-        importlib.import_module("connectors.toolkit.state")
-    except ModuleNotFoundError:
-        pass
     return metadata

@@ -53,8 +53,10 @@ __all__ = [
     "resolution_override",
     "run_extracts",
     "runs",
+    "source_keys",
     "staging_table",
     "staging_tables",
+    "sync_state",
     "warehouse_meta",
 ]
 
@@ -280,4 +282,25 @@ warehouse_meta = Table(
     Column("key", String(80), primary_key=True),
     Column("value", Text, nullable=False),
     comment="Small facts about the warehouse itself (e.g. the hash of the view definitions).",
+)
+
+
+# The connector toolkit's state (connectors.toolkit.state reads and writes them): declared here
+# so the warehouse owns every table its migrations create and never imports the connectors.
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("portal", String(20), primary_key=True),
+    Column("stream", String(80), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+source_keys = Table(
+    "source_keys",
+    metadata,
+    Column("portal", String(20), primary_key=True),
+    Column("stream", String(80), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("last_seen_run", String(120), nullable=False),
 )

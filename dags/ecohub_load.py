@@ -4,7 +4,7 @@ emit (names from the configured topic prefix)."""
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, AssetAny, task
+from airflow.sdk import DAG, AssetAny, get_current_context, task
 
 from ecohub.catalog import ENTITY_TYPES
 from ecohub.orchestration import DEFAULT_ARGS, START, dag_settings, entity_assets
@@ -24,16 +24,20 @@ with DAG(
     def consume() -> dict:
         from dataclasses import asdict
 
+        from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.loader import consume as run
         from ecohub.settings import load_settings
 
-        return asdict(run(load_settings(), idle_timeout_s=10.0))
+        with parent_run(parent_from_airflow(get_current_context())):  # OpenLineage parent
+            return asdict(run(load_settings(), idle_timeout_s=10.0))
 
     @task
     def reconcile() -> list[dict]:
+        from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.ops import reconcile_pending
         from ecohub.settings import load_settings
 
-        return reconcile_pending(load_settings())
+        with parent_run(parent_from_airflow(get_current_context())):
+            return reconcile_pending(load_settings())
 
     consume() >> reconcile()

@@ -31,15 +31,18 @@ with DAG(
         from datetime import date
 
         from connectors import get_connector
+        from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.pipeline import replay
 
-        p = get_current_context()["params"]
+        context = get_current_context()
+        p = context["params"]
         streams = [p["stream"]] if p["stream"] else get_connector(p["portal"]).stream_names
         date_from = date.fromisoformat(p["date_from"]) if p["date_from"] else None
         date_to = date.fromisoformat(p["date_to"]) if p["date_to"] else None
-        return [
-            replay(p["portal"], s, date_from=date_from, date_to=date_to).as_dict()
-            for s in streams
-        ]
+        with parent_run(parent_from_airflow(context)):  # OpenLineage: the task is the parent
+            return [
+                replay(p["portal"], s, date_from=date_from, date_to=date_to).as_dict()
+                for s in streams
+            ]
 
     replay_stream()

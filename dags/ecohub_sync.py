@@ -53,17 +53,19 @@ def _sync_dag(portal: str) -> DAG:
         @task(outlets=entity_assets(PORTAL_ENTITIES[portal], SETTINGS), max_active_tis_per_dag=1)
         def sync_stream(stream: str, portal: str = portal) -> dict:
             from connectors.airflow import settings_with_airflow_connections
+            from ecohub.lineage import parent_from_airflow, parent_run
             from ecohub.pipeline import sync_stream as run
             from ecohub.settings import load_settings
 
             context = get_current_context()
-            return run(
-                portal,
-                stream,
-                run_id=f"{portal}-{context['run_id']}",
-                settings=settings_with_airflow_connections(load_settings()),
-                reconcile_deletes=bool(context["params"].get("reconcile_deletes")),
-            ).as_dict()
+            with parent_run(parent_from_airflow(context)):  # OpenLineage: the task is the parent
+                return run(
+                    portal,
+                    stream,
+                    run_id=f"{portal}-{context['run_id']}",
+                    settings=settings_with_airflow_connections(load_settings()),
+                    reconcile_deletes=bool(context["params"].get("reconcile_deletes")),
+                ).as_dict()
 
         streams = list_streams()
         ensure_topics() >> streams

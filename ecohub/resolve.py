@@ -191,8 +191,16 @@ def _street(data: Mapping[str, Any]) -> str | None:
     return key if any(c.isdigit() for c in key) else None  # "Khu Công nghệ cao" names no door
 
 
+def _unparsed(data: Mapping[str, Any]) -> set[str]:
+    """Fields whose value could not be normalized: their token is of the text as served, which
+    differs per written form, so it may agree but never disagrees."""
+    return {str(i.get("field")) for i in data.get("issues") or [] if isinstance(i, Mapping)}
+
+
 def features(entity_type: str, key: str, portal: str, data: Mapping[str, Any]) -> Features:
     """The comparable evidence of one current entity version (organization or person)."""
+    if "phone_token" in _unparsed(data):
+        data = {**data, "phone_token": None}
     if entity_type == "person":
         org = _mapping(data.get("organization"))
         return Features(

@@ -520,3 +520,12 @@ def test_report_counts_laboratories_as_their_own_kind(warehouse):
     lab, org = rows["laboratory"], rows["organization"]
     assert (lab["golden"], lab["links"], lab["source_entities"], lab["unlinked"]) == (1, 2, 2, 0)
     assert (org["golden"], org["links"], org["source_entities"]) == (1, 1, 1)
+
+
+def test_a_phone_that_did_not_parse_is_no_evidence():
+    from ecohub.resolve import features
+
+    unparsed = {"field": "phone_token", "reason": "not a valid number", "value": None}
+    data = {"name": "Công ty TNHH Sao Việt", "phone_token": _token(4), "issues": [unparsed]}
+    assert features("organization", "k", "techport", data).phone_token is None
+    assert features("organization", "k", "techport", {**data, "issues": []}).phone_token

@@ -118,7 +118,9 @@ def echoing_portal():
 
 def test_no_secret_reaches_any_output_file_row_or_message(tmp_path, techport, echoing_portal):
     _require_kafka()
-    prefix = f"canary{uuid.uuid4().hex[:8]}"
+    # under "ecohub.": concurrent integration sessions delete every other topic created while
+    # they run (their cleanup); this test deletes its own topics at the end
+    prefix = f"ecohub.canary{uuid.uuid4().hex[:8]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ECOHUB_")},
         **CANARIES,

@@ -60,7 +60,7 @@ demo: venv
 
 acceptance: venv bench-deps
 	@status=0; $(PY) -m infra.stack up || status=$$?; \
-	if [ $$status -eq 0 ]; then ECOHUB_ACCEPTANCE=1 $(VENV)/bin/pytest tests/acceptance || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then ECOHUB_ACCEPTANCE=1 $(VENV)/bin/pytest tests/acceptance tests/faults || status=$$?; fi; \
 	$(PY) -m infra.stack down || true; exit $$status
 
 # The throughput peers (dlt, confluent-kafka; bench/requirements-peers.txt) go into their own

@@ -1,0 +1,152 @@
+"""Services that go away: the private broker stopped and started during a sync or a load
+(short and, in acceptance, long outages), the loader's database connection killed in the
+middle of a transaction, poison messages on every partition."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from tests.faults import harness
+from tests.faults.rig import ACCEPTANCE, Trial, assert_like_reference, new_trial
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+OUTAGES = [pytest.param(10, id="short-10s")]
+if ACCEPTANCE:
+    OUTAGES.append(pytest.param(65, id="long-65s"))
+
+
+def _bounce(stack, seconds: float) -> None:
+    from infra.stack import down, up
+
+    down(["kafka"], stack)
+    time.sleep(seconds)
+    up(["kafka"], stack)
+
+
+@pytest.mark.parametrize("outage_s", OUTAGES)
+def test_broker_bounce_during_a_sync(trial, reference, private_stack, rng, run_id, outage_s):
+    run = run_id()
+    sync = trial.start(harness.sync_child, run, False)
+    time.sleep(rng.uniform(0.0, reference.sync_s))
+    _bounce(private_stack, outage_s)
+    sync.join(300)
+    trial.log.append(f"sync during bounce: exit {sync.exitcode}")
+    assert trial.sync(run, retries=2) == 0  # the retried task republishes what was unacked
+    assert trial.consume() == 0
+    assert_like_reference(trial, reference)
+
+
+@pytest.mark.parametrize("outage_s", OUTAGES)
+def test_broker_bounce_during_a_load(trial, reference, private_stack, rng, run_id, outage_s):
+    assert trial.sync(run_id()) == 0
+    patience = 120.0 if outage_s < 60 else 30.0
+    options = {"idle_timeout_s": 2.0, "drain_timeout_s": 90.0, "outage_timeout_s": patience,
+               "batch_size": 20}  # fmt: skip
+    load = trial.start(harness.consume_child, options)
+    time.sleep(rng.uniform(0.0, reference.consume_s))
+    _bounce(private_stack, outage_s)
+    load.join(400)
+    trial.log.append(f"load during bounce: exit {load.exitcode}")
+    if outage_s < 60:
+        assert load.exitcode == 0  # retried with backoff through a short outage
+    else:
+        assert trial.consume() == 0  # past its patience it stopped (exit 3); a rerun finishes
+    assert_like_reference(trial, reference)
+
+
+def _terminate_loader_connections(admin_url: str, database: str, deadline: float) -> int:
+    """Kill the loader's backends of ``database`` as soon as one is inside a transaction."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    killed = 0
+    try:
+        with admin.connect() as conn:
+            while time.monotonic() < deadline and not killed:
+                killed = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = :db AND pid <> pg_backend_pid() "
+                        "AND state IN ('idle in transaction', 'active') "
+                        "AND query ILIKE ANY (ARRAY['%INSERT%', '%UPDATE%'])"
+                    ),
+                    {"db": database},
+                ).scalar_one()
+                time.sleep(0.02)
+    finally:
+        admin.dispose()
+    return killed
+
+
+def test_loader_database_connection_killed_mid_transaction(
+    children, private_stack, simulator, tmp_path, reference, run_id
+):
+    from sqlalchemy.engine import make_url
+
+    from tests.fixtures.warehouse_sample import POSTGRES_ADMIN_URL, temporary_postgres_database
+
+    with temporary_postgres_database() as url:
+        trial: Trial = new_trial(children, private_stack, simulator, tmp_path, url=url)
+        assert trial.sync(run_id()) == 0
+        load = trial.start(harness.consume_child, {"idle_timeout_s": 2.0, "batch_size": 20})
+        killed = _terminate_loader_connections(
+            POSTGRES_ADMIN_URL, make_url(url).database or "", time.monotonic() + 120
+        )
+        load.join(300)
+        assert killed >= 1
+        assert load.exitcode == 0  # the batch was retried on a new connection
+        assert_like_reference(trial, reference)
+        from ecohub.db import get_engine
+
+        get_engine(url).dispose()
+
+
+def test_poison_messages_are_quarantined_and_every_partition_moves(
+    trial, reference, private_stack, run_id
+):
+    from kafka import KafkaProducer
+
+    from ecohub.kafka import ensure_topics
+    from ecohub.warehouse.tables import quarantine
+    from tests.fixtures.warehouse_sample import make_event, sample_data
+
+    assert trial.sync(run_id()) == 0
+    settings = trial.settings
+    ensure_topics(settings)
+    topic = f"{settings.kafka.topic_prefix}.organization.v1"
+    good = make_event("organization", "TP-NCC-9999", sample_data("organization", "techport",
+                      "TP-NCC-9999"))  # fmt: skip
+    poisons = [
+        b"not json at all \xff",
+        b"[1, 2, 3]",
+        json.dumps({"id": 5, "entitytype": ["organization"]}).encode(),
+        json.dumps({**good, "entityversion": "not-a-number"}).encode(),
+    ]
+    producer = KafkaProducer(bootstrap_servers=private_stack.kafka_bootstrap, acks="all")
+    coordinates = set()
+    for partition in range(3):
+        for n, value in enumerate(poisons):
+            key = f"poison-{partition}-{n}".encode()  # entity topics are compacted: keyed
+            meta = producer.send(topic, key=key, value=value, partition=partition).get(timeout=30)
+            coordinates.add((meta.topic, meta.partition, meta.offset))
+    producer.close()
+
+    assert trial.consume() == 0
+    assert trial.lag() == 0  # every partition moved past its poison
+    trial.verdicts()
+    with create_engine(trial.url).connect() as conn:
+        rows = conn.execute(
+            select(quarantine.c.topic, quarantine.c.kafka_partition, quarantine.c.kafka_offset,
+                   quarantine.c.failed_expectations)
+        ).all()  # fmt: skip
+    poisoned = {(t, p, o): names for t, p, o, names in rows if (t, p, o) in coordinates}
+    assert set(poisoned) == coordinates
+    assert all(poisoned.values())  # each with the names of the checks it failed
+    assert any("envelope.entityversion.is_integer" in n for n in poisoned.values())
+    found, expected = trial.fingerprint(), reference.fingerprint
+    for part in ("current", "history", "staging"):
+        assert found[part] == expected[part], part
+    assert found["counts"]["quarantine"] == expected["counts"]["quarantine"] + len(coordinates)

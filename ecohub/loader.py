@@ -659,15 +659,20 @@ def consume(
             outages["warehouse"].failed("warehouse", exc)
     group_id = settings.kafka.consumer_group
     subscribed = topics or kafka.entity_topics(settings)
-    kafka.ensure_topics(settings)
-    consumer = kafka.consumer(
-        settings,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        max_poll_records=batch_size,
-        session_timeout_ms=SESSION_TIMEOUT_MS,
-        heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
-    )
+    while True:  # a broker that is down (or restarting) at start is waited for, with backoff
+        try:
+            kafka.ensure_topics(settings)
+            consumer = kafka.consumer(
+                settings,
+                group_id=group_id,
+                auto_offset_reset="earliest",
+                max_poll_records=batch_size,
+                session_timeout_ms=SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            )
+            break
+        except ServiceUnavailable as exc:
+            outages["kafka"].failed("kafka", exc)
     try:
         producer, publish = _quarantine_publisher(settings)
     except ServiceUnavailable:

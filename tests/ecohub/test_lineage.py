@@ -53,6 +53,31 @@ def test_the_schema_rejects_what_the_spec_forbids(ol_check):
             ol_check(broken)
 
 
+_PARENT_URL = "https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet"
+
+
+def _with_parent(parent: dict[str, Any], url: str = _PARENT_URL) -> dict[str, Any]:
+    return {
+        "eventTime": "2026-12-02T05:00:00.000+00:00", "producer": "https://x.example/p",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "eventType": "COMPLETE",
+        "run": {"runId": str(uuid.uuid4()), "facets": {"parent": {
+            "_producer": "https://x.example/p", "_schemaURL": url, **parent}}},
+        "job": {"namespace": "ecohub", "name": "j"}, "inputs": [], "outputs": [],
+    }
+
+
+def test_standard_facets_are_checked_by_the_official_schema_they_name(ol_check):
+    """The official ParentRunFacet schema (vendored) requires run.runId and job.namespace; a
+    facet version that is not vendored is refused rather than passed unchecked."""
+    parent = {"run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "airflow", "name": "d.t"}}
+    ol_check(_with_parent(parent))
+    with pytest.raises(AssertionError, match="runId"):
+        ol_check(_with_parent({**parent, "run": {}}))
+    with pytest.raises(AssertionError, match="not vendored"):
+        ol_check(_with_parent(parent, _PARENT_URL.replace("1-2-0", "9-9-9")))
+
+
 # --------------------------------------------------------------------------- runs
 
 

@@ -11,19 +11,20 @@ See ``docs/connectors.md``.
 
 from __future__ import annotations
 
-from connectors.registry import CONNECTORS, get_connector
+from connectors.registry import connector_class, connector_refs, get_connector
 from connectors.replay import replay
 from connectors.toolkit.connector import Batch, Connector
 from connectors.toolkit.state import KeyStore, StateStore
 from connectors.toolkit.stream import Stream
 
 __all__ = [
-    "CONNECTORS",
     "Batch",
     "Connector",
     "KeyStore",
     "StateStore",
     "Stream",
+    "connector_class",
+    "connector_refs",
     "get_connector",
     "replay",
 ]

@@ -1,30 +1,39 @@
-"""Connector lookup by portal name (like dlt's ``rest_api`` sources): one factory, clear errors."""
+"""Connector lookup by portal name (like dlt's ``rest_api`` sources): one factory, clear errors.
+
+Which class serves a portal is the ``connector`` of its spec in :mod:`ecohub.portals`; the class
+is imported on first use, so a DAG file importing ``connectors`` stays light.
+"""
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 
 from connectors.toolkit.connector import Connector
 from ecohub.errors import ConfigError
+from ecohub.portals import portal_spec, portal_specs, resolve_ref
 from ecohub.settings import Settings, load_settings
 
-__all__ = ["CONNECTORS", "get_connector"]
+__all__ = ["connector_class", "connector_refs", "get_connector"]
 
-# portal name -> "module:Class"; imported lazily so a DAG file importing ``connectors`` stays light
-CONNECTORS: dict[str, str] = {
-    "hoip": "connectors.hoip:HoipConnector",
-    "stinet": "connectors.stinet:StinetConnector",
-    "techport": "connectors.techport:TechportConnector",
-}
+
+def connector_refs() -> Mapping[str, str]:
+    """Portal name -> ``"module:Class"`` of its connector, for every registered portal."""
+    return {spec.name: spec.connector for spec in portal_specs()}
+
+
+def connector_class(portal: str) -> type[Connector]:
+    """The connector class of ``portal``; an unknown name fails listing the valid ones."""
+    cls = resolve_ref(portal_spec(portal).connector)
+    if not (isinstance(cls, type) and issubclass(cls, Connector)):
+        raise ConfigError(f"{portal_spec(portal).connector!r} (portal {portal!r}) is not a "
+                          "Connector subclass")
+    if cls.portal != portal:
+        raise ConfigError(f"connector {cls.__name__} serves {cls.portal!r}, not {portal!r}")
+    return cls
 
 
 def get_connector(portal: str, settings: Settings | None = None) -> Connector:
     """The connector of ``portal``, configured from ``settings`` (default: the environment)."""
-    if portal not in CONNECTORS:
-        valid = ", ".join(sorted(CONNECTORS))
-        raise ConfigError(f"unknown portal {portal!r}; valid portals: {valid}")
+    cls = connector_class(portal)
     settings = settings or load_settings()
-    module_name, class_name = CONNECTORS[portal].split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    connector: Connector = cls(settings.portal(portal))
-    return connector
+    return cls(settings.portal(portal))

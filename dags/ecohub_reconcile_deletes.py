@@ -7,7 +7,7 @@ from __future__ import annotations
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG
 
-from ecohub.catalog import PORTAL_ENTITIES
+from ecohub.catalog import portal_entities
 from ecohub.orchestration import DEFAULT_ARGS, START
 
 with DAG(
@@ -19,7 +19,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["ecohub", "sync", "deletes"],
 ) as ecohub_reconcile_deletes:
-    for _portal in PORTAL_ENTITIES:
+    for _portal in portal_entities():
         TriggerDagRunOperator(
             task_id=f"reconcile_{_portal}",
             trigger_dag_id=f"ecohub_sync_{_portal}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, get_current_context, task
 
-from ecohub.catalog import PORTAL_ENTITIES
+from ecohub.catalog import portal_entities
 from ecohub.orchestration import DEFAULT_ARGS, START
 
 with DAG(
@@ -17,7 +17,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["ecohub", "replay"],
     params={
-        "portal": Param("techport", enum=list(PORTAL_ENTITIES)),
+        "portal": Param("techport", enum=list(portal_entities())),
         "stream": Param(
             None, type=["null", "string"], description="one stream; empty: every stream"
         ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG, Param, get_current_context, task
 
-from ecohub.catalog import PORTAL_ENTITIES
+from ecohub.catalog import portal_entities
 from ecohub.orchestration import DEFAULT_ARGS, START, dag_settings, entity_assets
 
 SETTINGS = dag_settings()
@@ -50,7 +50,7 @@ def _sync_dag(portal: str) -> DAG:
 
             return get_connector(portal).stream_names
 
-        @task(outlets=entity_assets(PORTAL_ENTITIES[portal], SETTINGS), max_active_tis_per_dag=1)
+        @task(outlets=entity_assets(portal_entities()[portal], SETTINGS), max_active_tis_per_dag=1)
         def sync_stream(stream: str, portal: str = portal) -> dict:
             from connectors.airflow import settings_with_airflow_connections
             from ecohub.lineage import parent_from_airflow, parent_run
@@ -73,5 +73,5 @@ def _sync_dag(portal: str) -> DAG:
     return dag
 
 
-for _portal in PORTAL_ENTITIES:
+for _portal in portal_entities():
     globals()[f"ecohub_sync_{_portal}"] = _sync_dag(_portal)

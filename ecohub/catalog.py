@@ -1,5 +1,6 @@
 """Which canonical entities exist and which portal produces which: the light registry that DAG
-files may import at parse time (standard library only, no I/O).
+files may import at parse time (standard library only, no I/O). The portals' entities come
+from their specs (:mod:`ecohub.portals`).
 
 A test checks that every portal's normalizer only produces the entity types listed here, so the
 Airflow Assets a sync DAG declares are exactly the topics it writes.
@@ -7,7 +8,9 @@ Airflow Assets a sync DAG declares are exactly the topics it writes.
 
 from __future__ import annotations
 
-__all__ = ["ENTITY_TYPES", "PORTAL_ENTITIES", "SIDE_TOPICS", "asset_uri", "topic_name"]
+from ecohub.portals import portal_spec, portal_specs
+
+__all__ = ["ENTITY_TYPES", "SIDE_TOPICS", "asset_uri", "portal_entities", "topic_name"]
 
 ENTITY_TYPES: tuple[str, ...] = (
     "organization",
@@ -22,24 +25,14 @@ ENTITY_TYPES: tuple[str, ...] = (
     "support_application",
 )
 
-PORTAL_ENTITIES: dict[str, tuple[str, ...]] = {
-    "stinet": ("document", "research_project", "person", "organization"),
-    "techport": (
-        "technology_offer",
-        "technology_demand",
-        "organization",
-        "person",
-        "research_project",
-    ),
-    "hoip": (
-        "startup_project",
-        "organization",
-        "programme",
-        "challenge",
-        "support_application",
-        "person",
-    ),
-}
+def portal_entities(portal: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Portal name -> the entity types its mapping produces (every registered portal, by rank;
+    ``portal``: that one only, an unknown name failing with the valid ones).
+
+    Read from :mod:`ecohub.portals` on each call, so a portal registered after import counts.
+    """
+    specs = (portal_spec(portal),) if portal is not None else portal_specs()
+    return {spec.name: spec.entities for spec in specs}
 
 
 SIDE_TOPICS: dict[str, str] = {

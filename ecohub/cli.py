@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ecohub.errors import ConfigError, EcohubError, FatalError, RetriableError
+from ecohub.portals import portal_names
 from ecohub.secrets import install_log_masking, mask_text, secret_values
-from ecohub.settings import PORTALS, load_settings
+from ecohub.settings import load_settings
 
 __all__ = ["consume_progress_text", "main", "progress_text"]
 
@@ -329,13 +330,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--only", help="comma-separated subset: kafka,postgres,s3")
 
     sp = add("simulate", _cmd_simulate, "serve portal simulators until interrupted")
-    sp.add_argument("--portal", default="all", choices=[*PORTALS, "all"])
+    sp.add_argument("--portal", default="all", choices=[*portal_names(), "all"])
     sp.add_argument("--scale", default="small", choices=["small", "real", "xl"])
     sp.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
     sp.add_argument("--host", default="127.0.0.1")
 
     sp = add("sync", _cmd_sync, "pull a portal incrementally and publish its events")
-    sp.add_argument("portal", choices=PORTALS)
+    sp.add_argument("portal", choices=portal_names())
     sp.add_argument("--stream", action="append", help="only this stream (repeatable)")
     sp.add_argument("--run-id", help="reuse a run id (default: a new one)")
     sp.add_argument("--full-refresh", action="store_true", help="ignore saved cursors")
@@ -364,7 +365,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sp = add("replay", _cmd_replay, "rebuild events from the raw landing zone, no portal calls")
-    sp.add_argument("portal", choices=PORTALS)
+    sp.add_argument("portal", choices=portal_names())
     sp.add_argument("stream")
     sp.add_argument("--run-id", help="replay only this landed run")
     sp.add_argument("--from", dest="date_from", help="first landing date, YYYY-MM-DD")

@@ -34,7 +34,8 @@ or phones disagree.
 
 Golden records keep per-field provenance: for every attribute, which portal (and entity key)
 said what; the chosen value is the most frequent one, ties broken by portal priority
-(Stinet, Techport, H.OIP), then by entity key, so the result never depends on load order.
+(the ``rank`` of each portal's spec in :mod:`ecohub.portals`: Stinet, Techport, H.OIP), then
+by entity key, so the result never depends on load order.
 Scoring against the simulators' truth lives in ``bench.resolution`` (not in the wheel).
 """
 
@@ -53,7 +54,9 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
+from ecohub.errors import ConfigError
 from ecohub.normalize.text import fold
+from ecohub.portals import portal_spec, portal_specs
 
 __all__ = [
     "KINDS",
@@ -65,12 +68,24 @@ __all__ = [
     "features",
     "name_key",
     "person_key",
+    "portal_rank",
     "resolve",
     "resolve_records",
 ]
 
 KINDS = ("organization", "laboratory", "person")
-_PORTAL_RANK = {"stinet": 0, "techport": 1, "hoip": 2}
+
+
+def portal_rank(portal: str) -> tuple[int, str]:
+    """The source precedence of ``portal`` (its spec's ``rank``; lower wins). A portal that is
+    no longer registered (older rows in the warehouse) ranks after every registered one, by
+    name, so the order stays total and deterministic."""
+    try:
+        return (portal_spec(portal).rank, "")
+    except ConfigError:
+        return (max((s.rank for s in portal_specs()), default=0) + 1, portal)
+
+
 _LEGAL = re.compile(
     r"^(?:cong ty tnhh mtv|cong ty trach nhiem huu han mot thanh vien|cong ty tnhh|cty tnhh|"
     r"cong ty trach nhiem huu han|cong ty co phan|cong ty cp|cty co phan|cty cp|ctcp|"
@@ -540,7 +555,7 @@ def _pick(values: list[tuple[Any, str, str]]) -> Any:
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
     counts = Counter(same(v[0]) for v in present)
-    best = min(present, key=lambda v: (-counts[same(v[0])], _PORTAL_RANK.get(v[1], 9), v[2]))
+    best = min(present, key=lambda v: (-counts[same(v[0])], portal_rank(v[1]), v[2]))
     return best[0]
 
 
@@ -587,7 +602,7 @@ def _golden_rows(
                 "name": chosen.get("name") or members[0],
                 "tax_code": chosen.get("tax_code") if kind == "organization" else None,
                 "portals": sorted(
-                    {by_key[k].portal for k in members}, key=lambda p: _PORTAL_RANK.get(p, 9)
+                    {by_key[k].portal for k in members}, key=portal_rank
                 ),
                 "member_count": len(members),
                 "attributes": chosen,

@@ -7,7 +7,8 @@ warehouse and landing directory under ``var/``, Kafka on 127.0.0.1:9092), then t
 named by ``ECOHUB_CONFIG_FILE``, then ``ECOHUB_*`` environment variables.
 
 Nested keys use a double underscore in the environment: ``ECOHUB_TECHPORT__API_KEY`` sets
-``portals.techport.api_key``. Secrets are :class:`pydantic.SecretStr`, shown as ``***``
+``portals.techport.api_key``; every portal of the registry (:mod:`ecohub.portals`) has its
+block, defaults from its spec. Secrets are :class:`pydantic.SecretStr`, shown as ``***``
 everywhere, including ``repr`` and :meth:`Settings.describe`.
 """
 
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ecohub.errors import ConfigError
+from ecohub.portals import portal_names, portal_specs
 
 __all__ = [
     "KafkaSettings",
@@ -42,14 +44,10 @@ __all__ = [
     "refuse_development_secrets",
 ]
 
-PORTALS = ("stinet", "techport", "hoip")
 _PREFIX = "ECOHUB_"
 _UNSAFE_IN_URL = re.compile(r"[\\\x00-\x20\x7f-\x9f]")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 DEV_PII_KEY = "dev-only-pii-key-change-me"
-# The simulators' credentials: fine on loopback, never to be sent to a real portal.
-DEV_CREDENTIALS = {("techport", "api_key"): "dev-techport-key",
-                   ("hoip", "client_secret"): "dev-hoip-secret"}
 
 
 class _Model(BaseModel):
@@ -160,18 +158,8 @@ class WebhookSettings(_Model):
 
 
 def _default_portals() -> dict[str, PortalSettings]:
-    return {
-        "stinet": PortalSettings(base_url="http://127.0.0.1:8101"),
-        "techport": PortalSettings(
-            base_url="http://127.0.0.1:8102", auth="api_key", api_key=SecretStr("dev-techport-key")
-        ),
-        "hoip": PortalSettings(
-            base_url="http://127.0.0.1:8103",
-            auth="oauth2",
-            client_id="ecohub",
-            client_secret=SecretStr("dev-hoip-secret"),
-        ),
-    }
+    """One block per registered portal, from its spec (loopback simulator, dev credentials)."""
+    return {s.name: PortalSettings.model_validate(s.default_settings()) for s in portal_specs()}
 
 
 class Settings(_Model):
@@ -197,9 +185,9 @@ class Settings(_Model):
     @field_validator("portals")
     @classmethod
     def _known_portals(cls, value: dict[str, PortalSettings]) -> dict[str, PortalSettings]:
-        unknown = sorted(set(value) - set(PORTALS))
+        unknown = sorted(set(value) - set(portal_names()))
         if unknown:
-            raise ValueError(f"unknown portal(s) {unknown}; valid: {list(PORTALS)}")
+            raise ValueError(f"unknown portal(s) {unknown}; valid: {list(portal_names())}")
         return value
 
     def portal(self, name: str) -> PortalSettings:
@@ -274,19 +262,27 @@ def refuse_development_secrets(settings: Settings) -> None:
             f"ECOHUB_PII_HMAC_KEY is the public development key ({why}); set a random key "
             "of 32+ bytes", variable="ECOHUB_PII_HMAC_KEY",
         )
-    for (portal, field), dev_value in DEV_CREDENTIALS.items():
+    for portal, field, dev_value in _dev_credentials():
         portal_settings = settings.portals.get(portal)
         if portal_settings is None:
             continue
         if settings.env != "production" and portal not in remote:
             continue
         secret = getattr(portal_settings, field)
-        if secret is not None and secret.get_secret_value() == dev_value:
+        if isinstance(secret, SecretStr):
+            secret = secret.get_secret_value()
+        if secret == dev_value:
             variable = f"ECOHUB_{portal.upper()}__{field.upper()}"
             raise ConfigError(
                 f"{variable} is the simulator's development credential ({why}); set the "
                 "portal's real credential", variable=variable,
             )
+
+
+def _dev_credentials() -> list[tuple[str, str, str]]:
+    """``(portal, settings field, value)`` of every simulator credential (from the specs): fine
+    on loopback, never to be sent to a real portal."""
+    return [(s.name, f, v) for s in portal_specs() for f, v in s.dev_credentials.items()]
 
 
 def mask_url(url: str) -> str:
@@ -326,7 +322,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         if not name.startswith(_PREFIX) or name == "ECOHUB_CONFIG_FILE":
             continue
         path = name[len(_PREFIX) :].lower().split("__")
-        if path[0] in PORTALS:
+        if path[0] in portal_names():
             path = ["portals", *path]
         node = tree
         for part in path[:-1]:
@@ -374,7 +370,7 @@ def env_names() -> list[str]:
     for field_name, info in Settings.model_fields.items():
         annotation = info.annotation
         if field_name == "portals":
-            for portal in PORTALS:
+            for portal in portal_names():
                 names += [
                     f"ECOHUB_{portal.upper()}__{f.upper()}" for f in PortalSettings.model_fields
                 ]

@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement, Select
 
-from ecohub.settings import PORTALS
+from ecohub.portals import portal_names
 from ecohub.warehouse.tables import (
     entity_link,
     entity_version,
@@ -180,7 +180,7 @@ def _ratio(part: Any, whole: Any) -> ColumnElement[Any]:
 
 def _portal_of_key(key: Any) -> ColumnElement[Any]:
     """The portal named by the prefix of an entity key (``<portal>:<type>:<id>``)."""
-    whens = [(key.like(f"{portal}:%"), literal(portal)) for portal in PORTALS]
+    whens = [(key.like(f"{portal}:%"), literal(portal)) for portal in portal_names()]
     return case(*whens, else_=literal(UNKNOWN_PORTAL))
 
 
@@ -344,7 +344,7 @@ def _portal_quarantine() -> Select[Any]:
 
 
 def _portal_order(names: Mapping[str, Any]) -> list[str]:
-    known = [p for p in PORTALS if p in names]
+    known = [p for p in portal_names() if p in names]
     return known + sorted(set(names) - set(known))
 
 
@@ -384,7 +384,7 @@ def _entities(conn: Connection) -> list[Row]:
         for row in _rows(conn, query):
             key = (row["portal"], row["entity_type"])
             merged.setdefault(key, dict.fromkeys(counts, 0)).update(row)
-    order = {p: i for i, p in enumerate(PORTALS)}
+    order = {p: i for i, p in enumerate(portal_names())}
     return [merged[k] for k in sorted(merged, key=lambda k: (order.get(k[0], 99), k))]
 
 

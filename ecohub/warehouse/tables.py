@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 from ecohub.db import metadata
-from ecohub.settings import PORTALS
+from ecohub.portals import portal_names
 
 __all__ = [
     "consumer_offsets",
@@ -84,7 +84,7 @@ def _staging(portal: str) -> Table:
     )
 
 
-staging_tables: dict[str, Table] = {portal: _staging(portal) for portal in PORTALS}
+staging_tables: dict[str, Table] = {portal: _staging(portal) for portal in portal_names()}
 
 
 def staging_table(portal: str) -> Table:

@@ -748,11 +748,12 @@ def _port(address: str) -> int:
 
 def _setting_field(name: str) -> Any:
     """The pydantic field behind an ``ECOHUB_*`` name, or None for names outside the model."""
-    from ecohub.settings import PORTALS, PortalSettings, Settings
+    from ecohub.portals import portal_names
+    from ecohub.settings import PortalSettings, Settings
 
     path = name[len(PREFIX) :].lower().split("__")
     model: Any = Settings
-    if path[0] in PORTALS:
+    if path[0] in portal_names():
         model, path = PortalSettings, path[1:]
     for part in path[:-1]:
         info = model.model_fields.get(part)
@@ -772,13 +773,13 @@ def _is_secret_setting(name: str) -> bool:
 
 
 def _code_defaults(settings: Any, names: Iterable[str]) -> dict[str, str]:
-    from ecohub.settings import PORTALS
+    from ecohub.portals import portal_names
 
     tree = settings.model_dump(mode="json")
     defaults = {}
     for name in names:
         path = name[len(PREFIX) :].lower().split("__")
-        node: Any = tree["portals"] if path[0] in PORTALS else tree
+        node: Any = tree["portals"] if path[0] in portal_names() else tree
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None or _setting_field(name) is not None:

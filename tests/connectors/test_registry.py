@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import CONNECTORS, get_connector
+from connectors import connector_refs, get_connector
 from connectors.hoip import HoipConnector
 from connectors.stinet import StinetConnector
 from connectors.techport import TechportConnector
@@ -45,7 +45,7 @@ def test_an_unknown_portal_lists_the_valid_ones():
         ConfigError, match="unknown portal 'techmart'; valid portals: hoip, stinet, techport"
     ):
         get_connector("techmart", load_settings({}))
-    assert sorted(CONNECTORS) == ["hoip", "stinet", "techport"]
+    assert sorted(connector_refs()) == ["hoip", "stinet", "techport"]
 
 
 def test_an_unknown_stream_lists_the_valid_ones():

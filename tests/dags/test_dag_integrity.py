@@ -59,11 +59,11 @@ def test_task_structure(dagbag, dag_id, tasks):
 
 @pytest.mark.parametrize("portal", PORTALS)
 def test_sync_dag_emits_one_asset_per_entity_topic(dagbag, portal):
-    from ecohub.catalog import PORTAL_ENTITIES, topic_name
+    from ecohub.catalog import portal_entities, topic_name
 
     task = dagbag.dags[f"ecohub_sync_{portal}"].get_task("sync_stream")
     names = sorted(a.name for a in task.outlets)
-    assert names == sorted(topic_name(e) for e in PORTAL_ENTITIES[portal])
+    assert names == sorted(topic_name(e) for e in portal_entities()[portal])
     dag = dagbag.dags[f"ecohub_sync_{portal}"]
     upstream = dag.get_task("list_streams").upstream_task_ids
     assert upstream == {"ensure_topics"}

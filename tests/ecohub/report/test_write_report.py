@@ -8,8 +8,9 @@ from urllib.parse import urlparse
 import pytest
 
 from ecohub.errors import ServiceUnavailable
+from ecohub.portals import portal_names
 from ecohub.report import write_report
-from ecohub.settings import PORTALS, Settings
+from ecohub.settings import Settings
 
 PAGES = ("index.html", "runs.html", "expectations.html")
 
@@ -32,7 +33,7 @@ def test_every_figure_on_the_page_equals_the_warehouse(sample_report, oracle_too
         "runs.total", "runs.balanced", "runs.unbalanced", "runs.pending", "runs.unchecked",
         "records.fetched", "deadletter.total", "events.loaded", "events.quarantined",
         "quarantine.total", "validity.events", "entities.current",
-        *[f"portal.{p}.{f}" for p in PORTALS for f in ("fetched", "dead_lettered", "loaded",
+        *[f"portal.{p}.{f}" for p in portal_names() for f in ("fetched", "dead_lettered", "loaded",
                                                         "quarantined", "age_hours")],
         "entity.techport.technology_offer.completeness", "entity.stinet.document.validity",
         "resolution.organization.golden", "resolution.organization.multi_portal",

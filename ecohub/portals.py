@@ -1,0 +1,267 @@
+"""The portal registry: one :class:`PortalSpec` per portal, from which everything else derives.
+
+Why: a portal used to be spelled in some thirty places (settings, connectors, normalizers, the
+resolver's source rank, catalog entities, simulators, schemas, compose files). Now a portal is
+one registered spec; settings (``ECOHUB_<PORTAL>__*``), the connector and mapping lookups,
+entity resolution's source rank, the catalog's entities and topics, the DAGs, the CLI's choices,
+the staging tables, the schemas' ``portal`` enums and the deployment blocks all read it.
+
+Standard library only (its one project import, :mod:`ecohub.errors`, is standard library only
+too), so DAG files may read it at parse time and every layer may import it without a cycle.
+Code is named, never imported, here: ``"module:attr"`` strings resolved on use
+(:func:`resolve_ref`), so the spec of a development-only simulator costs the runtime nothing.
+
+Adding a portal (see ``docs/connectors.md``, "A fourth portal")::
+
+    register_portal(PortalSpec(
+        name="sciport", title="SciPort", entities=("document", "organization"),
+        default_port=8104, auth="api_key", dev_credentials={"api_key": "dev-sciport-key"},
+        connector="connectors.sciport:SciportConnector", mapping="ecohub.normalize.sciport",
+        simulator="simulators.sciport:SciportPortal", rank=3,
+        scales={"small": {"papers": 100}, "real": {"papers": 20_000}},
+    ))
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from ecohub.errors import ConfigError
+
+__all__ = [
+    "AUTH_KINDS",
+    "BUILTIN_PORTALS",
+    "PortalSpec",
+    "portal_names",
+    "portal_spec",
+    "portal_specs",
+    "register_portal",
+    "resolve_ref",
+    "unregister_portal",
+]
+
+AuthKind = Literal["none", "api_key", "oauth2"]
+AUTH_KINDS: tuple[str, ...] = ("none", "api_key", "oauth2")
+_NAME = re.compile(r"^[a-z][a-z0-9]{1,30}$")
+_REF = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
+# the credential each auth kind needs, and the settings field holding it
+_CREDENTIAL_FIELDS = {"none": (), "api_key": ("api_key",), "oauth2": ("client_id", "client_secret")}
+
+
+def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@dataclass(frozen=True)
+class PortalSpec:
+    """Everything the hub needs to know about one portal, and where its code lives.
+
+    * ``name``: lower-case letters and digits; the ``ECOHUB_<NAME>__*`` settings prefix, the
+      ``stg_<name>`` staging table, the ``<name>:`` entity-key prefix, the schemas' enum value.
+    * ``entities``: the canonical entity types its mapping produces (the sync DAG's Assets).
+    * ``default_port``: where its simulator listens; the default ``base_url`` is loopback there.
+    * ``auth`` and ``dev_credentials``: the settings fields of the simulator's credentials
+      (refused in production and off loopback); ``defaults``: any other default setting.
+    * ``connector`` (``"module:Class"``), ``mapping`` (a module registering its mappers with
+      :func:`ecohub.normalize.registry.register` on import), ``simulator`` (``"module:Class"``
+      called as ``cls(seed, scale)``, development only; empty when there is none).
+    * ``rank``: the source precedence when golden records pick an attribute (lower wins).
+    * ``scales``: the simulator's initial record counts per scale and resource (``xl`` is
+      derived: ten times ``real``).
+    """
+
+    name: str
+    title: str
+    entities: tuple[str, ...]
+    default_port: int
+    connector: str
+    mapping: str
+    rank: int
+    auth: AuthKind = "none"
+    dev_credentials: Mapping[str, str] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    simulator: str = ""
+    scales: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise ConfigError(f"invalid portal spec {self.name!r}: {'; '.join(problems)}")
+        object.__setattr__(self, "entities", tuple(self.entities))
+        object.__setattr__(self, "dev_credentials", _frozen(self.dev_credentials))
+        object.__setattr__(self, "defaults", _frozen(self.defaults))
+        object.__setattr__(
+            self, "scales", _frozen({k: _frozen(v) for k, v in self.scales.items()})
+        )
+
+    def _problems(self) -> list[str]:
+        problems = []
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            problems.append("name must be 2-31 lower-case letters/digits, starting with a letter")
+        if not self.entities:
+            problems.append("entities must name at least one entity type")
+        if not 0 < self.default_port < 65536:
+            problems.append("default_port must be in 1..65535")
+        if self.auth not in AUTH_KINDS:
+            problems.append(f"auth must be one of {', '.join(AUTH_KINDS)}")
+        for label, ref in (("connector", self.connector), ("mapping", self.mapping),
+                           ("simulator", self.simulator)):
+            if (ref or label != "simulator") and not _REF.match(ref or ""):
+                problems.append(f"{label} must be a 'module' or 'module:attr' reference")
+        if ":" in self.mapping:
+            problems.append("mapping names a module, without ':attr'")
+        unknown = sorted(set(self.dev_credentials) - set(_CREDENTIAL_FIELDS.get(self.auth, ())))
+        if unknown:
+            problems.append(f"dev_credentials {unknown} are not fields of auth {self.auth!r}")
+        return problems
+
+    @property
+    def default_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.default_port}"
+
+    @property
+    def env_prefix(self) -> str:
+        """``ECOHUB_<NAME>__``: the environment prefix of its settings."""
+        return f"ECOHUB_{self.name.upper()}__"
+
+    def default_settings(self) -> dict[str, Any]:
+        """The portal's default settings block (plain values; secrets as text)."""
+        return {"base_url": self.default_base_url, "auth": self.auth, **self.defaults,
+                **self.dev_credentials}
+
+    def scale(self, scale: str) -> dict[str, int]:
+        """The simulator's initial sizes at ``scale`` (``xl``: ten times ``real``)."""
+        if scale == "xl" and "xl" not in self.scales and "real" in self.scales:
+            return {k: v * 10 for k, v in self.scales["real"].items()}
+        return dict(self.scales.get(scale, {}))
+
+
+_SPECS: dict[str, PortalSpec] = {}
+
+
+def register_portal(spec: PortalSpec, *, replace: bool = False) -> PortalSpec:
+    """Add ``spec`` to the registry (``replace``: allow re-registering the same name).
+
+    Refuses a second portal with the same name, default port or rank, so two portals never
+    share a simulator port or tie when golden records pick attributes.
+    """
+    if not isinstance(spec, PortalSpec):
+        raise ConfigError(f"register_portal expects a PortalSpec, got {type(spec).__name__}")
+    if spec.name in _SPECS and not replace:
+        raise ConfigError(f"portal {spec.name!r} is already registered")
+    for other in _SPECS.values():
+        if other.name == spec.name:
+            continue
+        if other.default_port == spec.default_port:
+            raise ConfigError(f"portal {spec.name!r}: default_port {spec.default_port} is "
+                              f"already used by {other.name!r}")
+        if other.rank == spec.rank:
+            raise ConfigError(f"portal {spec.name!r}: rank {spec.rank} is already used by "
+                              f"{other.name!r}")
+    _SPECS[spec.name] = spec
+    return spec
+
+
+def unregister_portal(name: str) -> None:
+    """Remove a registered portal (for tests that register a temporary one)."""
+    portal_spec(name)
+    del _SPECS[name]
+
+
+def portal_spec(name: str) -> PortalSpec:
+    """The spec of ``name``; an unknown name fails listing the valid ones."""
+    try:
+        return _SPECS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"unknown portal {name!r}; valid portals: {', '.join(sorted(_SPECS))}"
+        ) from None
+
+
+def portal_specs() -> tuple[PortalSpec, ...]:
+    """Every registered spec, by rank (the built-ins: Stinet, Techport, H.OIP)."""
+    return tuple(sorted(_SPECS.values(), key=lambda s: s.rank))
+
+
+def portal_names() -> tuple[str, ...]:
+    """Every registered portal name, by rank."""
+    return tuple(s.name for s in portal_specs())
+
+
+def resolve_ref(ref: str) -> Any:
+    """Import what ``"module:attr"`` names (``"module"``: the module itself)."""
+    module_name, _, attr = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr) if attr else module
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load {ref!r}: {exc}") from exc
+
+
+# ---- the built-in portals ------------------------------------------------------------------
+
+BUILTIN_PORTALS: tuple[PortalSpec, ...] = (
+    PortalSpec(
+        name="stinet",
+        title="Stinet",
+        entities=("document", "research_project", "person", "organization"),
+        default_port=8101,
+        connector="connectors.stinet:StinetConnector",
+        mapping="ecohub.normalize.stinet",
+        simulator="simulators.stinet:StinetPortal",
+        rank=0,
+        scales={
+            "small": {"documents": 400, "tasks": 120, "experts": 80, "laboratories": 30,
+                      "organizations": 40},
+            "real": {"documents": 150_000, "tasks": 4_500, "experts": 626, "laboratories": 134,
+                     "organizations": 208},
+        },
+    ),
+    PortalSpec(
+        name="techport",
+        title="Techport",
+        entities=("technology_offer", "technology_demand", "organization", "person",
+                  "research_project"),
+        default_port=8102,
+        connector="connectors.techport:TechportConnector",
+        mapping="ecohub.normalize.techport",
+        simulator="simulators.techport:TechportPortal",
+        rank=1,
+        auth="api_key",
+        dev_credentials={"api_key": "dev-techport-key"},
+        scales={
+            "small": {"cong-nghe": 300, "nhu-cau": 120, "nha-cung-cap": 60, "tu-van": 80,
+                      "tim-doi-tac": 40},
+            "real": {"cong-nghe": 18_600, "nhu-cau": 6_000, "nha-cung-cap": 2_370,
+                     "tu-van": 3_000, "tim-doi-tac": 660},
+        },
+    ),
+    PortalSpec(
+        name="hoip",
+        title="H.OIP",
+        entities=("startup_project", "organization", "programme", "challenge",
+                  "support_application", "person"),
+        default_port=8103,
+        connector="connectors.hoip:HoipConnector",
+        mapping="ecohub.normalize.hoip",
+        simulator="simulators.hoip:HoipPortal",
+        rank=2,
+        auth="oauth2",
+        dev_credentials={"client_secret": "dev-hoip-secret"},
+        defaults={"client_id": "ecohub"},
+        scales={
+            "small": {"startup-projects": 120, "organizations": 50, "programs": 12,
+                      "challenges": 20, "support-applications": 150},
+            "real": {"startup-projects": 2_000, "organizations": 360, "programs": 60,
+                     "challenges": 180, "support-applications": 3_200},
+        },
+    ),
+)
+
+for _spec in BUILTIN_PORTALS:
+    register_portal(_spec)

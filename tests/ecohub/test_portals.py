@@ -1,0 +1,145 @@
+"""The portal registry: specs validate, lookups name the valid portals, and settings,
+connectors, catalog and source rank follow a registered portal without code of their own."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from connectors import connector_refs, get_connector
+from ecohub.catalog import portal_entities
+from ecohub.errors import ConfigError
+from ecohub.portals import (
+    BUILTIN_PORTALS,
+    PortalSpec,
+    portal_names,
+    portal_spec,
+    register_portal,
+    unregister_portal,
+)
+from ecohub.resolve import portal_rank
+from ecohub.settings import env_names, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spec(**changes):
+    values = dict(name="labport", title="LabPort", entities=("organization",),
+                  default_port=59101, connector="tests.x:LabConnector",
+                  mapping="tests.x_mapping", rank=7, auth="api_key",
+                  dev_credentials={"api_key": "dev-labport-key"})
+    values.update(changes)
+    return PortalSpec(**values)
+
+
+@pytest.fixture
+def labport():
+    spec = register_portal(_spec())
+    yield spec
+    unregister_portal(spec.name)
+
+
+def test_the_builtins_in_rank_order():
+    assert portal_names() == ("stinet", "techport", "hoip")
+    assert [s.name for s in BUILTIN_PORTALS] == list(portal_names())
+    assert portal_spec("techport").default_settings() == {
+        "base_url": "http://127.0.0.1:8102", "auth": "api_key", "api_key": "dev-techport-key"}
+    assert portal_spec("hoip").scale("xl")["organizations"] == 3_600
+
+
+def test_an_unknown_portal_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"unknown portal 'techmart'; valid portals: hoip, "
+                                          r"stinet, techport$"):
+        portal_spec("techmart")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "Lab-Port"}, "name must be 2-31 lower-case"),
+        ({"entities": ()}, "entities must name at least one"),
+        ({"default_port": 70000}, "default_port must be in 1..65535"),
+        ({"auth": "basic"}, "auth must be one of none, api_key, oauth2"),
+        ({"connector": "not a ref"}, "connector must be a 'module' or 'module:attr'"),
+        ({"mapping": "tests.x:attr"}, "mapping names a module"),
+        ({"dev_credentials": {"client_secret": "x"}}, r"\['client_secret'\] are not fields of"),
+    ],
+)
+def test_an_invalid_spec_says_what_is_wrong(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        _spec(**changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "stinet"}, "'stinet' is already registered"),
+        ({"default_port": 8102}, "default_port 8102 is already used by 'techport'"),
+        ({"rank": 2}, "rank 2 is already used by 'hoip'"),
+    ],
+)
+def test_registration_refuses_clashes(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        register_portal(_spec(**changes))
+    assert portal_names() == ("stinet", "techport", "hoip")
+
+
+def test_a_spec_is_frozen():
+    spec = _spec()
+    with pytest.raises(AttributeError):
+        spec.rank = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        spec.dev_credentials["api_key"] = "x"  # type: ignore[index]
+
+
+def test_a_registered_portal_gets_settings_entities_rank_and_connector_ref(labport):
+    assert portal_names()[-1] == "labport"
+    settings = load_settings({"ECOHUB_LABPORT__PAGE_SIZE": "17"})
+    block = settings.portal("labport")
+    assert (block.base_url, block.auth, block.page_size) == ("http://127.0.0.1:59101",
+                                                            "api_key", 17)
+    assert block.api_key is not None and block.api_key.get_secret_value() == "dev-labport-key"
+    assert "ECOHUB_LABPORT__API_KEY" in env_names()
+    assert portal_entities()["labport"] == ("organization",)
+    assert connector_refs()["labport"] == "tests.x:LabConnector"
+    assert sorted(["labport", "hoip", "stinet"], key=portal_rank) == ["stinet", "hoip", "labport"]
+    with pytest.raises(ConfigError, match=r"cannot load 'tests\.x:LabConnector'"):
+        get_connector("labport", settings)
+
+
+def test_a_registered_portals_dev_credential_is_refused_off_loopback(labport):
+    env = {"ECOHUB_LABPORT__BASE_URL": "https://labport.example",
+           "ECOHUB_PII_HMAC_KEY": "a-real-random-key-0123456789abcdef"}
+    with pytest.raises(ConfigError, match="ECOHUB_LABPORT__API_KEY is the simulator's"):
+        load_settings(env)
+    assert load_settings({**env, "ECOHUB_LABPORT__API_KEY": "real"}).portal("labport")
+
+
+def test_settings_of_an_unregistered_portal_are_refused(tmp_path):
+    config = tmp_path / "ecohub.toml"
+    config.write_text('[portals.labport]\nbase_url = "http://127.0.0.1:1"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown portal\(s\) \['labport'\]; valid: "
+                                          r"\['stinet', 'techport', 'hoip'\]"):
+        load_settings({"ECOHUB_CONFIG_FILE": str(config)})
+
+
+def test_an_unregistered_portal_ranks_after_every_registered_one():
+    assert portal_rank("zzz") > portal_rank("hoip") > portal_rank("stinet")
+    assert portal_rank("aaa") < portal_rank("zzz")
+
+
+def test_the_spec_module_imports_only_the_standard_library_and_the_error_tree():
+    tree = ast.parse((ROOT / "ecohub" / "portals.py").read_text(encoding="utf-8"))
+    project = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            project |= {node.module} if node.module.split(".")[0] in ("ecohub", "connectors",
+                                                                       "simulators") else set()
+        elif isinstance(node, ast.Import):
+            project |= {a.name for a in node.names if a.name.startswith("ecohub")}
+    assert project == {"ecohub.errors"}
+    errors = ast.parse((ROOT / "ecohub" / "errors.py").read_text(encoding="utf-8"))
+    assert not [n for n in ast.walk(errors) if isinstance(n, ast.ImportFrom) and n.module
+                and n.module.startswith("ecohub")]

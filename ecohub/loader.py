@@ -29,13 +29,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
 from ecohub import kafka
+from ecohub.db import get_engine
 from ecohub.errors import LoadIncomplete, ServiceUnavailable
-from ecohub.events import upgrade_envelope
+from ecohub.events import content_hash, upgrade_envelope
 from ecohub.lineage import traced_load
+from ecohub.quality import validate_batch
 from ecohub.settings import Settings
+from ecohub.warehouse import init_db
+from ecohub.warehouse.history import apply_events
+from ecohub.warehouse.offsets import stored_offsets, write_offsets
+from ecohub.warehouse.sqlutil import chunks, insert_ignore
+from ecohub.warehouse.tables import entity_version, load_receipts, quarantine
 
 __all__ = [
     "BatchResult",
@@ -221,11 +229,6 @@ def _known_events(engine: Engine, ids: Sequence[str]) -> dict[str, _Known]:
     A history row wins over quarantine rows; quarantine rows that are themselves conflicting
     duplicates do not define an id's content.
     """
-    from sqlalchemy import select
-
-    from ecohub.warehouse.sqlutil import chunks
-    from ecohub.warehouse.tables import entity_version, quarantine
-
     known: dict[str, _Known] = {}
     if not ids:
         return known
@@ -257,9 +260,6 @@ def _validate(messages: Sequence[Message], engine: Engine | None = None) -> _Pla
     warehouse already holds keeps the outcome it had. Only a *conflicting* duplicate (same
     id, other content) is quarantined, as ``envelope.id.conflicting_duplicate``.
     """
-    from ecohub.events import content_hash
-    from ecohub.quality import validate_batch
-
     plan = _Plan()
     first_of: dict[str, int] = {}
     copy_of: dict[int, int] = {}
@@ -330,8 +330,6 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def _quarantine_row(item: QuarantineItem, now: datetime) -> dict[str, Any]:
-    from ecohub.events import content_hash
-
     event = item.event or {}
     m = item.message
     return {
@@ -352,8 +350,6 @@ def _quarantine_row(item: QuarantineItem, now: datetime) -> dict[str, Any]:
 
 def _is_outage(exc: BaseException) -> bool:
     """A lost or refused database connection: the batch is retried, never blamed on a row."""
-    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(exc, OperationalError | InterfaceError | DisconnectionError)
@@ -362,8 +358,6 @@ def _is_outage(exc: BaseException) -> bool:
 def _rejected_rows(engine: Engine, events: Sequence[dict[str, Any]]) -> set[int]:
     """Events the warehouse refuses on their own (tried one by one, rolled back): a last line
     of defence so that a row the quality gate let through cannot stop a partition."""
-    from ecohub.warehouse.history import apply_events
-
     rejected: set[int] = set()
     for event in events:
         conn = engine.connect()
@@ -390,11 +384,6 @@ def _write(
     group_id: str,
     now: datetime,
 ) -> None:
-    from ecohub.warehouse.history import apply_events
-    from ecohub.warehouse.offsets import write_offsets
-    from ecohub.warehouse.sqlutil import insert_ignore
-    from ecohub.warehouse.tables import load_receipts, quarantine
-
     with engine.begin() as conn:
         apply_events(conn, plan.passing, now)
         insert_ignore(conn, quarantine, [_quarantine_row(q, now) for q in result.quarantine])
@@ -430,8 +419,6 @@ def process_batch(
     other database error is pinned on the events that cause it, which are quarantined as
     ``warehouse.accepts_row`` while the rest of the batch loads.
     """
-    from ecohub.warehouse.offsets import stored_offsets
-
     positions = stored_offsets(engine, group_id, {(m.topic, m.partition) for m in messages})
     fresh = [m for m in messages if m.offset >= positions.get((m.topic, m.partition), 0)]
     plan = _validate(fresh, engine)
@@ -499,8 +486,6 @@ class _Seeker:
         self.assigned.difference_update(lost)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        from ecohub.warehouse.offsets import stored_offsets
-
         stored_positions = stored_offsets(self.engine, self.group_id)
         for tp in assigned:
             stored = stored_positions.get((tp.topic, tp.partition))
@@ -612,8 +597,6 @@ def _process_with_retries(
 
 def _remaining(consumer: Any, engine: Engine, group_id: str, topics: Sequence[str]) -> int:
     """Messages on ``topics`` the warehouse has not applied yet, whoever holds them."""
-    from ecohub.warehouse.offsets import stored_offsets
-
     ends = kafka.end_offsets(consumer, topics)
     stored = stored_offsets(engine, group_id)
     return sum(max(0, end - stored.get(key, 0)) for key, end in ends.items())
@@ -644,9 +627,6 @@ def consume(
     :class:`~ecohub.errors.ServiceUnavailable` after ``outage_timeout_s``. The consumer leaves
     its group on every exit path, so the next loader gets the partitions at once.
     """
-    from ecohub.db import get_engine
-    from ecohub.warehouse import init_db
-
     engine = get_engine(settings.warehouse_url)
     outages = {"kafka": _Outage(outage_timeout_s), "warehouse": _Outage(outage_timeout_s)}
     while True:
@@ -758,10 +738,6 @@ def lag(settings: Settings, *, topics: list[str] | None = None) -> dict[tuple[st
     ``sum(lag(settings).values()) == 0`` means every published event has been consumed, so
     :func:`ecohub.warehouse.runs.reconcile` may judge runs as complete.
     """
-    from ecohub.db import get_engine
-    from ecohub.warehouse import init_db
-    from ecohub.warehouse.offsets import stored_offsets
-
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
     consumer = kafka.consumer(settings, group_id=None)

@@ -147,17 +147,17 @@ def test_a_wrongly_typed_envelope_costs_one_event(engine, entity, damage, expect
 
 
 def test_a_row_the_warehouse_refuses_is_quarantined_and_the_rest_loads(engine, entity, monkeypatch):
-    import ecohub.warehouse.history as history
+    import ecohub.loader as loader
 
     events = _orgs(entity)
-    real = history.apply_events
+    real = loader.apply_events
 
     def picky(conn, batch, loaded_at=None):
         if any(e["id"] == events[2]["id"] for e in batch):
             raise ValueError("refused")
         return real(conn, batch, loaded_at)
 
-    monkeypatch.setattr(history, "apply_events", picky)
+    monkeypatch.setattr(loader, "apply_events", picky)
     result = process_batch(engine, _messages(events), group_id=GROUP)
 
     assert (result.loaded, result.quarantined) == (2, 1)

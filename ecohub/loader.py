@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _NOT_JSON = "envelope.value_is_json_object"
 CONFLICT = "envelope.id.conflicting_duplicate"
@@ -570,18 +571,14 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
 
 
-def _process_with_retries(
-    engine: Engine,
-    messages: Sequence[Message],
-    group_id: str,
-    publish: Callable[[Sequence[QuarantineItem]], None],
-    outages: dict[str, _Outage],
-) -> BatchResult:
-    """One batch, retried while the warehouse or the broker is down (the batch is atomic and
-    keyed, so a retry after an unknown outcome changes nothing)."""
+def _with_outages(outages: dict[str, _Outage], call: Callable[[], _T]) -> _T:
+    """``call()``, retried while the broker (:class:`~ecohub.errors.ServiceUnavailable`) or the
+    warehouse (:func:`_is_outage`) is down; any other error propagates. The one place that
+    classifies an outage: every retried step is atomic and keyed, so a retry after an unknown
+    outcome changes nothing."""
     while True:
         try:
-            batch = process_batch(engine, messages, group_id=group_id, publish_quarantine=publish)
+            value = call()
         except ServiceUnavailable as exc:
             outages["kafka"].failed("kafka", exc)
             continue
@@ -592,7 +589,21 @@ def _process_with_retries(
             continue
         outages["kafka"].ok()
         outages["warehouse"].ok()
-        return batch
+        return value
+
+
+def _process_with_retries(
+    engine: Engine,
+    messages: Sequence[Message],
+    group_id: str,
+    publish: Callable[[Sequence[QuarantineItem]], None],
+    outages: dict[str, _Outage],
+) -> BatchResult:
+    """One batch, retried while the warehouse or the broker is down."""
+    return _with_outages(
+        outages,
+        lambda: process_batch(engine, messages, group_id=group_id, publish_quarantine=publish),
+    )
 
 
 def _remaining(consumer: Any, engine: Engine, group_id: str, topics: Sequence[str]) -> int:
@@ -629,30 +640,23 @@ def consume(
     """
     engine = get_engine(settings.warehouse_url)
     outages = {"kafka": _Outage(outage_timeout_s), "warehouse": _Outage(outage_timeout_s)}
-    while True:
-        try:
-            init_db(engine)
-            break
-        except Exception as exc:
-            if not _is_outage(exc):
-                raise
-            outages["warehouse"].failed("warehouse", exc)
+    _with_outages(outages, lambda: init_db(engine))
     group_id = settings.kafka.consumer_group
     subscribed = topics or kafka.entity_topics(settings)
-    while True:  # a broker that is down (or restarting) at start is waited for, with backoff
-        try:
-            kafka.ensure_topics(settings)
-            consumer = kafka.consumer(
-                settings,
-                group_id=group_id,
-                auto_offset_reset="earliest",
-                max_poll_records=batch_size,
-                session_timeout_ms=SESSION_TIMEOUT_MS,
-                heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
-            )
-            break
-        except ServiceUnavailable as exc:
-            outages["kafka"].failed("kafka", exc)
+
+    def start_consumer() -> Any:
+        kafka.ensure_topics(settings)
+        return kafka.consumer(
+            settings,
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            max_poll_records=batch_size,
+            session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+        )
+
+    # a broker that is down (or restarting) at start is waited for, with backoff
+    consumer = _with_outages(outages, start_consumer)
     try:
         producer, publish = _quarantine_publisher(settings)
     except ServiceUnavailable:
@@ -706,18 +710,8 @@ def _loop(
         now = time.monotonic()
         if (not seeker.assigned and now < join_deadline) or now - idle_since < idle_timeout_s:
             continue
-        try:
-            left = _remaining(consumer, engine, group_id, topics)
-        except ServiceUnavailable as exc:  # Kafka (kafka.end_offsets)
-            outages["kafka"].failed("kafka", exc)
-            continue
-        except Exception as exc:
-            if not _is_outage(exc):
-                raise
-            outages["warehouse"].failed("warehouse", exc)
-            continue
-        outages["kafka"].ok()
-        outages["warehouse"].ok()
+        left = _with_outages(outages, lambda: _remaining(consumer, engine, group_id, topics))
+        now = time.monotonic()  # an outage may have been waited out
         if left == 0:
             return
         drain_deadline = drain_deadline or now + drain_timeout_s

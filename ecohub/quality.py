@@ -151,6 +151,7 @@ class _Gx:
     """The ephemeral GX context with one pandas asset and one suite per validated name."""
 
     def __init__(self) -> None:
+        # deferred: GX costs ~4 s to import (python -X importtime), paid on first validation
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -167,6 +168,7 @@ class _Gx:
             merged = _merged(name, suites_dir)
             if merged is None:
                 return None
+            # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs
             from great_expectations.core.expectation_suite import ExpectationSuite
 
             # The constructor keeps every expectation; add_expectation_configuration() would
@@ -189,6 +191,7 @@ class _Gx:
 
 
 def _configuration(exp: Mapping[str, Any]) -> Any:
+    # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
@@ -280,6 +283,7 @@ def _columns(suite_dict: Mapping[str, Any]) -> set[str]:
 
 
 def _frame(rows: Sequence[Mapping[str, Any]], needed: set[str]) -> Any:
+    # deferred: pandas costs ~0.3 s to import (python -X importtime); GX brings it anyway
     import pandas as pd
 
     flat = [flatten_event(r) for r in rows]

@@ -184,7 +184,9 @@ def collect(scale: str, seed: int, workdir: Path) -> tuple[Any, dict[str, Any]]:
     from ecohub.warehouse import init_db
     from ecohub.warehouse.history import apply_events
 
-    servers = simulators.start_all(scale=scale, seed=seed, ports={p: 0 for p in simulators.PORTALS})
+    servers = simulators.start_all(
+        scale=scale, seed=seed, ports=dict.fromkeys(simulators.portals(), 0)
+    )
     try:
         env = {
             "ECOHUB_WAREHOUSE_URL": f"sqlite:///{workdir}/er.db",

@@ -68,7 +68,7 @@ class PortalSpec:
     * ``auth`` and ``dev_credentials``: the settings fields of the simulator's credentials
       (refused in production and off loopback); ``defaults``: any other default setting.
     * ``connector`` (``"module:Class"``), ``mapping`` (a module registering its mappers with
-      :func:`ecohub.normalize.registry.register` on import), ``simulator`` (``"module:Class"``
+      :func:`ecohub.normalize.mapping.register` on import), ``simulator`` (``"module:Class"``
       called as ``cls(seed, scale)``, development only; empty when there is none).
     * ``rank``: the source precedence when golden records pick an attribute (lower wins).
     * ``scales``: the simulator's initial record counts per scale and resource (``xl`` is

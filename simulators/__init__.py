@@ -1,4 +1,4 @@
-"""Simulators of the three partner portals (Stinet, Techport, H.OIP) behind written contracts.
+"""Simulators of the partner portals (Stinet, Techport, H.OIP) behind written contracts.
 
 The portals are unreachable from ecohub's machines and publish no API documentation, so every
 connector, benchmark and reliability test runs against these servers. The contracts are
@@ -10,9 +10,11 @@ Python API::
     with simulators.start("techport", scale="small", seed=42, port=0) as server:
         requests.get(server.url + "/api/v2/cong-nghe", headers={"X-API-Key": "dev-techport-key"})
 
-``start_all`` starts the three at once; ``main`` is the ``ecohub simulate`` / ``python -m
-simulators`` command line. Everything served is a pure function of (portal, scale, seed,
-admin calls made): the same seed gives the same pages across restarts.
+Which class simulates a portal, its default port and its sizes per scale come from the
+portal's spec (:mod:`ecohub.portals`): a registered portal with a ``simulator`` is served like
+the built-in three. ``start_all`` starts every one at once; ``main`` is the ``ecohub
+simulate`` / ``python -m simulators`` command line. Everything served is a pure function of
+(portal, scale, seed, admin calls made): the same seed gives the same pages across restarts.
 
 Admin paths (outside the contracts, identical on the three portals; see
 :mod:`simulators.server`): ``GET /_admin/truth`` (JSON summary), ``GET /_admin/truth/<resource>``
@@ -40,37 +42,39 @@ import threading
 from typing import Any
 
 from ecohub.errors import ConfigError
+from ecohub.portals import portal_spec, portal_specs, resolve_ref
 from simulators.scales import SCALES
 from simulators.server import SimulatorServer
 
 __all__ = [
-    "DEFAULT_PORTS",
-    "PORTALS",
     "SCALES",
     "SimulatorServer",
     "build_portal",
+    "default_port",
     "main",
+    "portals",
     "start",
     "start_all",
 ]
 
-PORTALS = ("stinet", "techport", "hoip")
-DEFAULT_PORTS = {"stinet": 8101, "techport": 8102, "hoip": 8103}
+
+def portals() -> tuple[str, ...]:
+    """Every registered portal that has a simulator, by rank (the built-ins: all three)."""
+    return tuple(spec.name for spec in portal_specs() if spec.simulator)
+
+
+def default_port(portal: str) -> int:
+    """Where ``portal``'s simulator listens by default (its spec's ``default_port``)."""
+    return portal_spec(portal).default_port
 
 
 def build_portal(portal: str, *, scale: str = "small", seed: int = 42) -> Any:
     """The portal application without a socket (for in-process tests and benchmarks)."""
-    if portal not in PORTALS:
-        raise ConfigError(f"unknown portal {portal!r}; valid portals: {', '.join(PORTALS)}")
+    if portal not in portals():
+        raise ConfigError(f"unknown portal {portal!r}; valid portals: {', '.join(portals())}")
     if scale not in SCALES:
         raise ConfigError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
-    if portal == "stinet":
-        from simulators.stinet import StinetPortal as cls
-    elif portal == "techport":
-        from simulators.techport import TechportPortal as cls  # type: ignore[assignment]
-    else:
-        from simulators.hoip import HoipPortal as cls  # type: ignore[assignment]
-    return cls(seed, scale)
+    return resolve_ref(portal_spec(portal).simulator)(seed, scale)
 
 
 def start(
@@ -84,7 +88,8 @@ def start(
 ) -> SimulatorServer:
     """Start one simulator on a real socket, served from a background thread.
 
-    ``port=None`` uses the portal's default port (8101/8102/8103), ``port=0`` any free port.
+    ``port=None`` uses the portal's default port (8101/8102/8103 for the built-ins), ``port=0``
+    any free port.
     ``faults`` is the initial fault configuration (the JSON of ``POST /_admin/faults``).
     """
     app = build_portal(portal, scale=scale, seed=seed)
@@ -93,7 +98,7 @@ def start(
             app.faults.configure(faults)
         except ValueError as exc:
             raise ConfigError(f"invalid fault configuration: {exc}", portal=portal) from None
-    return SimulatorServer(app, host, DEFAULT_PORTS[portal] if port is None else port)
+    return SimulatorServer(app, host, default_port(portal) if port is None else port)
 
 
 def start_all(
@@ -104,10 +109,10 @@ def start_all(
     ports: dict[str, int] | None = None,
     faults: dict | None = None,
 ) -> dict[str, SimulatorServer]:
-    """Start the three simulators (default ports unless ``ports`` says otherwise)."""
+    """Start every portal's simulator (default ports unless ``ports`` says otherwise)."""
     servers: dict[str, SimulatorServer] = {}
     try:
-        for name in PORTALS:
+        for name in portals():
             servers[name] = start(
                 name, scale=scale, seed=seed, host=host, port=(ports or {}).get(name), faults=faults
             )
@@ -123,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ecohub simulate", description="Serve the portal simulators until interrupted."
     )
     parser.add_argument(
-        "--portal", default="all", help=f"one of {', '.join(PORTALS)}, all (default all)"
+        "--portal", default="all", help=f"one of {', '.join(portals())}, all (default all)"
     )
     parser.add_argument(
         "--scale", default="small", help=f"one of {', '.join(SCALES)} (default small)"
@@ -145,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    names = PORTALS if args.portal == "all" else (args.portal,)
-    if args.portal != "all" and args.portal not in PORTALS:
+    names = portals() if args.portal == "all" else (args.portal,)
+    if args.portal != "all" and args.portal not in portals():
         print(
-            f"error: unknown portal {args.portal!r}; valid: {', '.join(PORTALS)}, all",
+            f"error: unknown portal {args.portal!r}; valid: {', '.join(portals())}, all",
             file=sys.stderr,
         )
         return 2

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecohub.normalize.mapping import MapContext, register, register_stream_resolver
 from ecohub.normalize.orgnames import parse_org_name
-from ecohub.normalize.registry import MapContext, register, register_stream_resolver
 from ecohub.normalize.text import describe_json, fold, type_name
 from ecohub.records import CanonicalRecord, SourceRecord
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecohub.normalize.identifiers import normalize_isbn, normalize_issn
-from ecohub.normalize.registry import MapContext, register
+from ecohub.normalize.mapping import MapContext, register
 from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
 from ecohub.records import CanonicalRecord
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecohub.normalize.registry import MapContext, register
+from ecohub.normalize.mapping import MapContext, register
 from ecohub.normalize.text import fold
 from ecohub.records import CanonicalRecord
 

@@ -34,7 +34,9 @@ def test_quality_gate_precision_and_recall_on_real_scale(tmp_path):
     from ecohub.settings import load_settings
     from ecohub.warehouse.tables import quarantine
 
-    servers = simulators.start_all(scale="real", seed=42, ports={p: 0 for p in simulators.PORTALS})
+    servers = simulators.start_all(
+        scale="real", seed=42, ports=dict.fromkeys(simulators.portals(), 0)
+    )
     try:
         prefix = f"qg{uuid.uuid4().hex[:6]}"
         settings = load_settings({
@@ -45,7 +47,7 @@ def test_quality_gate_precision_and_recall_on_real_scale(tmp_path):
             **{f"ECOHUB_{p.upper()}__BASE_URL": s.url for p, s in servers.items()},
         })
         ensure_topics(settings)
-        reports = [r for portal in simulators.PORTALS for r in sync(portal, settings=settings)]
+        reports = [r for portal in simulators.portals() for r in sync(portal, settings=settings)]
         consume(settings, idle_timeout_s=10)
         truth = [line for s in servers.values() for line in truth_lines(s.url)]
         result = score(truth, outcomes(settings))

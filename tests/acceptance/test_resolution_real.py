@@ -45,7 +45,9 @@ def test_entity_resolution_precision_and_recall_on_real_scale(tmp_path):
     from ecohub.warehouse.runs import reconcile
     from ecohub.warehouse.tables import entity_link
 
-    servers = simulators.start_all(scale="real", seed=42, ports={p: 0 for p in simulators.PORTALS})
+    servers = simulators.start_all(
+        scale="real", seed=42, ports=dict.fromkeys(simulators.portals(), 0)
+    )
     try:
         prefix = f"er{uuid.uuid4().hex[:6]}"
         env = {

@@ -143,3 +143,15 @@ def test_the_spec_module_imports_only_the_standard_library_and_the_error_tree():
     errors = ast.parse((ROOT / "ecohub" / "errors.py").read_text(encoding="utf-8"))
     assert not [n for n in ast.walk(errors) if isinstance(n, ast.ImportFrom) and n.module
                 and n.module.startswith("ecohub")]
+
+
+def test_mapping_modules_never_import_the_dispatcher_that_loads_them():
+    importers = sorted(
+        path.name for path in (ROOT / "ecohub" / "normalize").glob("*.py")
+        if path.name != "__init__.py" and any(
+            isinstance(n, ast.ImportFrom) and n.module == "ecohub.normalize.registry"
+            for n in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    )
+    assert importers == []
+    registry = (ROOT / "ecohub" / "normalize" / "registry.py").read_text(encoding="utf-8")
+    assert "importlib" not in registry and "normalize.stinet" not in registry

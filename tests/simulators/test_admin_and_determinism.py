@@ -46,7 +46,7 @@ def snapshot(server) -> list[bytes]:
     ]
 
 
-@pytest.mark.parametrize("portal", simulators.PORTALS)
+@pytest.mark.parametrize("portal", simulators.portals())
 def test_same_seed_same_pages_across_restarts_and_steps(start_sim, portal: str) -> None:
     runs, port = [], 0
     for _ in range(2):  # the second server reuses the first one's port: OAI echoes its base URL
@@ -61,7 +61,7 @@ def test_same_seed_same_pages_across_restarts_and_steps(start_sim, portal: str) 
     assert snapshot(other) != runs[0][0]
 
 
-@pytest.mark.parametrize("portal", simulators.PORTALS)
+@pytest.mark.parametrize("portal", simulators.portals())
 def test_truth_summary_matches_truth_lines(start_sim, portal: str) -> None:
     server = start_sim(portal)
     summary = truth_summary(server.url)

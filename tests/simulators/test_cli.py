@@ -47,8 +47,8 @@ def test_start_refuses_a_bad_fault_configuration() -> None:
 def test_start_all_and_context_manager() -> None:
     servers = simulators.start_all(ports={"stinet": 0, "techport": 0, "hoip": 0})
     try:
-        assert set(servers) == set(simulators.PORTALS)
-        assert {s.portal for s in servers.values()} == set(simulators.PORTALS)
+        assert set(servers) == set(simulators.portals())
+        assert {s.portal for s in servers.values()} == set(simulators.portals())
     finally:
         for server in servers.values():
             server.stop()

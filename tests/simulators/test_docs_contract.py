@@ -41,7 +41,7 @@ def documented_fields(portal: str) -> dict[str, set[str]]:
     return out
 
 
-@pytest.mark.parametrize("portal", simulators.PORTALS)
+@pytest.mark.parametrize("portal", simulators.portals())
 def test_docs_name_every_endpoint_the_server_exposes(portal: str) -> None:
     served = {
         (m, re.sub(r"\{[^}]+\}", "{}", p)) for m, p in simulators.build_portal(portal).routes()
@@ -49,7 +49,7 @@ def test_docs_name_every_endpoint_the_server_exposes(portal: str) -> None:
     assert documented_endpoints(portal) == served
 
 
-@pytest.mark.parametrize("portal", simulators.PORTALS)
+@pytest.mark.parametrize("portal", simulators.portals())
 def test_every_documented_endpoint_answers(portal: str, start_sim) -> None:
     server = start_sim(portal)
     reader = Reader(server.url, portal)
@@ -70,7 +70,7 @@ def _first_key(reader: Reader, portal: str, listing: str) -> str:
     return next(iter(reader.read(resource))).key
 
 
-@pytest.mark.parametrize("portal", simulators.PORTALS)
+@pytest.mark.parametrize("portal", simulators.portals())
 def test_served_records_have_exactly_the_documented_fields(portal: str, start_sim) -> None:
     server = start_sim(portal)
     reader = Reader(server.url, portal)
@@ -86,7 +86,7 @@ def test_served_records_have_exactly_the_documented_fields(portal: str, start_si
 
 def test_unknown_paths_answer_404_in_each_portal_style(start_sim) -> None:
     bodies = {}
-    for portal in simulators.PORTALS:
+    for portal in simulators.portals():
         server = start_sim(portal)
         resp = requests.get(
             server.url + "/api/v9/nothing", headers={"X-API-Key": "dev-techport-key"}, timeout=10

@@ -22,7 +22,7 @@ from er_reference import cluster, evidence, pairwise_scores
 
 def er_records(scale: str, *, with_domains: bool = True) -> list[dict]:
     out = []
-    portals = {p: simulators.build_portal(p, scale=scale) for p in simulators.PORTALS}
+    portals = {p: simulators.build_portal(p, scale=scale) for p in simulators.portals()}
     for portal, resource in (
         ("stinet", "organizations"),
         ("stinet", "experts"),

@@ -439,6 +439,7 @@ def replay(
             run_id=source_run_id,
             date_from=date_from,
             date_to=date_to,
+            settings=settings,  # the caller's, never a fresh read of the process environment
         )
     )
     publisher = Publisher(settings, run_id=run_id)

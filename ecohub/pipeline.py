@@ -21,15 +21,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from connectors import KeyStore, StateStore, get_connector
+from connectors import replay as replay_landing
+from ecohub.db import get_engine
 from ecohub.errors import DataQualityError, SchemaValidationError
+from ecohub.kafka import Publisher, ensure_topics
+from ecohub.landing import Landing
 from ecohub.lineage import traced_replay, traced_sync
+from ecohub.normalize import normalize
 from ecohub.records import CanonicalRecord, SourceRecord
 from ecohub.settings import Settings, load_settings
-
-if TYPE_CHECKING:
-    from ecohub.landing import Landing
+from ecohub.warehouse import init_db
+from ecohub.warehouse.runs import extract_counts, record_extract
 
 __all__ = [
     "Page",
@@ -106,8 +111,6 @@ def new_run_id(portal: str, when: datetime | None = None) -> str:
 def _normalize_all(record: SourceRecord, pii_key: bytes, publisher: Any) -> list[CanonicalRecord]:
     """Normalize one record and check every entity's event (schema, no clear PII), or raise
     with the reason: a record is published whole or dead-lettered whole."""
-    from ecohub.normalize import normalize
-
     entities = normalize(record, pii_key=pii_key)
     if not entities:
         raise DataQualityError("normalization produced no entity", ref=record.ref)
@@ -239,8 +242,6 @@ def drive_pages(
     :func:`sync_stream` drives it with the Kafka publisher; ``connectors.harness`` with a
     SQLite sink, so the connector tests prove the contract production runs. ``engine`` holds
     the cursor state, the key sets and the run counts (warehouse tables, :func:`init_db`)."""
-    from connectors import KeyStore, StateStore
-
     states, keys = StateStore(engine), KeyStore(engine)
     state = None if full_refresh else states.get(report.portal, stream)
     batches = prefetched(  # the next pages are read while this one is published
@@ -254,10 +255,6 @@ def drive_pages(
 
 
 def _record_extract(settings: Settings, report: StreamReport) -> None:
-    from ecohub.db import get_engine
-    from ecohub.warehouse import init_db
-    from ecohub.warehouse.runs import record_extract
-
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
     record_extract(engine, **_extract_row(report))
@@ -282,13 +279,6 @@ def sync_stream(
 
     ``progress`` is called with the running report after each published page (the CLI draws
     its progress line from it)."""
-    from connectors import get_connector
-    from ecohub.db import get_engine
-    from ecohub.kafka import Publisher
-    from ecohub.landing import Landing
-    from ecohub.warehouse import init_db
-    from ecohub.warehouse.runs import record_extract
-
     settings = settings or load_settings()
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
@@ -325,8 +315,6 @@ def _commit_batch(
     """After a page is safely in Kafka: remember its live keys (key-set reconciliation of
     portals without deletes), then store the run's counts so far and the page's cursor in one
     transaction, so a crash can neither lose the page from reconciliation nor count it twice."""
-    from ecohub.warehouse.runs import record_extract
-
     keys.apply(report.portal, report.stream, batch.records, report.run_id)
     report.total = (batch.state.get("progress") or {}).get("total") or report.total
     with engine.begin() as conn:
@@ -350,8 +338,6 @@ def _extract_row(report: StreamReport) -> dict[str, Any]:
 
 def resume_report(engine: Any, portal: str, stream: str, run_id: str) -> StreamReport:
     """A retried task (same run id) continues the counts its earlier attempts committed."""
-    from ecohub.warehouse.runs import extract_counts
-
     report = StreamReport(portal, stream, run_id)
     for name, value in (extract_counts(engine, run_id, stream) or {}).items():
         setattr(report, name, value)
@@ -369,8 +355,6 @@ def _read(
 ) -> Iterator[Page]:
     """The stream's pages, then (when asked, for portals without a delete signal) key-set
     reconciliation."""
-    from connectors import KeyStore
-
     yield from connector.read(stream, state=state, run_id=run_id, landing=landing)
     if reconcile_deletes and getattr(connector, "needs_key_reconciliation", False):
         keys = KeyStore(engine)
@@ -390,9 +374,6 @@ def sync(
     reconcile_deletes: bool = False,
 ) -> list[StreamReport]:
     """Sync every (or the named) stream of a portal under one run id."""
-    from connectors import get_connector
-    from ecohub.kafka import ensure_topics
-
     settings = settings or load_settings()
     ensure_topics(settings)
     run_id = run_id or new_run_id(portal)
@@ -422,17 +403,13 @@ def replay(
     settings: Settings | None = None,
 ) -> StreamReport:
     """Rebuild and republish events from the raw landing zone, without calling the portal."""
-    import connectors
-    from ecohub.kafka import Publisher, ensure_topics
-    from ecohub.landing import Landing
-
     settings = settings or load_settings()
     ensure_topics(settings)
     run_id = new_run_id(f"replay-{portal}")
     report = StreamReport(portal, stream, run_id)
     landing = Landing.from_settings(settings)
     batches = prefetched(
-        connectors.replay(
+        replay_landing(
             landing,
             portal=portal,
             stream=stream,

@@ -113,7 +113,7 @@ def test_a_record_with_one_bad_entity_is_dead_lettered_whole(monkeypatch):
             ),
         ]
 
-    monkeypatch.setattr("ecohub.normalize.normalize", two_entities)
+    monkeypatch.setattr(pipeline, "normalize", two_entities)
     pub = FakePublisher()
     report = pipeline.publish_batches(
         [FakeBatch([_rec("tv1")], {})],

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import Engine
+
 from connectors import KeyStore, StateStore, get_connector
 from connectors import replay as replay_landing
 from ecohub.db import get_engine
@@ -254,10 +256,11 @@ def drive_pages(
     return report
 
 
-def _record_extract(settings: Settings, report: StreamReport) -> None:
+def _warehouse(settings: Settings) -> Engine:
+    """The warehouse engine, migrated: built once per entry point and passed down."""
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
-    record_extract(engine, **_extract_row(report))
+    return engine
 
 
 @traced_sync
@@ -270,6 +273,7 @@ def sync_stream(
     full_refresh: bool = False,
     progress: Callable[[StreamReport], None] | None = None,
     reconcile_deletes: bool = False,
+    engine: Engine | None = None,
 ) -> StreamReport:
     """Incrementally sync one stream of one portal and record its extract counts.
 
@@ -278,10 +282,10 @@ def sync_stream(
     (daily) schedule rather than with each incremental sync.
 
     ``progress`` is called with the running report after each published page (the CLI draws
-    its progress line from it)."""
+    its progress line from it). ``engine``: the migrated warehouse, when the caller has one
+    (:func:`sync` builds it once for all streams)."""
     settings = settings or load_settings()
-    engine = get_engine(settings.warehouse_url)
-    init_db(engine)
+    engine = engine or _warehouse(settings)
     connector = get_connector(portal, settings)
     report = resume_report(engine, portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
@@ -376,6 +380,7 @@ def sync(
     """Sync every (or the named) stream of a portal under one run id."""
     settings = settings or load_settings()
     ensure_topics(settings)
+    engine = _warehouse(settings)
     run_id = run_id or new_run_id(portal)
     names = streams or get_connector(portal, settings).stream_names
     return [
@@ -387,6 +392,7 @@ def sync(
             full_refresh=full_refresh,
             progress=progress,
             reconcile_deletes=reconcile_deletes,
+            engine=engine,
         )
         for s in names
     ]
@@ -424,5 +430,5 @@ def replay(
         publish_batches(batches, report, settings=settings, publisher=publisher)
     finally:
         publisher.close()
-    _record_extract(settings, report)
+    record_extract(_warehouse(settings), **_extract_row(report))
     return report

@@ -192,3 +192,35 @@ def test_progress_sees_the_listing_total_of_each_page(tmp_path, monkeypatch):
             engine, states, keys, b, report, lambda r: seen.append((r.fetched, r.total))),
     )
     assert seen == [(1, 3), (3, 3)]
+
+
+def test_a_sync_of_several_streams_migrates_the_warehouse_once(tmp_path, monkeypatch):
+    """``sync`` builds the warehouse engine once and passes it to every stream: init_db runs
+    once per entry point, and each stream still records its (empty) run on that warehouse."""
+    from ecohub.warehouse.runs import extract_counts
+
+    class Quiet:  # a portal with nothing new, and a publisher that is never used
+        stream_names = ("technologies", "suppliers", "consultants")
+
+        def read(self, stream, **_):
+            return iter(())
+
+        def close(self):
+            pass
+
+    migrations = []
+    real_init_db = pipeline.init_db
+    monkeypatch.setattr(pipeline, "init_db", lambda e: (migrations.append(e), real_init_db(e)))
+    monkeypatch.setattr(pipeline, "ensure_topics", lambda settings: None)
+    monkeypatch.setattr(pipeline, "get_connector", lambda portal, settings: Quiet())
+    monkeypatch.setattr(pipeline, "Publisher", lambda settings, run_id: Quiet())
+    monkeypatch.setattr(pipeline.Landing, "from_settings", classmethod(lambda cls, s: None))
+    settings = load_settings({"ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db"})
+
+    reports = pipeline.sync("techport", run_id="run-1", settings=settings)
+
+    assert tuple(r.stream for r in reports) == Quiet.stream_names
+    assert len(migrations) == 1
+    assert [extract_counts(migrations[0], "run-1", s) for s in Quiet.stream_names] == [
+        {"fetched": 0, "published": 0, "dead_lettered": 0, "events": 0}
+    ] * 3

@@ -278,11 +278,20 @@ def _align_configs(
         client.alter_configs(resources)
 
 
-def ensure_topics(settings: Settings) -> list[str]:
-    """Create the hub's topics that are missing, align the configuration of the others.
+TOPICS_READY_TIMEOUT_S = 60.0
+"""How long :func:`ensure_topics` waits for new topics to have a leader on every partition.
+kafka-python's own default (10 s) is shorter than a loaded KRaft controller may need; a
+publisher or loader started on a topic without leaders fails its first requests."""
+
+
+def ensure_topics(settings: Settings, *, ready_timeout_s: float = TOPICS_READY_TIMEOUT_S
+                  ) -> list[str]:  # fmt: skip
+    """Create the hub's topics that are missing, align the configuration of the others, and
+    wait (up to ``ready_timeout_s``) until every one has a leader on every partition.
 
     Returns the names of all the hub's topics (entity topics, dead-letter, quarantine,
     restricted), so that callers can log or check them. Safe to run at every start.
+    :class:`ServiceUnavailable` names the topics still not ready after the wait.
     """
     plan = topic_plan(settings)
     client = admin(settings)
@@ -297,11 +306,13 @@ def ensure_topics(settings: Settings) -> list[str]:
                 for name in missing
             }
             try:
-                client.create_topics(request, wait_for_metadata=True)
+                client.create_topics(request)
             except TopicAlreadyExistsError:  # a concurrent ensure_topics won the race
                 pass
             log.info("created Kafka topics: %s", ", ".join(missing))
         _align_configs(client, plan, [name for name in plan if name in present])
+        # all of them: a topic a concurrent ensure_topics just created may have no leader yet
+        client.wait_for_topics(list(plan), timeout_ms=int(ready_timeout_s * 1000))
     except KafkaError as exc:
         raise ServiceUnavailable(f"Kafka topic administration failed: {exc}") from exc
     finally:
@@ -347,6 +358,11 @@ _ERRORS = {"normalize": "NormalizationError", "schema": "SchemaValidationError",
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+CLOSE_TIMEOUT_S = 60.0
+"""How long :meth:`Publisher.close` waits for the broker to acknowledge what is pending (as
+:meth:`Publisher.flush`); past it the pending messages are abandoned and the close raises."""
 
 
 class Publisher:
@@ -477,7 +493,7 @@ class Publisher:
         try:
             self._producer.flush(timeout=timeout)
         except KafkaError as exc:
-            raise ServiceUnavailable(f"Kafka flush failed: {exc}") from exc
+            raise ServiceUnavailable(f"Kafka flush failed: {exc}", service="kafka") from exc
         if self._failures:
             failures, self._failures = self._failures, []
             raise ServiceUnavailable(
@@ -491,11 +507,39 @@ class Publisher:
             dead_letter_reasons=dict(self._counts.dead_letter_reasons),
         )
 
-    def close(self) -> None:
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Flush (up to ``timeout`` seconds) and release the producer.
+
+        Bounded even when the broker cannot take what is pending (a topic deleted under the
+        run, a broker down): the pending messages are then abandoned and
+        :class:`ServiceUnavailable` is raised, so the caller does not advance its cursor."""
         try:
-            self.flush()
-        finally:
-            self._producer.close()
+            self.flush(timeout)
+        except BaseException:
+            self._abandon()
+            raise
+        try:
+            self._producer.close(timeout=timeout)  # nothing pending: returns at once
+        except KafkaError as exc:  # sent by another thread meanwhile and not acknowledged
+            self._abandon()
+            raise ServiceUnavailable(f"Kafka did not take the last messages: {exc}",
+                                     service="kafka") from exc
+
+    def _abandon(self) -> None:
+        """Stop the producer without waiting for the messages it still holds.
+
+        kafka-python has no public abort: ``close(timeout)`` flushes first and re-raises that
+        flush's timeout, leaving its sender thread retrying the batches until
+        ``delivery_timeout_ms`` (2 min) and the producer open. So the sender is force-closed
+        (it fails the pending batches) before the producer's own close."""
+        sender = getattr(self._producer, "_sender", None)
+        if sender is not None:
+            sender.force_close()
+            sender.join(5.0)
+        try:
+            self._producer.close(timeout=0)
+        except KafkaError as exc:  # nothing more can be done; the caller raises already
+            log.warning("Kafka producer not closed cleanly: %s", exc)
 
     def __enter__(self) -> Publisher:
         return self

@@ -18,8 +18,8 @@ from typing import Any
 
 from ecohub.errors import ConfigError, EcohubError, FatalError, RetriableError
 from ecohub.portals import portal_names
-from ecohub.secrets import install_log_masking, mask_text, secret_values
-from ecohub.settings import load_settings
+from ecohub.secrets import install_log_masking, mask_text
+from ecohub.settings import load_settings, secret_values
 
 __all__ = ["consume_progress_text", "main", "progress_text"]
 

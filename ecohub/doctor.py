@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ecohub import kafka
-from ecohub.settings import Settings, mask_url
+from ecohub.secrets import mask_text
+from ecohub.settings import Settings, mask_url, secret_values
 
 __all__ = ["Check", "doctor", "run_checks"]
 
@@ -136,8 +137,6 @@ def run_checks(settings: Settings) -> list[Check]:
 
 def doctor(settings: Settings) -> int:
     """Print every check; exit 0 when all pass, 3 when something is unreachable."""
-    from ecohub.secrets import mask_text, secret_values
-
     results = run_checks(settings)
     known = secret_values(settings)
     for c in results:

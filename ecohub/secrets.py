@@ -12,18 +12,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
-from urllib.parse import unquote
 
-from pydantic import SecretStr
-
-if TYPE_CHECKING:
-    from ecohub.settings import Settings
-
-__all__ = ["MASK", "SecretFilter", "install_log_masking", "mask_text", "secret_values"]
+__all__ = ["MASK", "MIN_SECRET_LENGTH", "SecretFilter", "install_log_masking", "mask_text"]
 
 MASK = "***"
-_MIN_SECRET = 4  # shorter "secrets" would mask ordinary text everywhere
+MIN_SECRET_LENGTH = 4  # shorter "secrets" would mask ordinary text everywhere
 
 _SHAPES: list[tuple[re.Pattern[str], str]] = [
     # user-info in any URL: scheme://user:password@host -> scheme://user:***@host
@@ -51,39 +44,11 @@ _SHAPES: list[tuple[re.Pattern[str], str]] = [
 
 def mask_text(text: str, known: Iterable[str] = ()) -> str:
     """``text`` with every known secret value and every secret-shaped substring masked."""
-    for secret in sorted({s for s in known if len(s) >= _MIN_SECRET}, key=len, reverse=True):
+    for secret in sorted({s for s in known if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Every secret the settings hold (as configured and URL-decoded), for exact masking."""
-    values: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, SecretStr):
-            values.append(node.get_secret_value())
-        elif isinstance(node, dict):
-            for item in node.values():
-                walk(item)
-        elif hasattr(node, "model_fields"):
-            for name in type(node).model_fields:  # type: ignore[attr-defined]
-                walk(getattr(node, name))
-
-    walk(settings)
-    for url in _urls(settings):
-        match = re.search(r"://[^/@:]*:([^@/]+)@", url)
-        if match:
-            values += [match.group(1), unquote(match.group(1))]
-        values += [unquote(v) for v in re.findall(r"(?i)[?&]password=([^&#]+)", url)]
-    return [v for v in values if len(v) >= _MIN_SECRET]
-
-
-def _urls(settings: Settings) -> list[str]:
-    urls = [settings.warehouse_url, settings.landing.url, settings.landing.s3_endpoint_url or ""]
-    return urls + [p.base_url for p in settings.portals.values()]
 
 
 class SecretFilter(logging.Filter):

@@ -23,12 +23,13 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from ecohub.errors import ConfigError
 from ecohub.portals import portal_names, portal_specs
+from ecohub.secrets import MIN_SECRET_LENGTH, mask_text
 
 __all__ = [
     "KafkaSettings",
@@ -42,6 +43,7 @@ __all__ = [
     "load_settings",
     "mask_url",
     "refuse_development_secrets",
+    "secret_values",
 ]
 
 _PREFIX = "ECOHUB_"
@@ -210,8 +212,6 @@ class Settings(_Model):
     def describe(self) -> dict[str, Any]:
         """A printable view with every secret masked: secret settings, user-info and password
         parameters in any URL, and any text shaped like a credential."""
-        from ecohub.secrets import secret_values
-
         masked: dict[str, Any] = _mask(self.model_dump(mode="python"), secret_values(self))
         return masked
 
@@ -287,14 +287,39 @@ def _dev_credentials() -> list[tuple[str, str, str]]:
 
 def mask_url(url: str) -> str:
     """``postgresql://u:pw@host/db?password=x`` -> ``postgresql://u:***@host/db?password=***``."""
-    from ecohub.secrets import mask_text
-
     return mask_text(url)
 
 
-def _mask(value: Any, known: list[str]) -> Any:
-    from ecohub.secrets import mask_text
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the settings hold (as configured and URL-decoded), for exact masking
+    (:func:`ecohub.secrets.mask_text` masks them wherever they appear)."""
+    values: list[str] = []
 
+    def walk(node: object) -> None:
+        if isinstance(node, SecretStr):
+            values.append(node.get_secret_value())
+        elif isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif hasattr(node, "model_fields"):
+            for name in type(node).model_fields:  # type: ignore[attr-defined]
+                walk(getattr(node, name))
+
+    walk(settings)
+    for url in _urls(settings):
+        match = re.search(r"://[^/@:]*:([^@/]+)@", url)
+        if match:
+            values += [match.group(1), unquote(match.group(1))]
+        values += [unquote(v) for v in re.findall(r"(?i)[?&]password=([^&#]+)", url)]
+    return [v for v in values if len(v) >= MIN_SECRET_LENGTH]
+
+
+def _urls(settings: Settings) -> list[str]:
+    urls = [settings.warehouse_url, settings.landing.url, settings.landing.s3_endpoint_url or ""]
+    return urls + [p.base_url for p in settings.portals.values()]
+
+
+def _mask(value: Any, known: list[str]) -> Any:
     if isinstance(value, SecretStr):
         return "***"
     if isinstance(value, dict):

@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from ecohub.secrets import SecretFilter, mask_text, secret_values
-from ecohub.settings import load_settings
+from ecohub.secrets import SecretFilter, mask_text
+from ecohub.settings import load_settings, secret_values
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _up_to_date(engine: Engine) -> bool:
+    from ecohub.warehouse.schema import STAGING_META_KEY, staging_portals
     from ecohub.warehouse.views import views_hash
 
     if current_revision(engine) != head_revision():
@@ -60,10 +61,12 @@ def _up_to_date(engine: Engine) -> bool:
     from ecohub.warehouse.tables import warehouse_meta
 
     with engine.connect() as conn:
-        stored = conn.execute(
-            select(warehouse_meta.c.value).where(warehouse_meta.c.key == "views_hash")
-        ).scalar()
-    return stored == views_hash(engine.dialect.name)
+        stored = dict(conn.execute(
+            select(warehouse_meta.c.key, warehouse_meta.c.value).where(
+                warehouse_meta.c.key.in_(("views_hash", STAGING_META_KEY)))
+        ).tuples().all())
+    return stored == {"views_hash": views_hash(engine.dialect.name),
+                      STAGING_META_KEY: staging_portals()}
 
 
 def init_db(engine: Engine) -> None:
@@ -77,6 +80,7 @@ def init_db(engine: Engine) -> None:
     from alembic import command
 
     from ecohub.warehouse.dims import seed_dimensions
+    from ecohub.warehouse.schema import create_staging_tables
     from ecohub.warehouse.views import rebuild_views
 
     migrator = _sqlite_migrator(engine) if engine.dialect.name == "sqlite" else engine
@@ -87,6 +91,7 @@ def init_db(engine: Engine) -> None:
                     text("SELECT pg_advisory_xact_lock(hashtext('ecohub.warehouse.init_db'))")
                 )
             command.upgrade(_alembic_config(conn), "head")
+            create_staging_tables(conn)
             rebuild_views(conn)
             seed_dimensions(conn)
     finally:

@@ -2,9 +2,11 @@
 
 Layers, in the order an event travels:
 
-* ``stg_<portal>``: the staging layer, one table per portal, holding the *latest* event seen
-  for each entity key (an upsert that only moves forward in ``entityversion``). It answers
-  "what does this portal say right now", including tombstones.
+* ``stg_<portal>``: the staging layer, one table per registered portal (:mod:`ecohub.portals`),
+  holding the *latest* event seen for each entity key (an upsert that only moves forward in
+  ``entityversion``). It answers "what does this portal say right now", including tombstones.
+  The Alembic baseline created the built-in three; any other registered portal's table is
+  created, same shape, by :func:`ecohub.warehouse.init_db` (``schema.create_staging_tables``).
 * ``entity_version``: SCD type 2 history of every entity of every type, one row per distinct
   event (tombstone rows for deletes), with ``valid_from``/``valid_to``/``is_current``. The typed
   unified views (``organization``, ``person``...) and the marts read it.
@@ -38,7 +40,7 @@ from sqlalchemy import (
 )
 
 from ecohub.db import metadata
-from ecohub.portals import portal_names
+from ecohub.portals import portal_names, portal_spec
 
 __all__ = [
     "consumer_offsets",
@@ -84,12 +86,29 @@ def _staging(portal: str) -> Table:
     )
 
 
-staging_tables: dict[str, Table] = {portal: _staging(portal) for portal in portal_names()}
+_STAGING: dict[str, Table] = {}
 
 
 def staging_table(portal: str) -> Table:
-    """The staging table of ``portal``; a KeyError names an unknown portal."""
-    return staging_tables[portal]
+    """The staging table of ``portal``, declared on first use for any registered portal; an
+    unknown portal fails (:class:`~ecohub.errors.ConfigError`) listing the valid ones."""
+    table = _STAGING.get(portal)
+    if table is None:
+        portal_spec(portal)
+        table = _STAGING[portal] = _staging(portal)
+    return table
+
+
+def staging_tables() -> dict[str, Table]:
+    """The staging tables of every registered portal, by rank. The table of a portal that is no
+    longer registered leaves the metadata, so the declared model is always the registry's."""
+    names = portal_names()
+    for gone in sorted(set(_STAGING) - set(names)):
+        metadata.remove(_STAGING.pop(gone))
+    return {portal: staging_table(portal) for portal in names}
+
+
+staging_tables()  # the built-in portals' tables, which the Alembic baseline creates
 
 
 entity_version = Table(

@@ -52,7 +52,7 @@ from ecohub.events import (
     upgrade_envelope,
     validate_event,
 )
-from ecohub.pii import find_clear_pii, redact_text
+from ecohub.normalize.pii import find_clear_pii, redact_text
 from ecohub.records import CanonicalRecord, SourceRecord
 from ecohub.settings import KafkaSettings, Settings
 

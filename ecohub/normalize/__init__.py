@@ -22,25 +22,6 @@ company); a delete yields ``operation="delete"`` with ``data == {}``. See
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ecohub.records import CanonicalRecord, SourceRecord
+from ecohub.normalize.registry import normalize, registered_streams
 
 __all__ = ["normalize", "registered_streams"]
-
-
-# The registry imports ecohub.pii, which itself uses the generic normalizers of this package:
-# importing it lazily keeps ``import ecohub.pii`` (or ``ecohub.normalize.text``) cycle-free.
-def normalize(record: SourceRecord, *, pii_key: bytes) -> list[CanonicalRecord]:
-    """See :func:`ecohub.normalize.registry.normalize`."""
-    from ecohub.normalize.registry import normalize as _normalize
-
-    return _normalize(record, pii_key=pii_key)
-
-
-def registered_streams() -> dict[tuple[str, str], Any]:
-    """See :func:`ecohub.normalize.registry.registered_streams`."""
-    from ecohub.normalize.registry import registered_streams as _registered
-
-    return _registered()

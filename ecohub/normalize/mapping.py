@@ -25,9 +25,9 @@ from ecohub.normalize.identifiers import Identifier
 from ecohub.normalize.money import parse_money
 from ecohub.normalize.names import PersonName, split_person_name
 from ecohub.normalize.orgnames import OrgName, parse_org_name
+from ecohub.normalize.pii import ContactTokens
 from ecohub.normalize.taxcodes import normalize_tax_code
 from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
-from ecohub.pii import ContactTokens
 from ecohub.records import CanonicalRecord, Operation, SourceRecord
 
 __all__ = [

@@ -28,8 +28,8 @@ from typing import Any
 from ecohub.errors import ConfigError, NormalizationError
 from ecohub.normalize.dates import epoch_ms, parse_date
 from ecohub.normalize.mapping import MapContext, mapper_for, registered_mappers, stream_of
+from ecohub.normalize.pii import ContactTokens
 from ecohub.normalize.text import clean_optional
-from ecohub.pii import ContactTokens
 from ecohub.portals import portal_spec, portal_specs, resolve_ref
 from ecohub.records import CanonicalRecord, SourceRecord
 

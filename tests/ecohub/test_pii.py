@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ecohub.errors import NormalizationError
-from ecohub.pii import (
+from ecohub.normalize.pii import (
     ContactTokens,
     PiiFinding,
     find_clear_pii,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecohub.pii import _cached_phones, _phone_spans, _phones, find_clear_pii, redact_text
+from ecohub.normalize.pii import _cached_phones, _phone_spans, _phones, find_clear_pii, redact_text
 
 KEY = b"test-pii-key"
 _PIECES = st.sampled_from([

@@ -28,7 +28,7 @@ from ecohub.errors import DataQualityError
 from ecohub.kafka import EventConsumer, Publisher, ensure_topics
 from ecohub.landing import Landing
 from ecohub.normalize import normalize
-from ecohub.pii import find_clear_pii
+from ecohub.normalize.pii import find_clear_pii
 from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
 

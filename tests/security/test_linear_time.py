@@ -47,13 +47,15 @@ SHORT_FIELDS = {
         "from ecohub.normalize.fields import map_field; f = lambda v: map_field('techport', v)"
     ),
     "address": "from ecohub.normalize.addresses import parse_address as f",
-    "email": "from ecohub.pii import normalize_email as f",
+    "email": "from ecohub.normalize.pii import normalize_email as f",
 }
 FREE_TEXT = {
     "clean_text": "from ecohub.normalize.text import clean_text as f",
     "fold": "from ecohub.normalize.text import fold as f",
-    "redact_text": "from ecohub.pii import redact_text; f = lambda v: redact_text(v, b'k')",
-    "find_clear_pii": "from ecohub.pii import find_clear_pii as f",
+    "redact_text": (
+        "from ecohub.normalize.pii import redact_text; f = lambda v: redact_text(v, b'k')"
+    ),
+    "find_clear_pii": "from ecohub.normalize.pii import find_clear_pii as f",
 }
 
 _CHILD = textwrap.dedent(

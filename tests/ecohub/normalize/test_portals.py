@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from ecohub.errors import NormalizationError
 from ecohub.normalize import normalize, registered_streams
-from ecohub.pii import find_clear_pii, tokenize
+from ecohub.normalize.pii import find_clear_pii, tokenize
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "schemas" / "entities"
 

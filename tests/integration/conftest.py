@@ -6,12 +6,14 @@ that silently skipped because Kafka was down would be a lie in the CI report.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from infra import stack as services
+from tests.fixtures.kafka_topics import delete_marked_topics
 
 _HOW_TO_START = "start the local stack with `make up` (python -m infra.stack up)"
 
@@ -77,32 +79,13 @@ def landing_bucket(s3_client: Any) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _delete_test_topics() -> Iterator[None]:
-    """Tests create topics under random prefixes; remove the ones this session created so a
-    developer's long-lived local broker does not pile up thousands of partitions. Topics of the
-    real hub (``ecohub.``) and Kafka's internal ones are never touched."""
-    from kafka import KafkaAdminClient
-
-    def topics() -> set[str]:
-        admin = KafkaAdminClient(
-            bootstrap_servers=services.KAFKA_BOOTSTRAP, request_timeout_ms=10000
-        )
-        try:
-            return set(admin.list_topics())
-        finally:
-            admin.close()
-
-    try:
-        before = topics()
-    except Exception:  # the stack is down: the service fixtures will say so loudly
-        yield
-        return
+    """Tests create topics under prefixes from :func:`tests.fixtures.kafka_topics.unique_tag`;
+    remove the ones of *this* session when it ends, so a developer's long-lived local broker
+    does not pile up thousands of partitions, while a concurrent session's topics (another
+    engineer, another CI job on the same broker) are left alone. Topics of the real hub
+    (``ecohub.``) and Kafka's internal ones are never touched."""
     yield
-    created = sorted(t for t in topics() - before if not t.startswith(("ecohub.", "__")))
-    if created:
-        admin = KafkaAdminClient(
-            bootstrap_servers=services.KAFKA_BOOTSTRAP, request_timeout_ms=30000
-        )
-        try:
-            admin.delete_topics(created)
-        finally:
-            admin.close()
+    try:
+        delete_marked_topics(services.KAFKA_BOOTSTRAP)
+    except Exception as exc:  # the stack is down: the service fixtures said so loudly
+        warnings.warn(f"test topics of this session not deleted: {exc}", stacklevel=1)

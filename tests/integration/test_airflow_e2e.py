@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,7 @@ def techport():
 
 
 def _ecohub_env(tmp_path: Path, techport_url: str) -> dict[str, str]:
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     return {
         **S3,
         "ECOHUB_TECHPORT__BASE_URL": techport_url,

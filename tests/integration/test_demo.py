@@ -10,10 +10,11 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 ECOHUB = str(Path(sys.executable).with_name("ecohub"))
@@ -23,7 +24,7 @@ ECOHUB = str(Path(sys.executable).with_name("ecohub"))
 def hub(tmp_path_factory):
     """An isolated hub (own warehouse, landing zone, topics, consumer group) after one demo."""
     tmp = tmp_path_factory.mktemp("hub")
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     env = {
         **os.environ,
         "ECOHUB_VAR_DIR": str(tmp / "var"),

@@ -31,6 +31,7 @@ from ecohub.normalize import normalize
 from ecohub.normalize.pii import find_clear_pii
 from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +62,7 @@ def read_all(bootstrap: str, topic: str) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def settings(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    prefix = f"evt{uuid.uuid4().hex[:8]}"
+    prefix = f"evt{unique_tag()}"
     return load_settings({
         "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
         "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,

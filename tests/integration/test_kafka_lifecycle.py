@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,13 +16,14 @@ from ecohub.errors import ServiceUnavailable
 from ecohub.kafka import TOPICS_READY_TIMEOUT_S, Publisher, deadletter_topic, ensure_topics
 from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def settings(kafka_bootstrap: str) -> Iterator[Settings]:
-    prefix = f"life{uuid.uuid4().hex[:8]}"
+    prefix = f"life{unique_tag()}"
     yield load_settings({
         "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
         "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,

@@ -8,13 +8,14 @@ H.OIP simulator; events go to the file transport (the default) under the test's 
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import text
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _settings(tmp_path: Path, kafka_bootstrap: str, base_url: str, **extra: str) -> Any:
     from ecohub.settings import load_settings
 
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     return load_settings({
         "ECOHUB_VAR_DIR": str(tmp_path),
         "ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db",

@@ -22,6 +22,7 @@ from ecohub.warehouse import checksums, init_db
 from ecohub.warehouse.offsets import reset_offsets
 from ecohub.warehouse.runs import reconcile, record_extract
 from ecohub.warehouse.tables import quarantine
+from tests.fixtures.kafka_topics import unique_tag
 from tests.fixtures.warehouse_sample import make_event, sample_data, temporary_postgres_database
 
 pytestmark = pytest.mark.integration
@@ -137,7 +138,7 @@ def _quarantine_messages(settings: Settings) -> list[dict]:
 
 
 def test_bad_records_are_quarantined_and_the_run_balances(warehouse_url):
-    prefix = f"it{uuid.uuid4().hex[:8]}"
+    prefix = f"it{unique_tag()}"
     settings = _settings(warehouse_url, prefix)
     events, bad = _events()
     _publish(settings, events)
@@ -177,7 +178,7 @@ def test_bad_records_are_quarantined_and_the_run_balances(warehouse_url):
 
 
 def test_replaying_every_topic_changes_nothing_and_two_replays_agree(warehouse_url, tmp_path):
-    prefix = f"it{uuid.uuid4().hex[:8]}"
+    prefix = f"it{unique_tag()}"
     settings = _settings(warehouse_url, prefix)
     events, _ = _events()
     _publish(settings, events)
@@ -196,7 +197,7 @@ def test_replaying_every_topic_changes_nothing_and_two_replays_agree(warehouse_u
 
 
 def test_a_restarted_loader_resumes_from_the_warehouse_offsets(warehouse_url):
-    prefix = f"it{uuid.uuid4().hex[:8]}"
+    prefix = f"it{unique_tag()}"
     settings = _settings(warehouse_url, prefix)
     events, _ = _events()
     _publish(settings, events)

@@ -5,11 +5,12 @@ entities' current versions in the warehouse, and every run still balances."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import requests
 from sqlalchemy import text
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +29,7 @@ def _truth(url: str, resource: str) -> dict[str, dict]:
 def _settings(tmp_path, portal, url):
     from ecohub.settings import load_settings
 
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     return load_settings(
         {
             "ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db",

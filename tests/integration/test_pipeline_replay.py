@@ -8,11 +8,12 @@ its connector from ``os.environ`` instead of the ``settings`` argument.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ def settings(tmp_path: Path, kafka_bootstrap: str) -> Iterator[object]:
     import simulators
     from ecohub.settings import load_settings
 
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     with simulators.start("techport", scale="small", port=0) as server:
         yield load_settings({
             "ECOHUB_VAR_DIR": str(tmp_path),

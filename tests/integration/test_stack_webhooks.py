@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import socket
 import urllib.request
-import uuid
 
 import pytest
 
 from infra import stack as services
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ def _free_port() -> int:
 
 
 def test_up_starts_the_receiver_and_down_stops_it(tmp_path, monkeypatch, kafka_bootstrap):
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     for name, value in {
         "ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db",
         "ECOHUB_LANDING__URL": f"file://{tmp_path}/landing",

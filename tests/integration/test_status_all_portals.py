@@ -7,10 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 ECOHUB = str(Path(sys.executable).with_name("ecohub"))
@@ -20,7 +21,7 @@ PORTALS = ("stinet", "techport", "hoip")
 def test_status_shows_every_portal_balanced(tmp_path):
     import simulators
 
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     servers = simulators.start_all(scale="small", seed=5, ports={p: 0 for p in PORTALS})
     env = {
         **os.environ,

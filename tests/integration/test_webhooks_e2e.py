@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import text
+
+from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +37,7 @@ def hoip() -> Iterator[Any]:
 def hub(tmp_path, hoip, kafka_bootstrap):
     from ecohub.settings import load_settings
 
-    tag = uuid.uuid4().hex[:8]
+    tag = unique_tag()
     return load_settings(
         {
             "ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db",

@@ -33,6 +33,7 @@ from jsonschema import Draft7Validator
 from ecohub.catalog import ENTITY_TYPES, topic_name
 from ecohub.catalog import SIDE_TOPICS as _SIDE_NAMES
 from ecohub.errors import ConfigError
+from ecohub.portals import portal_names, spell_portal_sets
 from ecohub.settings import KafkaSettings
 
 __all__ = [
@@ -96,17 +97,19 @@ _SIDE_KEYS = {
 
 # --------------------------------------------------------------------------- loading
 @cache
-def _load(path: str) -> dict[str, Any]:
+def _load(path: str, portals: tuple[str, ...]) -> dict[str, Any]:
     try:
-        loaded: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("schema file missing", path=path) from None
+    loaded: dict[str, Any] = json.loads(spell_portal_sets(text, portals))
     return loaded
 
 
 def load_schema(relative: str, root: Path = SCHEMA_DIR) -> dict[str, Any]:
-    """A schema file under ``schemas/`` (cached, never mutate the result)."""
-    return _load(str(root / relative))
+    """A schema file under ``schemas/`` (cached, never mutate the result), its portal enums and
+    key patterns naming every registered portal (:func:`ecohub.portals.spell_portal_sets`)."""
+    return _load(str(root / relative), portal_names())
 
 
 def entity_schema(entity_type: str, version: int = 1) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from ecohub.contract import (
     load_schema,
 )
 from ecohub.errors import ConfigError, SchemaValidationError
+from ecohub.portals import portal_names
 from ecohub.records import CanonicalRecord, SourceRecord
 
 __all__ = [
@@ -232,15 +233,19 @@ def _is_date_time(value: str) -> bool:
     return True
 
 
-@cache
 def _validator(relative: str) -> Draft202012Validator:
-    """Built once per schema: checking the schema itself costs more than validating an event."""
+    """Built once per schema and set of registered portals (their enums and key patterns)."""
+    return _validator_for(relative, portal_names())
+
+
+@cache
+def _validator_for(relative: str, portals: tuple[str, ...]) -> Draft202012Validator:
+    """Checking the schema itself costs more than validating an event: once per key."""
     schema = load_schema(relative)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=_format_checker())
 
 
-@cache
 def _entity_validator(entity_type: str) -> Draft202012Validator:
     entity_schema(entity_type)  # raises ConfigError on unknown types
     return _validator(f"entities/{entity_type}.v1.json")
@@ -251,9 +256,14 @@ def side_message_validator(stem: str) -> Draft202012Validator:
     return _validator(f"{stem}.v1.json")
 
 
-@cache
 def _compiled(relative: str) -> Any:
     """The schema compiled by jsonschema-rs, with the reference validator's format checks."""
+    return _compiled_for(relative, portal_names())
+
+
+@cache
+def _compiled_for(relative: str, portals: tuple[str, ...]) -> Any:
+    """Compiled once per schema and set of registered portals."""
     return jsonschema_rs.validator_for(
         load_schema(relative), formats={"date-time": _is_date_time}, validate_formats=True
     )

@@ -42,6 +42,7 @@ __all__ = [
     "portal_specs",
     "register_portal",
     "resolve_ref",
+    "spell_portal_sets",
     "unregister_portal",
 ]
 
@@ -142,6 +143,15 @@ class PortalSpec:
 
 
 _SPECS: dict[str, PortalSpec] = {}
+# by rank; recomputed on every change so the lookups on the hot path (per event) are a read
+_ORDERED: tuple[PortalSpec, ...] = ()
+_NAMES: tuple[str, ...] = ()
+
+
+def _reorder() -> None:
+    global _ORDERED, _NAMES
+    _ORDERED = tuple(sorted(_SPECS.values(), key=lambda s: s.rank))
+    _NAMES = tuple(s.name for s in _ORDERED)
 
 
 def register_portal(spec: PortalSpec, *, replace: bool = False) -> PortalSpec:
@@ -164,6 +174,7 @@ def register_portal(spec: PortalSpec, *, replace: bool = False) -> PortalSpec:
             raise ConfigError(f"portal {spec.name!r}: rank {spec.rank} is already used by "
                               f"{other.name!r}")
     _SPECS[spec.name] = spec
+    _reorder()
     return spec
 
 
@@ -171,6 +182,7 @@ def unregister_portal(name: str) -> None:
     """Remove a registered portal (for tests that register a temporary one)."""
     portal_spec(name)
     del _SPECS[name]
+    _reorder()
 
 
 def portal_spec(name: str) -> PortalSpec:
@@ -185,12 +197,12 @@ def portal_spec(name: str) -> PortalSpec:
 
 def portal_specs() -> tuple[PortalSpec, ...]:
     """Every registered spec, by rank (the built-ins: Stinet, Techport, H.OIP)."""
-    return tuple(sorted(_SPECS.values(), key=lambda s: s.rank))
+    return _ORDERED
 
 
 def portal_names() -> tuple[str, ...]:
     """Every registered portal name, by rank."""
-    return tuple(s.name for s in portal_specs())
+    return _NAMES
 
 
 def resolve_ref(ref: str) -> Any:
@@ -201,6 +213,44 @@ def resolve_ref(ref: str) -> Any:
         return getattr(module, attr) if attr else module
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load {ref!r}: {exc}") from exc
+
+
+# ---- the portal set as committed files spell it ----------------------------------------------
+
+# a JSON array of two or more quoted names: ["stinet", "techport", "hoip"] (any layout)
+_JSON_SET = re.compile(r'\[(\s*)"([a-z0-9]+)"((?:\s*,\s*"[a-z0-9]+")+)(\s*)\]')
+# a regex alternation of two or more names: (stinet|techport|hoip) or (?:stinet|techport|hoip)
+_REGEX_SET = re.compile(r"\((\?:)?([a-z0-9]+(?:\|[a-z0-9]+)+)\)")
+
+
+def spell_portal_sets(text: str, names: tuple[str, ...] | None = None) -> str:
+    """``text`` (a JSON Schema, an expectation suite) with every spelling of the portal set
+    naming ``names`` (default: the registered portals, by rank) instead.
+
+    A spelling of the portal set is a JSON array, or a regular-expression alternation inside a
+    pattern, of two or more portal names (built-in or registered) and nothing else. The
+    committed files spell the built-in portals (``python -m ecohub.contract check`` says when
+    they drift); the loaders call this, so a portal registered at run time is in every enum,
+    pattern and value set the contract and the quality gate apply.
+    """
+    names = portal_names() if names is None else names
+    known = {spec.name for spec in BUILTIN_PORTALS} | set(_SPECS) | set(names)
+
+    def json_set(match: re.Match[str]) -> str:
+        found = re.findall(r'"([a-z0-9]+)"', match.group(0))
+        if not set(found) <= known:
+            return match.group(0)
+        separator = re.match(r'\s*,\s*', match.group(3))
+        joiner = separator.group(0) if separator else ", "
+        inner = joiner.join(f'"{name}"' for name in names)
+        return f"[{match.group(1)}{inner}{match.group(4)}]"
+
+    def regex_set(match: re.Match[str]) -> str:
+        if not set(match.group(2).split("|")) <= known:
+            return match.group(0)
+        return f"({match.group(1) or ''}{'|'.join(names)})"
+
+    return _REGEX_SET.sub(regex_set, _JSON_SET.sub(json_set, text))
 
 
 # ---- the built-in portals ------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Any
 from ecohub.catalog import ENTITY_TYPES
 from ecohub.errors import ConfigError
 from ecohub.events import upgrade_envelope
+from ecohub.portals import portal_names, spell_portal_sets
 
 __all__ = [
     "DELETE_SUITE",
@@ -99,7 +100,7 @@ class BatchVerdict:
 def load_suite_file(path: Path) -> dict[str, Any]:
     """Read one suite file and check what GX would otherwise only log: names and shapes."""
     try:
-        suite = json.loads(path.read_text(encoding="utf-8"))
+        suite = json.loads(spell_portal_sets(path.read_text(encoding="utf-8")))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"expectation suite is unreadable: {exc}", path=str(path)) from exc
     expectations = suite.get("expectations")
@@ -124,8 +125,14 @@ def suite_names(suites_dir: Path | None = None) -> list[str]:
     )
 
 
-@lru_cache(maxsize=64)
 def _suite_dict(name: str, suites_dir: Path) -> dict[str, Any] | None:
+    return _suite_for(name, suites_dir, portal_names())
+
+
+@lru_cache(maxsize=64)
+def _suite_for(name: str, suites_dir: Path, portals: tuple[str, ...]) -> dict[str, Any] | None:
+    """One suite file, read once per set of registered portals (its portal value sets and key
+    patterns name every registered portal: :func:`ecohub.portals.spell_portal_sets`)."""
     path = suites_dir / f"{name}.json"
     return load_suite_file(path) if path.is_file() else None
 
@@ -160,10 +167,10 @@ class _Gx:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("ecohub")
         self.batches: dict[str, Any] = {}
-        self.suites: dict[tuple[str, Path], Any] = {}
+        self.suites: dict[tuple[str, Path, tuple[str, ...]], Any] = {}
 
     def suite(self, name: str, suites_dir: Path) -> Any | None:
-        key = (name, suites_dir)
+        key = (name, suites_dir, portal_names())
         if key not in self.suites:
             merged = _merged(name, suites_dir)
             if merged is None:
@@ -174,7 +181,7 @@ class _Gx:
             # The constructor keeps every expectation; add_expectation_configuration() would
             # fold two checks of one column (e.g. two regexes) into one.
             suite = ExpectationSuite(
-                name=f"{name}@{abs(hash(suites_dir))}",
+                name=f"{name}@{abs(hash(key))}",
                 meta=merged["meta"],
                 expectations=[_configuration(exp) for exp in merged["expectations"]],
             )

@@ -155,3 +155,50 @@ def test_mapping_modules_never_import_the_dispatcher_that_loads_them():
     assert importers == []
     registry = (ROOT / "ecohub" / "normalize" / "registry.py").read_text(encoding="utf-8")
     assert "importlib" not in registry and "normalize.stinet" not in registry
+
+
+def _envelope_portals():
+    from ecohub.contract import load_schema
+
+    properties = load_schema("envelope.v2.json")["properties"]
+    return properties["sourceportal"]["enum"], properties["entitykey"]["pattern"]
+
+
+def _suite_portals():
+    from ecohub.quality import SUITES_DIR, _suite_dict
+
+    suite = _suite_dict("envelope", SUITES_DIR)
+    assert suite is not None
+    return next(e["kwargs"]["value_set"] for e in suite["expectations"]
+                if e["meta"]["name"] == "envelope.sourceref.portal.known")
+
+
+def test_schemas_and_suites_name_every_registered_portal_at_run_time():
+    assert _envelope_portals() == (["stinet", "techport", "hoip"],
+                                   "^(stinet|techport|hoip):[a-z_]+:.+$")
+    register_portal(_spec())
+    try:
+        assert _envelope_portals() == (["stinet", "techport", "hoip", "labport"],
+                                       "^(stinet|techport|hoip|labport):[a-z_]+:.+$")
+        assert _suite_portals() == ["stinet", "techport", "hoip", "labport"]
+    finally:
+        unregister_portal("labport")
+    assert _suite_portals() == ["stinet", "techport", "hoip"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"enum": ["stinet", "techport", "hoip"]}', '{"enum": ["stinet", "techport", "x9"]}'),
+        ('[\n  "stinet",\n  "hoip"\n]', '[\n  "stinet",\n  "techport",\n  "x9"\n]'),
+        ('"^(?:stinet|techport|hoip):org"', '"^(?:stinet|techport|x9):org"'),
+        ('"^urn:ecohub:(stinet|techport):[a-z]+$"', '"^urn:ecohub:(stinet|techport|x9):[a-z]+$"'),
+        ('"^hoip:programme:.+$"', '"^hoip:programme:.+$"'),  # one portal: not the set
+        ('["stinet", "other"]', '["stinet", "other"]'),  # not only portal names
+        ('"(create|update|delete)"', '"(create|update|delete)"'),
+    ],
+)
+def test_spelling_the_portal_set(text, expected):
+    from ecohub.portals import spell_portal_sets
+
+    assert spell_portal_sets(text, ("stinet", "techport", "x9")) == expected

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -61,6 +61,7 @@ __all__ = [
     "EventConsumer",
     "PublishCounts",
     "Publisher",
+    "Role",
     "admin",
     "client_config",
     "commit_offsets",
@@ -81,22 +82,28 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+Role = Literal["default", "loader"]
+"""Whose principal a client uses: the hub's default one, or the loader's (the only one an ACL'd
+cluster lets read the restricted PII topic)."""
+
 
 # --------------------------------------------------------------------------- clients
-def client_config(kafka: KafkaSettings) -> dict[str, Any]:
+def client_config(kafka: KafkaSettings, role: Role = "default") -> dict[str, Any]:
     """Connection and security settings shared by every client the hub builds (producer,
-    consumer, admin): bootstrap servers, security protocol, SASL credentials."""
+    consumer, admin): bootstrap servers, security protocol, SASL mechanism and the credentials
+    of ``role``'s principal (``loader``: the loader's own, when configured; see
+    :meth:`KafkaSettings.principal`). kafka-python takes SCRAM credentials in the same
+    ``sasl_plain_*`` keys as PLAIN ones."""
     config: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_servers.split(","),
         "security_protocol": kafka.security_protocol,
     }
-    if kafka.sasl_username:
+    username, password = kafka.principal(role)
+    if username:
         config.update(
-            sasl_mechanism="PLAIN",
-            sasl_plain_username=kafka.sasl_username,
-            sasl_plain_password=(
-                kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
-            ),
+            sasl_mechanism=kafka.sasl_mechanism,
+            sasl_plain_username=username,
+            sasl_plain_password=password,
         )
     return config
 
@@ -117,38 +124,43 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 retries), gzip (no native library), a short linger so batches fill."""
 
 
-def producer(settings: Settings, *, client_id: str, **overrides: Any) -> KafkaProducer:
-    """The hub's producer (:data:`PRODUCER_DEFAULTS`, ``overrides`` win); raises
-    :class:`ServiceUnavailable` when the brokers cannot be reached."""
+def producer(
+    settings: Settings, *, client_id: str, role: Role = "default", **overrides: Any
+) -> KafkaProducer:
+    """The hub's producer (:data:`PRODUCER_DEFAULTS`, ``overrides`` win) as ``role``'s
+    principal; raises :class:`ServiceUnavailable` when the brokers cannot be reached."""
     try:
         return KafkaProducer(
             client_id=client_id,
-            **{**PRODUCER_DEFAULTS, **client_config(settings.kafka), **overrides},
+            **{**PRODUCER_DEFAULTS, **client_config(settings.kafka, role), **overrides},
         )
     except KafkaError as exc:
         raise _unreachable(settings, exc) from exc
 
 
 def consumer(
-    settings: Settings, *topics: str, group_id: str | None, **overrides: Any
+    settings: Settings, *topics: str, group_id: str | None, role: Role = "default",
+    **overrides: Any,
 ) -> KafkaConsumer:
-    """A consumer with manual commits (the caller commits after its side effects are durable);
-    ``group_id=None`` for a metadata-only client. Raises :class:`ServiceUnavailable`."""
+    """A consumer with manual commits (the caller commits after its side effects are durable)
+    as ``role``'s principal; ``group_id=None`` for a metadata-only client. Raises
+    :class:`ServiceUnavailable`."""
     try:
         return KafkaConsumer(
             *topics,
             group_id=group_id,
-            **{"enable_auto_commit": False, **client_config(settings.kafka), **overrides},
+            **{"enable_auto_commit": False, **client_config(settings.kafka, role), **overrides},
         )
     except KafkaError as exc:
         raise _unreachable(settings, exc) from exc
 
 
-def admin(settings: Settings, **overrides: Any) -> KafkaAdminClient:
-    """An admin client (topics and their configuration). Raises :class:`ServiceUnavailable`."""
+def admin(settings: Settings, role: Role = "default", **overrides: Any) -> KafkaAdminClient:
+    """An admin client (topics and their configuration) as ``role``'s principal. Raises
+    :class:`ServiceUnavailable`."""
     try:
         return KafkaAdminClient(
-            **{"client_id": "ecohub-admin", **client_config(settings.kafka), **overrides}
+            **{"client_id": "ecohub-admin", **client_config(settings.kafka, role), **overrides}
         )
     except KafkaError as exc:
         raise _unreachable(settings, exc) from exc
@@ -284,8 +296,8 @@ kafka-python's own default (10 s) is shorter than a loaded KRaft controller may 
 publisher or loader started on a topic without leaders fails its first requests."""
 
 
-def ensure_topics(settings: Settings, *, ready_timeout_s: float = TOPICS_READY_TIMEOUT_S
-                  ) -> list[str]:  # fmt: skip
+def ensure_topics(settings: Settings, role: Role = "default", *,
+                  ready_timeout_s: float = TOPICS_READY_TIMEOUT_S) -> list[str]:  # fmt: skip
     """Create the hub's topics that are missing, align the configuration of the others, and
     wait (up to ``ready_timeout_s``) until every one has a leader on every partition.
 
@@ -294,7 +306,7 @@ def ensure_topics(settings: Settings, *, ready_timeout_s: float = TOPICS_READY_T
     :class:`ServiceUnavailable` names the topics still not ready after the wait.
     """
     plan = topic_plan(settings)
-    client = admin(settings)
+    client = admin(settings, role)
     try:
         present = set(client.list_topics())
         missing = [name for name in plan if name not in present]

@@ -518,7 +518,7 @@ def _messages(polled: Mapping[Any, Sequence[Any]]) -> list[Message]:
 def _quarantine_publisher(
     settings: Settings,
 ) -> tuple[Any, Callable[[Sequence[QuarantineItem]], None]]:
-    producer = kafka.producer(settings, client_id="ecohub-loader-quarantine")
+    producer = kafka.producer(settings, client_id="ecohub-loader-quarantine", role="loader")
     topic = quarantine_topic(settings)
 
     def publish(items: Sequence[QuarantineItem]) -> None:
@@ -645,10 +645,11 @@ def consume(
     subscribed = topics or kafka.entity_topics(settings)
 
     def start_consumer() -> Any:
-        kafka.ensure_topics(settings)
+        kafka.ensure_topics(settings, role="loader")
         return kafka.consumer(
             settings,
             group_id=group_id,
+            role="loader",
             auto_offset_reset="earliest",
             max_poll_records=batch_size,
             session_timeout_ms=SESSION_TIMEOUT_MS,
@@ -734,7 +735,7 @@ def lag(settings: Settings, *, topics: list[str] | None = None) -> dict[tuple[st
     """
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
-    consumer = kafka.consumer(settings, group_id=None)
+    consumer = kafka.consumer(settings, group_id=None, role="loader")
     try:
         ends = kafka.end_offsets(consumer, topics or kafka.entity_topics(settings))
     finally:

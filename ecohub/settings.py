@@ -27,6 +27,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from ecohub import localstack
 from ecohub.errors import ConfigError
 from ecohub.portals import portal_names, portal_specs
 from ecohub.secrets import MIN_SECRET_LENGTH, mask_text
@@ -90,6 +91,13 @@ class PortalSettings(_Model):
 
 
 class KafkaSettings(_Model):
+    """Where the brokers are, the hub's topics, and who the hub is to Kafka.
+
+    ``sasl_username``/``sasl_password`` is the principal of every client the hub builds (it
+    publishes); the loader's clients use ``loader_sasl_username``/``loader_sasl_password`` when
+    set -- on an ACL'd cluster the only principal allowed to read the restricted PII topic.
+    """
+
     bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = "ecohub"
     partitions: int = Field(default=3, ge=1)
@@ -97,8 +105,20 @@ class KafkaSettings(_Model):
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
     consumer_group: str = "ecohub-loader"
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    loader_sasl_username: str | None = None
+    loader_sasl_password: SecretStr | None = None
+
+    def principal(self, role: Literal["default", "loader"]) -> tuple[str | None, str | None]:
+        """``(username, password)`` of the clients of ``role`` (the loader falls back to the
+        default principal when it has none of its own)."""
+        if role == "loader" and self.loader_sasl_username:
+            secret = self.loader_sasl_password
+            return self.loader_sasl_username, secret.get_secret_value() if secret else None
+        secret = self.sasl_password
+        return self.sasl_username, secret.get_secret_value() if secret else None
 
 
 class LandingSettings(_Model):
@@ -183,6 +203,11 @@ class Settings(_Model):
     lineage: LineageSettings = LineageSettings()
     webhooks: WebhookSettings = WebhookSettings()
     portals: dict[str, PortalSettings] = Field(default_factory=_default_portals)
+    stack_credentials: str = Field(
+        default="auto", min_length=1,
+        description="the local stack's generated credentials (ecohub/localstack.py): auto "
+        "(the checkout's var/secrets/local-stack.json when present), off, or a file path",
+    )
 
     @field_validator("portals")
     @classmethod
@@ -386,7 +411,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
         raise ConfigError(f"invalid ecohub configuration: {problems}") from None
     refuse_development_secrets(settings)
-    return settings
+    return localstack.apply(settings)
 
 
 def env_names() -> list[str]:

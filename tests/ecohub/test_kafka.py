@@ -5,6 +5,7 @@ library. (Broker round trips are in tests/integration/test_kafka_events.py.)"""
 from __future__ import annotations
 
 import ast
+import contextlib
 import socket
 from pathlib import Path
 from typing import Any
@@ -50,15 +51,58 @@ def test_client_config_carries_every_security_setting():
     assert config == {
         "bootstrap_servers": ["b1:9093", "b2:9093"],
         "security_protocol": "SASL_SSL",
-        "sasl_mechanism": "PLAIN",
+        "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "hub",
         "sasl_plain_password": "s3cret-kafka",
     }
 
 
 def test_plaintext_config_has_no_sasl_keys():
-    config = kafka.client_config(load_settings({}).kafka)
+    config = kafka.client_config(load_settings({"ECOHUB_STACK_CREDENTIALS": "off"}).kafka)
     assert config == {"bootstrap_servers": ["127.0.0.1:9092"], "security_protocol": "PLAINTEXT"}
+
+
+LOADER = {**SECURE, "ECOHUB_KAFKA__SASL_MECHANISM": "SCRAM-SHA-256",
+          "ECOHUB_KAFKA__LOADER_SASL_USERNAME": "hub-loader",
+          "ECOHUB_KAFKA__LOADER_SASL_PASSWORD": "s3cret-loader"}
+
+
+@pytest.mark.parametrize(
+    ("env", "role", "expected"),
+    [
+        (LOADER, "default", ("hub", "s3cret-kafka")),
+        (LOADER, "loader", ("hub-loader", "s3cret-loader")),
+        (SECURE, "loader", ("hub", "s3cret-kafka")),  # no principal of its own: the default one
+    ],
+)
+def test_each_role_gets_its_principal(env, role, expected):
+    config = kafka.client_config(load_settings(env).kafka, role)
+    assert (config["sasl_plain_username"], config["sasl_plain_password"]) == expected
+    assert config["sasl_mechanism"] == ("SCRAM-SHA-256" if env is LOADER else "SCRAM-SHA-512")
+
+
+def test_the_loader_builds_its_clients_as_the_loader_principal(monkeypatch):
+    """Only the loader's principal may read the restricted topic: its consumer, quarantine
+    producer and topic check must all use it."""
+    from ecohub import loader
+
+    consumers, producers, admins = _recorder(), _recorder(), _recorder()
+    monkeypatch.setattr(kafka, "KafkaConsumer", consumers)
+    monkeypatch.setattr(kafka, "KafkaProducer", producers)
+    monkeypatch.setattr(kafka, "KafkaAdminClient", admins)
+    monkeypatch.setattr(kafka, "ensure_topics", lambda s, role="default": admins(role=role))
+
+    settings = load_settings(LOADER)
+    loader._quarantine_publisher(settings)
+    # the recorders are not real clients: each job fails once it uses one, after building it
+    with contextlib.suppress(AttributeError):
+        loader.lag(settings)
+    with contextlib.suppress(AttributeError, TypeError):
+        loader.consume(settings, max_batches=1, idle_timeout_s=0, outage_timeout_s=0)
+    users = {kw["sasl_plain_username"] for _a, kw in consumers.built + producers.built}
+    assert users == {"hub-loader"}
+    assert len(consumers.built) == 2 and len(producers.built) >= 2
+    assert {kw["role"] for _a, kw in admins.built} == {"loader"}
 
 
 @pytest.mark.parametrize("factory", ["producer", "consumer", "admin"])

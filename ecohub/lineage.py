@@ -36,15 +36,43 @@ import functools
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from ecohub.settings import LineageSettings, Settings
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    RunFacet,
+    error_message_run,
+    job_type_job,
+    output_statistics_output_dataset,
+    schema_dataset,
+)
+from openlineage.client.facet_v2 import column_lineage_dataset as cl
+from openlineage.client.facet_v2 import data_quality_assertions_dataset as dq
+from openlineage.client.facet_v2 import data_quality_metrics_input_dataset as dqm
+from openlineage.client.facet_v2 import parent_run as pr
+from openlineage.client.generated.base import set_producer
+from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+from openlineage.client.transport.file import FileConfig, FileTransport
+from openlineage.client.transport.http import (
+    ApiKeyTokenProvider,
+    HttpConfig,
+    HttpTransport,
+    TokenProvider,
+)
+
+from ecohub.catalog import topic_name
+from ecohub.errors import ConfigError
+from ecohub.landing import Landing
+from ecohub.quality import ENVELOPE_SUITE, SUITES_DIR, load_suite_file
+from ecohub.settings import LineageSettings, Settings, load_settings
 
 __all__ = [
     "PRODUCER",
@@ -113,7 +141,7 @@ def parent_from_airflow(context: Mapping[str, Any]) -> Parent | None:
 
     Uses the provider's own macros, so the ids are those of the task's OpenLineage events;
     ``None`` when the provider is not installed."""
-    try:
+    try:  # deferred: optional (the provider), and ~6 s to import (python -X importtime)
         from airflow.providers.openlineage.plugins.macros import (
             lineage_parent_id,
             lineage_root_parent_id,
@@ -159,34 +187,18 @@ class _Emitter:
 
 
 def _client(settings: LineageSettings, var_dir: Path) -> Any:
-    from openlineage.client import OpenLineageClient
-    from openlineage.client.generated.base import set_producer
-
     set_producer(PRODUCER)
     if settings.transport == "off":
         return None
     if settings.transport == "console":
-        from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
-
         return OpenLineageClient(transport=ConsoleTransport(ConsoleConfig()))
     if settings.transport == "file":
-        from openlineage.client.transport.file import FileConfig, FileTransport
-
         path = settings.file_path or default_file(var_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         return OpenLineageClient(
             transport=FileTransport(FileConfig(log_file_path=str(path), append=True))
         )
-    from openlineage.client.transport.http import (
-        ApiKeyTokenProvider,
-        HttpConfig,
-        HttpTransport,
-        TokenProvider,
-    )
-
     if settings.url is None:
-        from ecohub.errors import ConfigError
-
         raise ConfigError("lineage transport http needs ECOHUB_LINEAGE__URL")
     auth = (
         ApiKeyTokenProvider({"apiKey": settings.api_key.get_secret_value()})
@@ -211,11 +223,11 @@ def emitter(settings: Settings) -> _Emitter:
 
 
 def _endpoint_dataset(settings: Settings, portal: str, stream: str) -> Any:
-    from openlineage.client.event_v2 import InputDataset
-
     base = urlsplit(settings.portal(portal).base_url)
     path = stream
     with contextlib.suppress(Exception):
+        # deferred: only sync/replay lineage needs the connectors (~0.5 s to import, python -X
+        # importtime); the loader and reconcile runs import this module too
         from connectors import get_connector
 
         path = get_connector(portal, settings).stream(stream).path
@@ -232,8 +244,6 @@ def landing_dataset_id(uri: str) -> tuple[str, str]:
 
 
 def _landing_datasets(settings: Settings, portal: str, stream: str, run_id: str) -> list[Any]:
-    from ecohub.landing import Landing
-
     try:
         pages = Landing.from_settings(settings).list_pages(portal, stream, run_id=run_id)
     except Exception as exc:
@@ -261,8 +271,6 @@ def _warehouse_namespace(settings: Settings) -> tuple[str, str]:
 
 
 def _schema_facet(entity_type: str) -> Any:
-    from openlineage.client.facet_v2 import schema_dataset
-
     path = _SCHEMAS / "entities" / f"{entity_type}.v1.json"
     try:
         schema = json.loads(path.read_text(encoding="utf-8"))
@@ -272,8 +280,6 @@ def _schema_facet(entity_type: str) -> Any:
 
 
 def _schema_fields(properties: Mapping[str, Any]) -> list[Any]:
-    from openlineage.client.facet_v2 import schema_dataset
-
     fields = []
     for name, spec in properties.items():
         kind = spec.get("type", "object") if isinstance(spec, dict) else "object"
@@ -290,11 +296,6 @@ def _schema_fields(properties: Mapping[str, Any]) -> list[Any]:
 
 def _topic_output(settings: Settings, entity_type: str, events: int,
                   lineage: Any = None) -> Any:
-    from openlineage.client.event_v2 import OutputDataset
-    from openlineage.client.facet_v2 import output_statistics_output_dataset
-
-    from ecohub.catalog import topic_name
-
     facets: dict[str, Any] = {}
     schema = _schema_facet(entity_type)
     if schema is not None:
@@ -360,6 +361,8 @@ def _path_parts(path: str) -> list[Any]:
 
 
 def _top_fields(record: Any, pii_key: bytes) -> dict[str, dict[str, str]] | None:
+    # deferred: only sync lineage normalizes (~0.4 s to import, python -X importtime); the
+    # loader and reconcile runs import this module too
     from ecohub.normalize import normalize
 
     try:
@@ -377,8 +380,6 @@ def column_lineage(record: Any, pii_key: bytes) -> dict[str, dict[str, list[str]
 
     Found by perturbing each source field of ``record`` (a :class:`SourceRecord`) in turn and
     normalizing again: a canonical field whose value changes depends on that source field."""
-    from dataclasses import replace
-
     base = _top_fields(record, pii_key)
     if not base:
         return {}
@@ -400,14 +401,10 @@ def column_lineage(record: Any, pii_key: bytes) -> dict[str, dict[str, list[str]
 
 def _generic(path: str) -> str:
     """``founders[0].email`` -> ``founders[].email``: a field of every list item."""
-    import re
-
     return re.sub(r"\[\d+\]", "[]", path)
 
 
 def _column_lineage_facet(mapping: Mapping[str, list[str]], source: Any) -> Any:
-    from openlineage.client.facet_v2 import column_lineage_dataset as cl
-
     fields = {}
     for name, inputs in sorted(mapping.items()):
         masked = name.endswith("_token") or name in {"email_token", "phone_token"}
@@ -428,8 +425,9 @@ def _column_lineage_facet(mapping: Mapping[str, list[str]], source: Any) -> Any:
 
 def _sample_record(settings: Settings, portal: str, stream: str, run_id: str) -> Any:
     """The first record landed by the run (to derive column lineage from), or None."""
+    # deferred: only sync/replay lineage needs the connectors (~0.5 s to import, python -X
+    # importtime); the loader and reconcile runs import this module too
     from connectors import get_connector
-    from ecohub.landing import Landing
 
     landing = Landing.from_settings(settings)
     connector = get_connector(portal, settings)
@@ -465,9 +463,6 @@ class _Run:
 
     def event(self, state: str, inputs: list[Any], outputs: list[Any],
               run_facets: dict[str, Any]) -> Any:
-        from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
-        from openlineage.client.facet_v2 import job_type_job
-
         facets = dict(run_facets)
         if self.parent is not None:
             facets["parent"] = _parent_facet(self.parent)
@@ -493,8 +488,6 @@ class _Run:
 
 
 def _parent_facet(parent: Parent) -> Any:
-    from openlineage.client.facet_v2 import parent_run as pr
-
     root = None
     if parent.root is not None:
         root = pr.Root(run=pr.RootRun(runId=parent.root.run_id),
@@ -504,24 +497,18 @@ def _parent_facet(parent: Parent) -> Any:
 
 
 def _ecohub_facet(**fields: Any) -> Any:
-    from openlineage.client.facet_v2 import RunFacet
-
     facet = RunFacet().with_additional_properties(**fields)
     facet._schemaURL = RUN_FACET_SCHEMA_URL
     return facet
 
 
 def _error_facet(exc: BaseException) -> Any:
-    from openlineage.client.facet_v2 import error_message_run
-
     return error_message_run.ErrorMessageRunFacet(
         message=str(exc)[:2000], programmingLanguage="python")
 
 
 def _settings_of(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Settings:
     """The settings the entry point runs with: its ``settings`` argument, else the loaded ones."""
-    from ecohub.settings import load_settings
-
     given = kwargs.get("settings")
     if given is None:
         given = next((a for a in args if isinstance(a, Settings)), None)
@@ -577,13 +564,11 @@ def _sync_describe(settings: Settings, portal: str, stream: str, *args: Any,
 
 def _sync_finish(settings: Settings, report: Any, portal: str, stream: str, *args: Any,
                  run_id: str, **kwargs: Any) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    from openlineage.client.event_v2 import OutputDataset
-    from openlineage.client.facet_v2 import output_statistics_output_dataset as stats
-
     source = _endpoint_dataset(settings, portal, stream)
     outputs: list[Any] = [
         OutputDataset(namespace=ns, name=name, outputFacets={
-            "outputStatistics": stats.OutputStatisticsOutputDatasetFacet(rowCount=pages)})
+            "outputStatistics": output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                rowCount=pages)})
         for ns, name, pages in _landing_datasets(settings, portal, stream, run_id)
     ]
     columns: dict[str, dict[str, list[str]]] = {}
@@ -619,8 +604,6 @@ def traced_sync(func: F) -> F:
 def _replay_describe(settings: Settings, portal: str, stream: str, *args: Any,
                      source_run_id: str | None = None, **kwargs: Any,
                      ) -> tuple[str, str, list[Any], list[Any]]:
-    from openlineage.client.event_v2 import InputDataset
-
     job = f"ecohub.replay.{portal}.{stream}"
     inputs = [InputDataset(namespace=ns, name=name) for ns, name, _ in
               (_landing_datasets(settings, portal, stream, source_run_id) if source_run_id
@@ -631,8 +614,6 @@ def _replay_describe(settings: Settings, portal: str, stream: str, *args: Any,
 def _replay_finish(settings: Settings, report: Any, portal: str, stream: str, *args: Any,
                    source_run_id: str | None = None, **kwargs: Any,
                    ) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    from openlineage.client.event_v2 import InputDataset
-
     inputs = [InputDataset(namespace=ns, name=name) for ns, name, _ in
               _landing_datasets(settings, portal, stream, source_run_id)] if source_run_id else []
     outputs = [_topic_output(settings, t, n) for t, n in sorted(report.events_by_type.items())]
@@ -653,8 +634,6 @@ _WAREHOUSE_TABLES = ("entity_version", "quarantine", "load_receipts")
 
 
 def _warehouse_outputs(settings: Settings) -> list[Any]:
-    from openlineage.client.event_v2 import OutputDataset
-
     namespace, prefix = _warehouse_namespace(settings)
     return [OutputDataset(namespace=namespace, name=f"{prefix}{table}")
             for table in _WAREHOUSE_TABLES]
@@ -670,10 +649,6 @@ def _assertions(entity_type: str, failed: Mapping[str, int], quarantined: int) -
     """One assertion per expectation of the entity's suites (envelope + entity): its name, its
     column, whether no row of this topic failed it (envelope expectations are shared by every
     topic: a failure counts against the topics that quarantined rows)."""
-    from openlineage.client.facet_v2 import data_quality_assertions_dataset as dq
-
-    from ecohub.quality import ENVELOPE_SUITE, SUITES_DIR, load_suite_file
-
     out = []
     for suite in (ENVELOPE_SUITE, entity_type):
         path = SUITES_DIR / f"{suite}.json"
@@ -692,16 +667,6 @@ def _assertions(entity_type: str, failed: Mapping[str, int], quarantined: int) -
 
 def _load_finish(settings: Settings, stats: Any, *args: Any, **kwargs: Any,
                  ) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    from openlineage.client.event_v2 import InputDataset, OutputDataset
-    from openlineage.client.facet_v2 import (
-        data_quality_assertions_dataset as dq,
-    )
-    from openlineage.client.facet_v2 import (
-        data_quality_metrics_input_dataset as dqm,
-    )
-
-    from ecohub.catalog import topic_name
-
     per_type: dict[str, dict[str, int]] = {}
     for key, count in stats.by_entity.items():
         entity_type, _, outcome = str(key).rpartition(":")
@@ -744,8 +709,6 @@ def traced_load(func: F) -> F:
 
 def _reconcile_describe(settings: Settings, *args: Any, **kwargs: Any,
                         ) -> tuple[str, str, list[Any], list[Any]]:
-    from openlineage.client.event_v2 import InputDataset, OutputDataset
-
     namespace, prefix = _warehouse_namespace(settings)
     inputs = [InputDataset(namespace=namespace, name=f"{prefix}{t}")
               for t in ("run_extracts", "load_receipts", "quarantine")]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CREDENTIALS_FILE",
     "KAFKA_ROLES",
+    "PGPASS_FILE",
     "LocalStackCredentials",
     "Principal",
     "apply",

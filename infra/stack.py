@@ -24,9 +24,11 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -47,12 +49,16 @@ from pathlib import Path
 from defusedxml import ElementTree
 
 from ecohub.errors import ConfigError, EcohubError, FatalError, ServiceUnavailable
-from ecohub.settings import load_settings
+from ecohub.events import restricted_topic
+from ecohub.localstack import CREDENTIALS_FILE, PGPASS_FILE, LocalStackCredentials
+from ecohub.settings import KafkaSettings, load_settings
 
 __all__ = [
+    "DEFAULT_AUTH",
     "KAFKA_BOOTSTRAP",
     "KAFKA_CONTROLLER_PORT",
     "KAFKA_PORT",
+    "KAFKA_SCRAM",
     "KAFKA_VERSION",
     "LANDING_BUCKET",
     "PG_DATABASE",
@@ -67,6 +73,8 @@ __all__ = [
     "Stack",
     "down",
     "install",
+    "kafka_acls",
+    "kafka_client_config",
     "kafka_cluster_id",
     "kafka_properties",
     "listening_pids",
@@ -76,6 +84,7 @@ __all__ = [
     "render_properties",
     "s3_credentials",
     "s3proxy_properties",
+    "scram_sha256_verifier",
     "stack_root",
     "status",
     "up",
@@ -119,6 +128,9 @@ LANDING_BUCKET = "ecohub-landing"
 _DEV_S3_ACCESS_KEY = "ecohub"
 _DEV_S3_SECRET_KEY = "ecohub-secret"  # noqa: S105 - documented dev value; production: settings
 
+DEFAULT_AUTH = False
+"""Whether the checkout's stack (:meth:`Stack.default`) runs with authentication."""
+
 SERVICES = ("postgres", "kafka", "s3", "webhooks")
 """Service names in start order (``down`` goes in reverse)."""
 
@@ -149,13 +161,17 @@ class Stack:
     """
 
     root: Path
-    s3_identity: str = _DEV_S3_ACCESS_KEY
-    s3_credential: str = field(default=_DEV_S3_SECRET_KEY, repr=False)
+    s3_identity: str | None = None
+    s3_credential: str | None = field(default=None, repr=False)
     kafka_port: int = KAFKA_PORT
     kafka_controller_port: int = KAFKA_CONTROLLER_PORT
     pg_port: int = PG_PORT
     s3_port: int = S3_PORT
     webhooks_port: int = WEBHOOKS_PORT
+    auth: bool = False
+    """Run with authentication: PostgreSQL scram-sha-256, Kafka SASL/SCRAM with ACLs, s3proxy
+    with generated keys; the secrets are generated under ``var/secrets`` (see
+    :mod:`ecohub.localstack`). A private stack without it (the fault suite's broker) is open."""
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -163,8 +179,48 @@ class Stack:
 
     @property
     def warehouse_url(self) -> str:
-        """SQLAlchemy URL of the stack's ``ecohub`` database."""
-        return f"postgresql+psycopg://{PG_USER}@{LOOPBACK}:{self.pg_port}/{PG_DATABASE}"
+        """SQLAlchemy URL of the stack's ``ecohub`` database; an authenticated stack's names
+        its libpq password file (a path, never the password)."""
+        url = f"postgresql+psycopg://{PG_USER}@{LOOPBACK}:{self.pg_port}/{PG_DATABASE}"
+        return f"{url}?passfile={self.pgpass_file}" if self.auth else url
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.var / CREDENTIALS_FILE
+
+    @property
+    def pgpass_file(self) -> Path:
+        return self.var / PGPASS_FILE
+
+    def credentials(self, *, create: bool = False) -> LocalStackCredentials | None:
+        """The stack's generated secrets (``None`` for an open stack). ``create`` generates them
+        when missing and re-points them at this stack's ports (``up`` does, under its lock)."""
+        if not self.auth:
+            return None
+        endpoints = {"pg_host": LOOPBACK, "pg_port": self.pg_port, "pg_user": PG_USER,
+                     "kafka_bootstrap": self.kafka_bootstrap,
+                     "s3_endpoint_url": self.s3_endpoint_url}
+        path = self.credentials_file
+        if not path.is_file():
+            if not create:
+                raise ConfigError(
+                    f"the stack has no credentials yet ({path}): run `python -m infra.stack up`")
+            log.info("generating the stack's credentials in %s", path)
+            return LocalStackCredentials.generate(**endpoints).write(path)  # type: ignore[arg-type]
+        creds = LocalStackCredentials.read(path)
+        if create and any(getattr(creds, k) != v for k, v in endpoints.items()):
+            return dataclasses.replace(creds, **endpoints).write(path)  # type: ignore[arg-type]
+        return creds
+
+    def s3_keys(self) -> tuple[str, str]:
+        """The S3 key pair s3proxy accepts: the one given to the stack, else the generated one
+        (authenticated stack), else the development pair (open stack)."""
+        if self.s3_identity and self.s3_credential:
+            return self.s3_identity, self.s3_credential
+        creds = self.credentials()
+        if creds is not None:
+            return creds.s3_access_key, creds.s3_secret_key
+        return _DEV_S3_ACCESS_KEY, _DEV_S3_SECRET_KEY
 
     @property
     def s3_endpoint_url(self) -> str:
@@ -172,9 +228,13 @@ class Stack:
 
     @classmethod
     def default(cls) -> Stack:
-        """The checkout's stack; S3 keys from ``settings.landing`` when set, else dev values."""
-        identity, credential = s3_credentials()
-        return cls(root=stack_root(ROOT), s3_identity=identity, s3_credential=credential)
+        """The checkout's stack, authenticated; S3 keys from ``settings.landing`` when both are
+        set there, else generated."""
+        landing = load_settings().landing
+        identity = landing.s3_access_key.get_secret_value() if landing.s3_access_key else None
+        secret = landing.s3_secret_key.get_secret_value() if landing.s3_secret_key else None
+        return cls(root=stack_root(ROOT), s3_identity=identity, s3_credential=secret,
+                   auth=DEFAULT_AUTH)
 
     @property
     def var(self) -> Path:
@@ -216,11 +276,8 @@ def stack_root(checkout: Path) -> Path:
 
 
 def s3_credentials() -> tuple[str, str]:
-    """The S3 access key pair of the local endpoint: ``settings.landing`` keys, else dev values."""
-    landing = load_settings().landing
-    identity = landing.s3_access_key.get_secret_value() if landing.s3_access_key else None
-    secret = landing.s3_secret_key.get_secret_value() if landing.s3_secret_key else None
-    return identity or _DEV_S3_ACCESS_KEY, secret or _DEV_S3_SECRET_KEY
+    """The S3 access key pair of the checkout's endpoint (:meth:`Stack.s3_keys`)."""
+    return Stack.default().s3_keys()
 
 
 @dataclass(frozen=True)
@@ -378,18 +435,13 @@ def render_properties(props: Mapping[str, str], header: str = "") -> str:
 
 
 def kafka_properties(stack: Stack) -> dict[str, str]:
-    """``server.properties`` of the single-node KRaft broker+controller."""
-    plaintext = f"PLAINTEXT://{LOOPBACK}:{stack.kafka_port}"
-    controller = f"CONTROLLER://{LOOPBACK}:{stack.kafka_controller_port}"
-    return {
+    """``server.properties`` of the single-node KRaft broker+controller; for an authenticated
+    stack with its SASL listeners, JAAS logins and authorizer (:func:`_kafka_auth_properties`)."""
+    props = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"{LOOPBACK}:{stack.kafka_controller_port}",
-        "listeners": f"{plaintext},{controller}",
-        "advertised.listeners": f"{plaintext},{controller}",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        **_kafka_listeners(stack),
         "log.dirs": str(stack.kafka_dir / "data"),
         "num.partitions": "1",
         "num.network.threads": "2",
@@ -407,6 +459,61 @@ def kafka_properties(stack: Stack) -> dict[str, str]:
         "group.initial.rebalance.delay.ms": "0",
         "log.retention.hours": "168",
     }
+    creds = stack.credentials()
+    if creds is not None:
+        props.update(_kafka_auth_properties(creds))
+    return props
+
+
+def _kafka_listeners(stack: Stack) -> dict[str, str]:
+    controller = f"CONTROLLER://{LOOPBACK}:{stack.kafka_controller_port}"
+    if not stack.auth:
+        plaintext = f"PLAINTEXT://{LOOPBACK}:{stack.kafka_port}"
+        return {
+            "listeners": f"{plaintext},{controller}",
+            "advertised.listeners": f"{plaintext},{controller}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        }
+    sasl = f"SASL_PLAINTEXT://{LOOPBACK}:{stack.kafka_port}"
+    return {
+        "listeners": f"{sasl},{controller}",
+        "advertised.listeners": f"{sasl},{controller}",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    }
+
+
+KAFKA_SCRAM = "SCRAM-SHA-512"
+_SCRAM_ITERATIONS = 8192
+
+
+def _kafka_auth_properties(creds: LocalStackCredentials) -> dict[str, str]:
+    """Clients and the broker's own connections authenticate with SCRAM-SHA-512 (credentials
+    in the cluster metadata: the admin's from the storage format, the others from ``up``); the
+    controller listener with PLAIN for the admin only (the controller must authenticate the
+    broker before it has read any metadata). No TLS: every listener is on loopback. ACLs are
+    enforced by the StandardAuthorizer, nothing is allowed without one, and the admin is the
+    only super user."""
+    admin = creds.principal("admin")
+    scram = "org.apache.kafka.common.security.scram.ScramLoginModule"
+    plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+    login = f'username="{admin.username}" password="{admin.password}"'
+    return {
+        "listener.name.sasl_plaintext.sasl.enabled.mechanisms": KAFKA_SCRAM,
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.inter.broker.protocol": KAFKA_SCRAM,
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        f"listener.name.sasl_plaintext.{KAFKA_SCRAM.lower()}.sasl.jaas.config":
+            f"{scram} required {login};",
+        "listener.name.controller.plain.sasl.jaas.config":
+            f'{plain} required {login} user_{admin.username}="{admin.password}";',
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{admin.username}",
+        "allow.everyone.if.no.acl.found": "false",
+    }  # fmt: skip
 
 
 def kafka_cluster_id() -> str:
@@ -422,12 +529,14 @@ def kafka_cluster_id() -> str:
 
 
 def s3proxy_properties(stack: Stack) -> dict[str, str]:
-    """s3proxy's ``--properties`` file: filesystem-nio2 under ``var/s3``, AWS v2/v4 auth."""
+    """s3proxy's ``--properties`` file: filesystem-nio2 under ``var/s3``, AWS v2/v4 auth with
+    the stack's one key pair (:meth:`Stack.s3_keys`)."""
+    identity, credential = stack.s3_keys()
     return {
         "s3proxy.endpoint": stack.s3_endpoint_url,
         "s3proxy.authorization": "aws-v2-or-v4",
-        "s3proxy.identity": stack.s3_identity,
-        "s3proxy.credential": stack.s3_credential,
+        "s3proxy.identity": identity,
+        "s3proxy.credential": credential,
         "jclouds.provider": "filesystem-nio2",
         "jclouds.filesystem.basedir": str(stack.s3_dir),
     }
@@ -571,17 +680,44 @@ def _kafka_jvm(stack: Stack, main_class: str, *args: str) -> list[str]:
     ]  # fmt: skip
 
 
+def _scram_argument(name: str, password: str) -> str:
+    """A ``--add-scram`` value with the salted password (RFC 5802 ``Hi``), so the clear
+    password never appears on a command line."""
+    salt = os.urandom(24)
+    salted = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _SCRAM_ITERATIONS)
+    b64 = base64.b64encode
+    return (f'{KAFKA_SCRAM}=[name={name},iterations={_SCRAM_ITERATIONS},'
+            f'salt="{b64(salt).decode()}",saltedpassword="{b64(salted).decode()}"]')
+
+
+def _auth_marker(stack: Stack) -> Path:
+    return stack.kafka_dir / "data" / ".ecohub-scram"
+
+
 def _kafka_format(stack: Stack, config: Path) -> None:
-    """Format the KRaft storage once (``--ignore-formatted`` makes a rerun harmless)."""
-    if (stack.kafka_dir / "data" / "meta.properties").is_file():
-        return
+    """Format the KRaft storage once (``--ignore-formatted`` makes a rerun harmless); an
+    authenticated stack's storage gets the admin's SCRAM credential, which its broker needs
+    before anything else. Storage formatted by an open stack is moved aside, not deleted."""
+    data = stack.kafka_dir / "data"
+    creds = stack.credentials()
+    if (data / "meta.properties").is_file():
+        if creds is None or _auth_marker(stack).is_file():
+            return
+        aside = stack.kafka_dir / f"data.open-{time.strftime('%Y%m%dT%H%M%S')}"
+        log.warning("Kafka storage was formatted without authentication: moved to %s, "
+                    "formatting afresh (the hub re-creates its topics)", aside)
+        data.rename(aside)
     id_file = stack.kafka_dir / "cluster.id"
     if not id_file.is_file():
         id_file.write_text(kafka_cluster_id() + "\n", encoding="ascii")
     cluster_id = id_file.read_text(encoding="ascii").strip()
+    extra: list[str] = []
+    if creds is not None:
+        admin = creds.principal("admin")
+        extra = ["--add-scram", _scram_argument(admin.username, admin.password)]
     cmd = _kafka_jvm(
         stack, "kafka.tools.StorageTool", "format", "--standalone", "-t", cluster_id,
-        "-c", str(config), "--ignore-formatted",
+        "-c", str(config), "--ignore-formatted", *extra,
     )  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=120)
     if done.returncode != 0:
@@ -589,16 +725,37 @@ def _kafka_format(stack: Stack, config: Path) -> None:
             f"formatting Kafka storage failed:\n{(done.stdout + done.stderr)[-3000:]}",
             log=str(stack.log_file("kafka")),
         )
+    if creds is not None:
+        _auth_marker(stack).write_text("admin credential added at format\n", encoding="ascii")
+
+
+def _write_private_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (it may hold a secret)."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _start_kafka(stack: Stack) -> int:
     config = stack.kafka_dir / "server.properties"
-    config.write_text(
-        render_properties(kafka_properties(stack), "generated by infra.stack: do not edit"),
-        encoding="utf-8",
+    _write_private_text(
+        config, render_properties(kafka_properties(stack), "generated by infra.stack: do not edit")
     )
     _kafka_format(stack, config)
     return _spawn(stack, "kafka", _kafka_jvm(stack, "kafka.Kafka", str(config)), stack.kafka_dir)
+
+
+def kafka_client_config(stack: Stack, role: str = "admin") -> dict[str, object]:
+    """kafka-python settings for a client of ``stack`` as ``role``'s principal (open stack:
+    bootstrap only)."""
+    config: dict[str, object] = {"bootstrap_servers": stack.kafka_bootstrap}
+    creds = stack.credentials()
+    if creds is not None:
+        who = creds.principal(role)
+        config.update(security_protocol="SASL_PLAINTEXT", sasl_mechanism=KAFKA_SCRAM,
+                      sasl_plain_username=who.username, sasl_plain_password=who.password)
+    return config
 
 
 def _kafka_ready(stack: Stack) -> bool:
@@ -609,10 +766,10 @@ def _kafka_ready(stack: Stack) -> bool:
 
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=stack.kafka_bootstrap,
             client_id="ecohub-services",
             bootstrap_timeout_ms=3000,
             request_timeout_ms=3000,
+            **kafka_client_config(stack),
         )
     except Exception:  # any failure means "not ready yet"
         return False
@@ -622,6 +779,69 @@ def _kafka_ready(stack: Stack) -> bool:
         return False
     finally:
         admin.close()
+
+
+def kafka_acls(creds: LocalStackCredentials, prefix: str | None = None) -> list[tuple[str, ...]]:
+    """The stack's ACLs as ``(principal, permission, resource type, resource name, operation)``.
+
+    The publisher (the hub's default principal, also used by tests and tools) and the loader may
+    do what the hub does to any topic and group; the reader may only read. Only the loader may
+    read the restricted PII topic: an explicit DENY for every other principal (a DENY wins over
+    any ALLOW), so a later broad ALLOW cannot open it by mistake.
+    """
+    restricted = restricted_topic(prefix or KafkaSettings().topic_prefix)
+    hub_topic = ("READ", "WRITE", "CREATE", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS",
+                 "ALTER_CONFIGS")
+    grants = {
+        "publisher": (hub_topic, ("READ", "DESCRIBE", "DELETE"), ("IDEMPOTENT_WRITE", "DESCRIBE")),
+        "loader": (hub_topic, ("READ", "DESCRIBE", "DELETE"), ("IDEMPOTENT_WRITE", "DESCRIBE")),
+        "reader": (("READ", "DESCRIBE", "DESCRIBE_CONFIGS"), ("READ", "DESCRIBE"), ("DESCRIBE",)),
+    }
+    acls: list[tuple[str, ...]] = []
+    for role, (topic_ops, group_ops, cluster_ops) in grants.items():
+        user = f"User:{creds.principal(role).username}"
+        acls += [(user, "ALLOW", "TOPIC", "*", op) for op in topic_ops]
+        acls += [(user, "ALLOW", "GROUP", "*", op) for op in group_ops]
+        acls += [(user, "ALLOW", "CLUSTER", "kafka-cluster", op) for op in cluster_ops]
+        if role != "loader":
+            acls.append((user, "DENY", "TOPIC", restricted, "READ"))
+    return acls
+
+
+def _kafka_secure(stack: Stack) -> None:
+    """Upsert the SCRAM credentials of the non-admin principals and the ACLs (idempotent: run
+    by every ``up``, so a changed password in the credentials file takes effect)."""
+    creds = stack.credentials()
+    if creds is None:
+        return
+    from kafka import KafkaAdminClient
+    from kafka.admin import (
+        ACL,
+        ACLOperation,
+        ACLPermissionType,
+        ResourcePattern,
+        ResourceType,
+        UserScramCredentialUpsertion,
+    )
+
+    admin = KafkaAdminClient(client_id="ecohub-services", request_timeout_ms=30000,
+                             **kafka_client_config(stack))  # fmt: skip
+    try:
+        upserts = [UserScramCredentialUpsertion(p.username, KAFKA_SCRAM, p.password,
+                                                iterations=_SCRAM_ITERATIONS)
+                   for role, p in creds.kafka_principals.items() if role != "admin"]
+        failed = {user: err for user, err in admin.alter_user_scram_credentials(upserts).items()
+                  if err}
+        acls = [ACL(principal, "*", ACLOperation[op], ACLPermissionType[permission],
+                    ResourcePattern(ResourceType[rtype], name))
+                for principal, permission, rtype, name, op in kafka_acls(creds)]
+        refused = admin.create_acls(acls).get("failed", [])
+        if refused:
+            failed["acls"] = ", ".join(sorted({getattr(e, "__name__", str(e)) for e in refused}))
+    finally:
+        admin.close()
+    if failed:
+        raise FatalError(f"Kafka refused the stack's users or ACLs: {failed}")
 
 
 def _is_kafka(stack: Stack, argv: list[str]) -> bool:
@@ -678,10 +898,11 @@ def _chown_pg(*paths: Path) -> None:
             shutil.chown(path, PG_USER, PG_USER)
 
 
-def _pg_run(cmd: list[str], what: str) -> None:
+def _pg_run(cmd: list[str], what: str, stdin: str | None = None) -> None:
     env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "HOME": "/tmp"}  # noqa: S108
     done = subprocess.run(  # type: ignore[call-overload]
-        cmd, capture_output=True, text=True, check=False, env=env, cwd="/", **_as_pg_user()
+        cmd, capture_output=True, text=True, check=False, env=env, cwd="/", input=stdin,
+        **_as_pg_user(),
     )
     if done.returncode != 0:
         raise FatalError(f"{what} failed:\n{(done.stdout + done.stderr)[-3000:]}", cmd=cmd[0])
@@ -700,9 +921,48 @@ def _pg_conf(stack: Stack) -> str:
             "synchronous_commit = off",
             "timezone = 'UTC'",
             "log_timezone = 'UTC'",
+            "password_encryption = 'scram-sha-256'",
             "",
         ]
     )
+
+
+def _pg_hba(stack: Stack) -> str:
+    """``pg_hba.conf``, rewritten at each start: TCP on loopback only (no socket is open),
+    scram-sha-256 for an authenticated stack, ``trust`` for an open one."""
+    method = "scram-sha-256" if stack.auth else "trust"
+    return "\n".join([
+        "# generated by infra.stack: do not edit",
+        "# TYPE  DATABASE  USER  ADDRESS       METHOD",
+        f"host    all       all   127.0.0.1/32  {method}",
+        f"host    all       all   ::1/128       {method}",
+        "",
+    ])  # fmt: skip
+
+
+def scram_sha256_verifier(password: str, *, iterations: int = 4096) -> str:
+    """PostgreSQL's stored form of a scram-sha-256 password (RFC 5802/7677), computed here so
+    that only the verifier, never the password, reaches the server."""
+    salt = os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored_key = hashlib.sha256(client_key).digest()
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    b64 = base64.b64encode
+    return (f"SCRAM-SHA-256${iterations}:{b64(salt).decode()}"
+            f"${b64(stored_key).decode()}:{b64(server_key).decode()}")
+
+
+def _pg_set_password(stack: Stack, data: Path, bindir: Path) -> None:
+    """Give the superuser the stack's password, in single-user mode before the server starts
+    (every start: a changed password in the credentials file takes effect). The statement
+    carries the verifier only and goes through stdin, not the command line."""
+    creds = stack.credentials()
+    if creds is None:
+        return
+    statement = f"ALTER ROLE \"{PG_USER}\" PASSWORD '{scram_sha256_verifier(creds.pg_password)}'\n"
+    _pg_run([str(bindir / "postgres"), "--single", "-D", str(data), "postgres"],
+            "setting the PostgreSQL password (single-user mode)", stdin=statement)
 
 
 def _pg_init(data: Path, bindir: Path) -> None:
@@ -746,9 +1006,11 @@ def _start_postgres(stack: Stack) -> int:
     data = _pg_home(stack) / "data"
     _pg_init(data, bindir)
     (data / "ecohub.conf").write_text(_pg_conf(stack), encoding="utf-8")
+    (data / "pg_hba.conf").write_text(_pg_hba(stack), encoding="utf-8")
     logfile = _pg_logfile(stack, data.parent)
     logfile.touch()
-    _chown_pg(data / "ecohub.conf", logfile)
+    _chown_pg(data / "ecohub.conf", data / "pg_hba.conf", logfile)
+    _pg_set_password(stack, data, bindir)
     _pg_run(
         [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-w", "-t", "60", "start"],
         f"pg_ctl start (see {logfile})",
@@ -763,9 +1025,10 @@ def _start_postgres(stack: Stack) -> int:
 def _pg_connect(stack: Stack, dbname: str):  # type: ignore[no-untyped-def]
     import psycopg
 
+    creds = stack.credentials()
     return psycopg.connect(
         host=LOOPBACK, port=stack.pg_port, user=PG_USER, dbname=dbname, connect_timeout=3,
-        autocommit=True,
+        autocommit=True, password=creds.pg_password if creds else None,
     )  # fmt: skip
 
 
@@ -833,12 +1096,13 @@ def _s3_client(stack: Stack):  # type: ignore[no-untyped-def]
     import boto3
     from botocore.config import Config
 
+    identity, credential = stack.s3_keys()
     return boto3.client(
         "s3",
         endpoint_url=stack.s3_endpoint_url,
         region_name=S3_REGION,
-        aws_access_key_id=stack.s3_identity,
-        aws_secret_access_key=stack.s3_credential,
+        aws_access_key_id=identity,
+        aws_secret_access_key=credential,
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
     )
 
@@ -910,7 +1174,7 @@ _TABLE = {
     "kafka": _Service(
         "kafka", "kafka", lambda st: st.kafka_bootstrap,
         lambda st: (st.kafka_port, st.kafka_controller_port), _start_kafka,
-        _kafka_ready, lambda _stack: None, _is_kafka, signal.SIGTERM, 120.0,
+        _kafka_ready, _kafka_secure, _is_kafka, signal.SIGTERM, 120.0,
     ),
     "s3": _Service(
         "s3", "s3proxy", lambda st: st.s3_endpoint_url, lambda st: (st.s3_port,), _start_s3,
@@ -1072,6 +1336,7 @@ def up(only: Sequence[str] | None = None, stack: Stack | None = None) -> list[Se
         folder.mkdir(parents=True, exist_ok=True)
     with _stack_lock(stack):
         _ensure_installed([svc.name for svc in services])
+        stack.credentials(create=True)
         for svc in services:
             _up_one(stack, svc)
     return status([svc.name for svc in services], stack)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import logging
 import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -154,27 +156,27 @@ def test_stack_repr_hides_the_credential(stack):
     assert "sokhcn" in repr(stack)
 
 
-@pytest.mark.parametrize(
-    ("env", "expected"),
-    [
-        ({}, ("ecohub", "ecohub-secret")),
-        (
-            {
-                "ECOHUB_LANDING__S3_ACCESS_KEY": "hcm-landing",
-                "ECOHUB_LANDING__S3_SECRET_KEY": "khóa",
-            },
-            ("hcm-landing", "khóa"),
-        ),
-        ({"ECOHUB_LANDING__S3_ACCESS_KEY": "hcm-landing"}, ("hcm-landing", "ecohub-secret")),
-    ],
-    ids=["dev-defaults", "from-settings", "only-access-key-set"],
-)
-def test_s3_credentials_come_from_settings(monkeypatch, env, expected):
-    for name in ("ECOHUB_LANDING__S3_ACCESS_KEY", "ECOHUB_LANDING__S3_SECRET_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert services.s3_credentials() == expected
+def test_s3_credentials_come_from_settings_when_both_keys_are_set(monkeypatch):
+    monkeypatch.setenv("ECOHUB_LANDING__S3_ACCESS_KEY", "hcm-landing")
+    monkeypatch.setenv("ECOHUB_LANDING__S3_SECRET_KEY", "khóa")
+    assert services.s3_credentials() == ("hcm-landing", "khóa")
+    monkeypatch.delenv("ECOHUB_LANDING__S3_SECRET_KEY")  # half a pair is not a pair
+    assert services.s3_credentials() == services.Stack.default().s3_keys() != (
+        "hcm-landing", "ecohub-secret")
+
+
+def test_s3_keys_are_given_generated_or_the_development_pair(tmp_path):
+    assert Stack(root=tmp_path / "open").s3_keys() == ("ecohub", "ecohub-secret")
+    given = Stack(root=tmp_path / "given", s3_identity="a-key", s3_credential="a-secret", auth=True)
+    assert given.s3_keys() == ("a-key", "a-secret")
+    secured = Stack(root=tmp_path / "auth", auth=True)
+    with pytest.raises(ConfigError, match=r"infra\.stack up"):
+        secured.s3_keys()  # not generated yet: only `up` generates
+    creds = secured.credentials(create=True)
+    assert creds is not None
+    assert secured.s3_keys() == (creds.s3_access_key, creds.s3_secret_key)
+    assert creds.s3_secret_key != "ecohub-secret" and len(creds.s3_secret_key) >= 40
+    assert services.s3proxy_properties(secured)["s3proxy.credential"] == creds.s3_secret_key
 
 
 # --- pid files ---------------------------------------------------------------------------------
@@ -482,3 +484,103 @@ def test_stack_root_is_the_checkout_holding_var(tmp_path):
     assert services.stack_root(main) == main
     assert services.stack_root(worktree) == main  # a worktree sharing the running stack
     assert services.stack_root(fresh) == fresh  # no var/ yet: the stack will be created here
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Stack:
+    stack = Stack(root=tmp_path, kafka_port=29092, kafka_controller_port=29093, pg_port=29432,
+                  s3_port=29000, auth=True)  # fmt: skip
+    stack.credentials(create=True)
+    return stack
+
+
+def test_credentials_are_generated_once_and_follow_the_stack_ports(secured, tmp_path):
+    first = secured.credentials()
+    assert first is not None and first.kafka_bootstrap == "127.0.0.1:29092"
+    assert secured.credentials(create=True) == first  # generated once
+    moved = Stack(root=tmp_path, kafka_port=29192, pg_port=29532, auth=True)
+    again = moved.credentials(create=True)
+    assert again is not None
+    assert (again.kafka_bootstrap, again.pg_port) == ("127.0.0.1:29192", 29532)
+    assert again.secret_values() == first.secret_values()  # same secrets, new endpoints
+    assert stat.S_IMODE(moved.credentials_file.stat().st_mode) == 0o600
+
+
+def test_an_authenticated_broker_has_sasl_listeners_acls_and_one_super_user(secured):
+    props = services.kafka_properties(secured)
+    creds = secured.credentials()
+    assert creds is not None
+    admin = creds.principal("admin")
+    assert props["listeners"] == (
+        "SASL_PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093")
+    assert props["listener.security.protocol.map"] == (
+        "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT")
+    assert props["listener.name.sasl_plaintext.sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"] == (
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer")
+    assert props["super.users"] == f"User:{admin.username}" == "User:ecohub-admin"
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    jaas = props["listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config"]
+    assert f'username="ecohub-admin" password="{admin.password}"' in jaas
+    assert "PLAINTEXT:PLAINTEXT" not in props["listener.security.protocol.map"]
+    # only the admin's password is in the broker's file; the others live in the metadata log
+    text = services.render_properties(props)
+    assert [p for p in creds.secret_values() if p in text] == [admin.password]
+
+
+def test_only_the_loader_may_read_the_restricted_topic(secured):
+    creds = secured.credentials()
+    assert creds is not None
+    acls = services.kafka_acls(creds)
+    denies = {(who, name, op) for who, perm, _t, name, op in acls if perm == "DENY"}
+    assert denies == {("User:ecohub-publisher", "ecohub.restricted.pii.v1", "READ"),
+                      ("User:ecohub-reader", "ecohub.restricted.pii.v1", "READ")}
+    reader_ops = {op for who, perm, rtype, _n, op in acls
+                  if who == "User:ecohub-reader" and perm == "ALLOW" and rtype == "TOPIC"}
+    assert reader_ops == {"READ", "DESCRIBE", "DESCRIBE_CONFIGS"}
+    assert not [a for a in acls if a[0] == "User:ecohub-admin"]  # super user: needs none
+
+
+def test_the_storage_format_gets_a_salted_scram_credential_not_the_password(secured):
+    creds = secured.credentials()
+    assert creds is not None
+    admin = creds.principal("admin")
+    arg = services._scram_argument(admin.username, admin.password)
+    assert admin.password not in arg
+    fields = dict(part.split("=", 1) for part in arg.split("=[", 1)[1].rstrip("]").split(","))
+    salt = base64.b64decode(fields["salt"].strip('"'))
+    expected = hashlib.pbkdf2_hmac("sha512", admin.password.encode(), salt,
+                                   int(fields["iterations"]))
+    assert base64.b64decode(fields["saltedpassword"].strip('"')) == expected
+    assert arg.startswith("SCRAM-SHA-512=[name=ecohub-admin,")
+
+
+def test_postgres_hba_is_scram_for_an_authenticated_stack_and_loopback_only(secured, tmp_path):
+    hba = [line.split() for line in services._pg_hba(secured).splitlines()
+           if line and not line.startswith("#")]
+    assert hba == [["host", "all", "all", "127.0.0.1/32", "scram-sha-256"],
+                   ["host", "all", "all", "::1/128", "scram-sha-256"]]
+    assert "trust" in services._pg_hba(Stack(root=tmp_path / "open"))
+    assert "password_encryption = 'scram-sha-256'" in services._pg_conf(secured)
+    url = secured.warehouse_url
+    creds = secured.credentials()
+    assert creds is not None and creds.pg_password not in url
+    assert url == f"postgresql+psycopg://postgres@127.0.0.1:29432/ecohub?passfile={secured.pgpass_file}"
+
+
+def test_the_postgres_verifier_is_rfc_5802_scram_sha_256():
+    verifier = services.scram_sha256_verifier("mật-khẩu", iterations=4096)
+    scheme, rest = verifier.split("$", 1)
+    params, keys = rest.split("$")
+    iterations, salt_b64 = params.split(":")
+    stored_b64, server_b64 = keys.split(":")
+    salted = hashlib.pbkdf2_hmac("sha256", "mật-khẩu".encode(), base64.b64decode(salt_b64), 4096)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    assert (scheme, iterations) == ("SCRAM-SHA-256", "4096")
+    assert base64.b64decode(stored_b64) == hashlib.sha256(client_key).digest()
+    assert base64.b64decode(server_b64) == hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    assert services.scram_sha256_verifier("mật-khẩu") != verifier  # fresh salt each time

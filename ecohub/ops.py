@@ -8,13 +8,23 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from ecohub import resolve as er
+from ecohub.db import get_engine
+from ecohub.doctor import check_kafka
 from ecohub.errors import ReconciliationError
 from ecohub.lineage import traced_reconcile
+from ecohub.loader import consume
+from ecohub.loader import lag as consumer_lag
+from ecohub.pipeline import sync
 from ecohub.settings import Settings
+from ecohub.warehouse import init_db
+from ecohub.warehouse.runs import reconcile
+from ecohub.warehouse.tables import run_extracts, runs
 
 __all__ = ["demo", "last_runs", "reconcile_pending", "resolve", "status", "unbalanced_runs"]
 
@@ -22,9 +32,6 @@ log = logging.getLogger(__name__)
 
 
 def _engine(settings: Settings) -> Engine:
-    from ecohub.db import get_engine
-    from ecohub.warehouse import init_db
-
     engine = get_engine(settings.warehouse_url)
     init_db(engine)
     return engine
@@ -32,14 +39,10 @@ def _engine(settings: Settings) -> Engine:
 
 def _total_lag(settings: Settings) -> int | None:
     """Messages on the entity topics not yet loaded; None when Kafka cannot be asked."""
-    from ecohub.doctor import check_kafka
-
     if not check_kafka(settings).ok:  # fail fast instead of the client's long retry loop
         return None
     try:
-        from ecohub.loader import lag
-
-        return sum(lag(settings).values())
+        return sum(consumer_lag(settings).values())
     except Exception as exc:  # status must still print what the warehouse knows
         log.warning("consumer lag unavailable: %s", exc)
         return None
@@ -48,9 +51,6 @@ def _total_lag(settings: Settings) -> int | None:
 @traced_reconcile
 def reconcile_pending(settings: Settings) -> list[dict[str, Any]]:
     """Reconcile every run not yet judged balanced; raise if a complete run does not balance."""
-    from ecohub.warehouse.runs import reconcile
-    from ecohub.warehouse.tables import run_extracts, runs
-
     engine = _engine(settings)
     lag = _total_lag(settings)
     done = select(runs.c.run_id).where(runs.c.status == "balanced")
@@ -75,8 +75,6 @@ def reconcile_pending(settings: Settings) -> list[dict[str, Any]]:
 
 def last_runs(settings: Settings) -> list[dict[str, Any]]:
     """The newest run of every (portal, stream) with its counts and reconciliation verdict."""
-    from ecohub.warehouse.tables import run_extracts, runs
-
     engine = _engine(settings)
     e = run_extracts.c
     newest = (
@@ -114,8 +112,6 @@ def last_runs(settings: Settings) -> list[dict[str, Any]]:
 def unbalanced_runs(settings: Settings) -> list[dict[str, Any]]:
     """Every run whose last reconciliation did not balance, oldest first, whatever came after:
     a newer run of the same stream balancing does not bring back what an older one lost."""
-    from ecohub.warehouse.tables import runs
-
     engine = _engine(settings)
     r = runs.c
     query = (
@@ -167,8 +163,6 @@ def status(settings: Settings, *, as_json: bool = False) -> int:
 def resolve(settings: Settings) -> int:
     """Run entity resolution and print its summary (scoring against simulator truth is
     ``python -m bench.resolution``, outside the runtime package)."""
-    from ecohub import resolve as er
-
     engine = _engine(settings)
     summary = er.resolve(engine)
     print(json.dumps(_plain(summary), ensure_ascii=False, default=str))
@@ -179,8 +173,6 @@ def _plain(obj: Any) -> Any:
     if hasattr(obj, "as_dict"):
         return obj.as_dict()
     if hasattr(obj, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         return asdict(obj)
     return obj
 
@@ -190,10 +182,6 @@ def demo(settings: Settings, start_simulator: Callable[[], Any]) -> int:
 
     ``start_simulator()`` returns a context manager serving Techport at ``.url``; the CLI
     passes the development simulator (``simulators.start``), which the runtime never imports."""
-    from ecohub.loader import consume
-    from ecohub.pipeline import sync
-    from ecohub.warehouse.runs import reconcile
-
     with start_simulator() as server:
         portals = dict(settings.portals)
         portals["techport"] = portals["techport"].model_copy(update={"base_url": server.url})

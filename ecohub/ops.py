@@ -73,9 +73,10 @@ def reconcile_pending(settings: Settings) -> list[dict[str, Any]]:
     return verdicts
 
 
-def last_runs(settings: Settings) -> list[dict[str, Any]]:
-    """The newest run of every (portal, stream) with its counts and reconciliation verdict."""
-    engine = _engine(settings)
+def last_runs(settings: Settings, *, engine: Engine | None = None) -> list[dict[str, Any]]:
+    """The newest run of every (portal, stream) with its counts and reconciliation verdict
+    (``engine``: the migrated warehouse, when the caller has built it)."""
+    engine = engine or _engine(settings)
     e = run_extracts.c
     newest = (
         select(e.portal, e.stream, func.max(e.recorded_at).label("at"))
@@ -109,10 +110,10 @@ def last_runs(settings: Settings) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def unbalanced_runs(settings: Settings) -> list[dict[str, Any]]:
+def unbalanced_runs(settings: Settings, *, engine: Engine | None = None) -> list[dict[str, Any]]:
     """Every run whose last reconciliation did not balance, oldest first, whatever came after:
     a newer run of the same stream balancing does not bring back what an older one lost."""
-    engine = _engine(settings)
+    engine = engine or _engine(settings)
     r = runs.c
     query = (
         select(r.run_id, r.portal, r.events, r.loaded, r.quarantined, r.message, r.checked_at)
@@ -126,8 +127,9 @@ def unbalanced_runs(settings: Settings) -> list[dict[str, Any]]:
 def status(settings: Settings, *, as_json: bool = False) -> int:
     """Print the last run per portal and stream and every unbalanced run; exit 1 when any run
     does not balance (the newest or an older one)."""
-    rows = last_runs(settings)
-    unbalanced = unbalanced_runs(settings)
+    engine = _engine(settings)  # once for both queries
+    rows = last_runs(settings, engine=engine)
+    unbalanced = unbalanced_runs(settings, engine=engine)
     lag = _total_lag(settings)
     if as_json:
         print(

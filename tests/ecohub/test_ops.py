@@ -45,3 +45,22 @@ def test_status_lists_an_older_unbalanced_run_and_exits_1(tmp_path, capsys):
     assert f"UNBALANCED run {OLD}: run does not balance: events 3 != loaded 0" in out
     assert [r["run_id"] for r in unbalanced_runs(settings)] == [OLD]
     engine.dispose()
+
+
+def test_status_migrates_the_warehouse_once(tmp_path, monkeypatch, capsys):
+    """One entry point, one engine: status builds it once for both of its queries (Kafka is
+    down here, so the consumer lag is not asked)."""
+    import ecohub.ops as ops
+
+    settings = load_settings(
+        {
+            "ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db",
+            "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}",
+        }
+    )
+    migrations = []
+    monkeypatch.setattr(ops, "init_db", lambda e: (migrations.append(e), init_db(e)))
+
+    assert status(settings) == 0
+    assert len(migrations) == 1
+    assert "consumer lag: unknown" in capsys.readouterr().out

@@ -14,10 +14,10 @@ Code is named, never imported, here: ``"module:attr"`` strings resolved on use
 Adding a portal (see ``docs/connectors.md``, "A fourth portal")::
 
     register_portal(PortalSpec(
-        name="sciport", title="SciPort", entities=("document", "organization"),
-        default_port=8104, auth="api_key", dev_credentials={"api_key": "dev-sciport-key"},
-        connector="connectors.sciport:SciportConnector", mapping="ecohub.normalize.sciport",
-        simulator="simulators.sciport:SciportPortal", rank=3,
+        name="labnet", title="LabNet", entities=("document", "organization"),
+        default_port=8104, auth="api_key", dev_credentials={"api_key": "dev-labnet-key"},
+        connector="connectors.labnet:LabnetConnector", mapping="ecohub.normalize.labnet",
+        simulator="simulators.labnet:LabnetPortal", rank=3,
         scales={"small": {"papers": 100}, "real": {"papers": 20_000}},
     ))
 """

@@ -4,7 +4,7 @@ How a micro-batch travels (see ``docs/warehouse.md``):
 
 1. messages already applied (offset below the position stored in the warehouse) are skipped;
 2. each message is decoded; identical copies are folded; events are validated per entity type
-   with Great Expectations (:func:`ecohub.quality.validate_batch`);
+   with Great Expectations (:func:`ecohub.quality.validate_events`);
 3. failing rows are published to the quarantine topic with the names of their failed
    expectations (flushed, acks=all);
 4. one database transaction writes the passing rows (history + staging), the quarantine rows,
@@ -37,7 +37,7 @@ from ecohub.db import get_engine
 from ecohub.errors import LoadIncomplete, ServiceUnavailable
 from ecohub.events import content_hash, upgrade_envelope
 from ecohub.lineage import traced_load
-from ecohub.quality import validate_batch
+from ecohub.quality import validate_events
 from ecohub.settings import Settings
 from ecohub.warehouse import init_db
 from ecohub.warehouse.history import apply_events
@@ -284,26 +284,25 @@ def _validate(messages: Sequence[Message], engine: Engine | None = None) -> _Pla
             first_of[event_id] = i
         primaries.append(i)
     known = _known_events(engine, list(first_of)) if engine is not None else {}
-    groups: dict[str, list[int]] = {}
+    fresh: list[int] = []  # events the warehouse has not decided yet: the quality gate's
     for i in primaries:
         seen = known.get(_event_id(plan.events[i]) or "")
         if seen is None:
-            groups.setdefault(str((plan.events[i] or {}).get("entitytype")), []).append(i)
+            fresh.append(i)
         elif None in seen.hashes or plan.hashes[i] in seen.hashes:
             plan.outcome[i] = (seen.outcome, seen.expectations)
             plan.copies.add(i)
         else:
             plan.outcome[i] = ("quarantined", (CONFLICT,))
-    for entity_type, indexes in groups.items():
-        verdict = validate_batch(entity_type, [plan.events[i] or {} for i in indexes])
-        failed = {id(f.row): f.expectations for f in verdict.failed}
-        for i in indexes:
-            event = plan.events[i]
-            if id(event) in failed:
-                plan.outcome[i] = ("quarantined", failed[id(event)])
-            else:
-                plan.outcome[i] = ("loaded", ())
-                plan.passing.append(event or {})
+    verdict = validate_events([plan.events[i] or {} for i in fresh])
+    failed = {id(f.row): f.expectations for f in verdict.failed}
+    for i in fresh:
+        event = plan.events[i]
+        if id(event) in failed:
+            plan.outcome[i] = ("quarantined", failed[id(event)])
+        else:
+            plan.outcome[i] = ("loaded", ())
+            plan.passing.append(event or {})
     for i, j in copy_of.items():  # copies take the decision of their first
         plan.outcome[i] = plan.outcome[j]
         plan.copies.add(i)

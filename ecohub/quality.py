@@ -42,6 +42,7 @@ __all__ = [
     "load_suite_file",
     "suite_names",
     "validate_batch",
+    "validate_events",
 ]
 
 log = logging.getLogger(__name__)
@@ -167,34 +168,56 @@ class _Gx:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_pandas("ecohub")
         self.batches: dict[str, Any] = {}
-        self.suites: dict[tuple[str, Path, tuple[str, ...]], Any] = {}
+        self.suites: dict[tuple[str, Path, tuple[str, ...]], _Suite | None] = {}
 
-    def suite(self, name: str, suites_dir: Path) -> Any | None:
+    def suite(self, name: str, suites_dir: Path) -> _Suite | None:
+        """The GX suite of one file (``envelope``, ``delete`` or an entity type), built once.
+
+        Entity and delete suites run after the envelope suite on the same rows, each with its
+        own expectations, so the envelope's checks run once per batch, not once per entity
+        type; :func:`_merged` still refuses a name repeated across the two files.
+        """
         key = (name, suites_dir, portal_names())
         if key not in self.suites:
-            merged = _merged(name, suites_dir)
-            if merged is None:
-                return None
-            # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs
-            from great_expectations.core.expectation_suite import ExpectationSuite
-
-            # The constructor keeps every expectation; add_expectation_configuration() would
-            # fold two checks of one column (e.g. two regexes) into one.
-            suite = ExpectationSuite(
-                name=f"{name}@{abs(hash(key))}",
-                meta=merged["meta"],
-                expectations=[_configuration(exp) for exp in merged["expectations"]],
+            own = _suite_dict(name, suites_dir)
+            if own is not None and name != ENVELOPE_SUITE:
+                _merged(name, suites_dir)  # names must not repeat across the two files
+            self.suites[key] = None if own is None else _Suite(
+                name=name,
+                gx=self._build(f"{name}@{abs(hash(key))}", own),
+                columns=sorted(_columns(own)),
             )
-            if len(suite.expectations) != len(merged["expectations"]):
-                raise ConfigError("GX rejected an expectation of the suite", suite=name)
-            self.suites[key] = suite
         return self.suites[key]
+
+    def _build(self, name: str, suite: Mapping[str, Any]) -> Any:
+        # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs
+        from great_expectations.core.expectation_suite import ExpectationSuite
+
+        # The constructor keeps every expectation; add_expectation_configuration() would
+        # fold two checks of one column (e.g. two regexes) into one.
+        built = ExpectationSuite(
+            name=name,
+            meta=suite.get("meta", {}),
+            expectations=[_configuration(exp) for exp in suite["expectations"]],
+        )
+        if len(built.expectations) != len(suite["expectations"]):
+            raise ConfigError("GX rejected an expectation of the suite", suite=name)
+        return built
 
     def batch_definition(self, name: str) -> Any:
         if name not in self.batches:
             asset = self.source.add_dataframe_asset(name)
             self.batches[name] = asset.add_batch_definition_whole_dataframe(name)
         return self.batches[name]
+
+
+@dataclass(frozen=True)
+class _Suite:
+    """One suite file as GX runs it, and the columns its expectations read."""
+
+    name: str
+    gx: Any
+    columns: list[str]
 
 
 def _configuration(exp: Mapping[str, Any]) -> Any:
@@ -289,14 +312,12 @@ def _columns(suite_dict: Mapping[str, Any]) -> set[str]:
     return cols
 
 
-def _frame(rows: Sequence[Mapping[str, Any]], needed: set[str]) -> Any:
+def _frame(flat: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> Any:
+    """Only the columns the suite reads: GX copies and filters the whole frame per metric."""
     # deferred: pandas costs ~0.3 s to import (python -X importtime); GX brings it anyway
     import pandas as pd
 
-    flat = [flatten_event(r) for r in rows]
-    frame = pd.DataFrame.from_records(flat)
-    for column in needed - set(frame.columns):
-        frame[column] = None
+    frame = pd.DataFrame.from_records(flat, columns=list(columns), index=range(len(flat)))
     return frame.astype(object).where(frame.notna(), None)
 
 
@@ -320,21 +341,17 @@ class _Outcome:
         self.results.extend(other.results)
 
 
-def _run(name: str, rows: Sequence[Mapping[str, Any]], suites_dir: Path) -> _Outcome:
-    """Validate ``rows`` with suite ``name``, row by row.
+def _run(suite: _Suite, flat: Sequence[Mapping[str, Any]]) -> _Outcome:
+    """Validate the flattened rows ``flat`` with one suite, row by row.
 
     An expectation that *raises* (e.g. a range check meeting a string) cannot say which row
     broke it; the rows are then split in halves and validated again until the rows that make
     it raise stand alone: they fail that expectation, and their neighbours are judged on
     their own merits. A poisoned batch costs a few more GX runs, never the batch.
     """
-    gx = _gx()
-    suite = gx.suite(name, suites_dir)
-    merged = _merged(name, suites_dir)
-    assert suite is not None and merged is not None
-    frame = _frame(rows, _columns(merged))
-    batch = gx.batch_definition(name).get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    frame = _frame(flat, suite.columns)
+    batch = _gx().batch_definition(suite.name).get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite.gx, result_format={"result_format": "COMPLETE"})
     out = _Outcome(results=[result])
     raised: list[str] = []
     for res in result.results:
@@ -342,7 +359,7 @@ def _run(name: str, rows: Sequence[Mapping[str, Any]], suites_dir: Path) -> _Out
             continue
         config = res.expectation_config
         exp_name = (config.meta or {}).get("name") or config.type
-        if res.exception_info and res.exception_info.get("raised_exception"):
+        if _raised(res.exception_info):
             raised.append(exp_name)
             continue
         indexes = (res.result or {}).get("unexpected_index_list")
@@ -359,14 +376,52 @@ def _run(name: str, rows: Sequence[Mapping[str, Any]], suites_dir: Path) -> _Out
             target.setdefault(int(index), []).append(exp_name)
     if not raised:
         return out
-    if len(rows) == 1:
+    if len(flat) == 1:
         out.critical.setdefault(0, []).extend(raised)
         return out
-    middle = len(rows) // 2
+    middle = len(flat) // 2
     halves = _Outcome()
-    halves.absorb(_run(name, rows[:middle], suites_dir), 0)
-    halves.absorb(_run(name, rows[middle:], suites_dir), middle)
+    halves.absorb(_run(suite, flat[:middle]), 0)
+    halves.absorb(_run(suite, flat[middle:]), middle)
     return halves
+
+
+def _raised(info: Mapping[str, Any] | None) -> bool:
+    """Whether GX caught an exception for an expectation: GX 1.x reports a metric's error
+    under its metric id (``{"MetricConfigurationID(...)": {"raised_exception": True}}``),
+    an expectation's own at the top level."""
+    if not info:
+        return False
+    if info.get("raised_exception"):
+        return True
+    return any(isinstance(v, Mapping) and v.get("raised_exception") for v in info.values())
+
+
+def _suite_of(row: Mapping[str, Any], entity_type: Any, root: Path) -> str | None:
+    """The suite that follows the envelope for ``row``; None: ``entity_type`` has none."""
+    if row.get("operation") == "delete":
+        return DELETE_SUITE if _suite_dict(DELETE_SUITE, root) is not None else None
+    known = (
+        isinstance(entity_type, str)
+        and entity_type in ENTITY_TYPES
+        and _suite_dict(entity_type, root) is not None
+    )
+    return str(entity_type) if known else None
+
+
+def validate_events(
+    rows: Sequence[Mapping[str, Any]], *, suites_dir: Path | None = None
+) -> BatchVerdict:
+    """Validate events of any entity types; every row ends up in ``passed`` or ``failed``.
+
+    Each event is checked as :func:`validate_batch` would check it with its own
+    ``entitytype``; the envelope suite runs once over all the rows and each other suite once
+    over its rows, so a large mixed batch costs a few GX runs, not one per entity type.
+    The verdict's ``entity_type`` lists the types seen.
+    """
+    root = (suites_dir or SUITES_DIR).resolve()
+    label = ",".join(sorted({str(r.get("entitytype")) for r in rows}))
+    return _validate(label, rows, [_suite_of(r, r.get("entitytype"), root) for r in rows], root)
 
 
 def validate_batch(
@@ -379,23 +434,31 @@ def validate_batch(
     file fails every row with ``entitytype.has_a_suite`` (quarantined, never dropped).
     """
     root = (suites_dir or SUITES_DIR).resolve()
-    verdict = BatchVerdict(entity_type=entity_type)
-    if not rows:
-        return verdict
-    known = entity_type in ENTITY_TYPES and _suite_dict(entity_type, root) is not None
-    groups: dict[str, list[int]] = {}
-    for i, row in enumerate(rows):
-        suite = DELETE_SUITE if row.get("operation") == "delete" else entity_type
-        groups.setdefault(suite, []).append(i)
+    return _validate(entity_type, rows, [_suite_of(r, entity_type, root) for r in rows], root)
+
+
+def _validate(
+    label: str, rows: Sequence[Mapping[str, Any]], suites: Sequence[str | None], root: Path
+) -> BatchVerdict:
+    """Run the envelope suite over the rows that have a suite, then each row's own suite."""
+    verdict = BatchVerdict(entity_type=label)
     outcome: dict[int, list[str]] = {i: [] for i in range(len(rows))}
+    groups: dict[str, list[int]] = {}
+    for i, suite_name in enumerate(suites):
+        if suite_name is None:
+            outcome[i].append(_NO_SUITE)
+        else:
+            groups.setdefault(suite_name, []).append(i)
+    checked = sorted(i for indexes in groups.values() for i in indexes)
+    flat = {i: flatten_event(rows[i]) for i in checked}
+    runs = ([(ENVELOPE_SUITE, checked)] if checked else []) + sorted(groups.items())
     with _gx_lock:
-        for suite_name, indexes in groups.items():
-            if suite_name == entity_type and not known:
-                for i in indexes:
-                    outcome[i].append(_NO_SUITE)
+        gx = _gx()
+        for suite_name, indexes in runs:
+            suite = gx.suite(suite_name, root)
+            if suite is None:  # no envelope.json in a custom suites_dir: nothing to run
                 continue
-            subset = [rows[i] for i in indexes]
-            found = _run(suite_name, subset, root)
+            found = _run(suite, [flat[i] for i in indexes])
             verdict.results.extend(found.results)
             verdict.batch_findings.extend(found.findings)
             for local, names in found.critical.items():
@@ -408,5 +471,5 @@ def validate_batch(
         else:
             verdict.passed.append(row)
     if verdict.batch_findings:
-        log.warning("batch-level quality findings for %s: %s", entity_type, verdict.batch_findings)
+        log.warning("batch-level quality findings for %s: %s", label, verdict.batch_findings)
     return verdict

@@ -11,7 +11,13 @@ from referencing import Registry, Resource
 
 from ecohub.catalog import ENTITY_TYPES
 from ecohub.errors import ConfigError
-from ecohub.quality import SUITES_DIR, flatten_event, load_suite_file, validate_batch
+from ecohub.quality import (
+    SUITES_DIR,
+    flatten_event,
+    load_suite_file,
+    validate_batch,
+    validate_events,
+)
 from tests.fixtures.warehouse_sample import make_event, sample_data
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -139,6 +145,66 @@ def test_delete_events_only_need_a_valid_envelope():
 
     assert [r["id"] for r in verdict.passed] == [delete["id"]]
     assert [list(f.expectations) for f in verdict.failed] == [["envelope.runid.present"]]
+
+
+def test_an_expectation_that_raises_fails_only_the_rows_that_make_it_raise():
+    # a string in a range column makes GX raise inside the metric (reported under the
+    # metric's id): the rows are bisected until the culprit stands alone; its neighbours are
+    # judged on their own merits, the over-cap one fails the same check the normal way
+    good = _event("startup_project", "SRC-0001")
+    poison = _event("startup_project", "SRC-0002", approved_support_vnd="hai tỷ")
+    over_cap = _event("startup_project", "SRC-0003", approved_support_vnd=3_000_000_000)
+    rows = [good, poison, *[_event("startup_project", f"SRC-1{i:03d}") for i in range(5)], over_cap]
+
+    verdict = validate_batch("startup_project", rows)
+
+    assert len(verdict.passed) == 6 and good in verdict.passed
+    assert [(f.row["id"], list(f.expectations)) for f in verdict.failed] == [
+        (poison["id"], ["startup_project.approved_support.within_caps"]),
+        (over_cap["id"], ["startup_project.approved_support.within_caps"]),
+    ]
+    assert verdict.batch_findings == []
+
+
+def _mixed_batch() -> list[dict]:
+    broken_delete = make_event("person", "ST-EXP-002", None, operation="delete", runid=None)
+    return [
+        _event("organization", "SRC-0001"),
+        _event("organization", "SRC-0002", email_token="nguyen.van.a@hcmut.edu.vn"),
+        _event("startup_project", "SRC-0003"),
+        _event("startup_project", "SRC-0004", approved_support_vnd=2_500_000_000),
+        {**_event("person", "SRC-0005"), "runid": None},
+        make_event("technology_offer", "TP-TECH-18600", None, operation="delete"),
+        broken_delete,
+        make_event("laboratory", "ST-LAB-001", {"name": "Phòng thí nghiệm Vật liệu"}),
+        _event("research_project", "SRC-0006"),
+    ]
+
+
+def test_a_mixed_batch_gets_the_verdict_each_type_gets_alone():
+    rows = _mixed_batch()
+
+    mixed = validate_events(rows)
+
+    failed = {f.row["entitykey"]: list(f.expectations) for f in mixed.failed}
+    assert failed == {
+        "hoip:organization:SRC-0002": ["organization.email_token.is_hmac"],
+        "hoip:startup_project:SRC-0004": ["startup_project.approved_support.within_caps"],
+        "hoip:person:SRC-0005": ["envelope.runid.present"],
+        "techport:person:ST-EXP-002": ["envelope.runid.present"],
+        "techport:laboratory:ST-LAB-001": ["entitytype.has_a_suite"],
+    }
+    assert [r["entitykey"] for r in mixed.passed] == [
+        "hoip:organization:SRC-0001",
+        "hoip:startup_project:SRC-0003",
+        "techport:technology_offer:TP-TECH-18600",
+        "hoip:research_project:SRC-0006",
+    ]
+    alone: dict[str, list[str]] = {}
+    for entity_type in {r["entitytype"] for r in rows}:
+        verdict = validate_batch(entity_type, [r for r in rows if r["entitytype"] == entity_type])
+        alone.update({f.row["entitykey"]: list(f.expectations) for f in verdict.failed})
+    assert alone == failed
 
 
 def test_an_entity_type_without_a_suite_fails_every_row():

@@ -47,8 +47,25 @@ from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ecohub.errors import EcohubError, PortalContractError, WebhookRejected
+import requests
+
+from connectors import get_connector
+from connectors.hoip import parse_delivery, stream_of_resource
+from connectors.toolkit.connector import Batch
+from ecohub.db import get_engine
+from ecohub.errors import (
+    ConfigError,
+    EcohubError,
+    PortalContractError,
+    ServiceUnavailable,
+    WebhookRejected,
+)
+from ecohub.kafka import Publisher, ensure_topics
+from ecohub.landing import Landing
+from ecohub.pipeline import StreamReport, publish_batches
 from ecohub.settings import Settings, WebhookSettings
+from ecohub.warehouse import init_db
+from ecohub.warehouse.runs import record_extract
 
 __all__ = [
     "DELIVERY_PATH",
@@ -193,12 +210,6 @@ class Receiver:
     """Verifies, lands and publishes deliveries; one per process (it owns Kafka producers)."""
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
-        from connectors import get_connector
-        from ecohub.db import get_engine
-        from ecohub.kafka import ensure_topics
-        from ecohub.landing import Landing
-        from ecohub.warehouse import init_db
-
         hooks: WebhookSettings = settings.webhooks
         self.settings = settings
         self.clock = clock
@@ -257,11 +268,6 @@ class Receiver:
         return 200, {"status": "accepted", "event_id": delivery.event_id, "run_id": report.run_id}
 
     def _land_and_publish(self, delivery: SignedDelivery, body: bytes, now: float) -> Any:
-        from connectors.hoip import parse_delivery, stream_of_resource
-        from connectors.toolkit.connector import Batch
-        from ecohub.pipeline import StreamReport, publish_batches
-        from ecohub.warehouse.runs import record_extract
-
         data = delivery.document.get("data")
         resource = data.get("resource") if isinstance(data, dict) else None
         spec = stream_of_resource(str(resource))
@@ -303,8 +309,6 @@ class Receiver:
         return self._pages[key]
 
     def _publisher(self, run_id: str) -> Any:
-        from ecohub.kafka import Publisher
-
         if run_id not in self._publishers:
             for old in self._publishers.values():  # the previous hour's run is finished
                 old.close()
@@ -439,8 +443,6 @@ def serve(settings: Settings, *, stop: threading.Event | None = None) -> None:
     """Run the receiver until ``stop`` is set (or the process is interrupted).
 
     Refuses to listen beyond loopback with the development secret: anyone could sign."""
-    from ecohub.errors import ConfigError
-
     hooks = settings.webhooks
     default_secret = WebhookSettings().secret.get_secret_value()
     loopback = hooks.host in ("127.0.0.1", "localhost", "::1")
@@ -464,10 +466,6 @@ def subscribe(settings: Settings, *, resources: list[str] | None = None,
     ``callback_url`` defaults to ``webhooks.callback_url``: the address H.OIP reaches us at,
     which behind a proxy differs from where the receiver listens.
     """
-    import requests
-
-    from ecohub.errors import ConfigError, ServiceUnavailable
-
     portal = settings.portal(_PORTAL)
     if portal.client_id is None or portal.client_secret is None:
         raise ConfigError("H.OIP client credentials are not configured",

@@ -8,9 +8,15 @@ the working copy with it. After an intended, compatible change, refresh the snap
 ``python -m ecohub.contract snapshot``; an incompatible change needs a new major version
 (``<name>.v2.json`` and a new topic), never an edit in place.
 
+The portal enums, entity-key patterns and suite value sets in ``schemas/`` and ``quality/`` are
+generated: they spell the built-in portals of :mod:`ecohub.portals` (the loaders extend them with
+any portal registered at run time). ``check`` fails when they drift; ``portals`` rewrites them.
+
 CLI::
 
-    python -m ecohub.contract check       # compatibility of schemas/ against schemas/compat/
+    python -m ecohub.contract check       # compatibility of schemas/ against schemas/compat/,
+                                          # and the portal sets spelled as the built-in portals
+    python -m ecohub.contract portals     # rewrite the portal sets of schemas/ and quality/
     python -m ecohub.contract snapshot    # accept the current schemas as the released ones
     python -m ecohub.contract asyncapi    # print the AsyncAPI 3.0 document (YAML)
     python -m ecohub.contract index       # print schemas/index.json
@@ -33,7 +39,7 @@ from jsonschema import Draft7Validator
 from ecohub.catalog import ENTITY_TYPES, topic_name
 from ecohub.catalog import SIDE_TOPICS as _SIDE_NAMES
 from ecohub.errors import ConfigError
-from ecohub.portals import portal_names, spell_portal_sets
+from ecohub.portals import BUILTIN_PORTALS, portal_names, spell_portal_sets
 from ecohub.settings import KafkaSettings
 
 __all__ = [
@@ -45,12 +51,14 @@ __all__ = [
     "asyncapi_document",
     "check_compatibility",
     "check_directory",
+    "check_portal_sets",
     "dataschema_url",
     "entity_schema",
     "load_schema",
     "main",
     "schema_index",
     "validate_asyncapi",
+    "write_portal_sets",
 ]
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -323,6 +331,37 @@ def write_snapshot(root: Path = SCHEMA_DIR) -> list[str]:
     return written
 
 
+# --------------------------------------------------------------------------- portal sets
+def _portal_set_files(root: Path) -> list[Path]:
+    """The committed files that spell the portal set: schemas (not the released snapshots) and
+    the expectation suites."""
+    return _schema_files(root) + sorted((root.parent / "quality").glob("*.json"))
+
+
+def _builtin_names() -> tuple[str, ...]:
+    return tuple(spec.name for spec in sorted(BUILTIN_PORTALS, key=lambda s: s.rank))
+
+
+def check_portal_sets(root: Path = SCHEMA_DIR) -> list[str]:
+    """Files (relative to the repository) whose portal sets are not the built-in portals."""
+    names = _builtin_names()
+    return [
+        str(path.relative_to(root.parent)) for path in _portal_set_files(root)
+        if spell_portal_sets(text := path.read_text(encoding="utf-8"), names) != text
+    ]
+
+
+def write_portal_sets(root: Path = SCHEMA_DIR) -> list[str]:
+    """Rewrite every drifted portal set to the built-in portals; the files changed."""
+    names = _builtin_names()
+    changed = check_portal_sets(root)
+    for relative in changed:
+        path = root.parent / relative
+        path.write_text(spell_portal_sets(path.read_text(encoding="utf-8"), names),
+                        encoding="utf-8")
+    return changed
+
+
 # --------------------------------------------------------------------------- AsyncAPI
 def _payload(schema: dict[str, Any]) -> dict[str, Any]:
     """A self-contained JSON Schema (local refs inlined) for embedding in AsyncAPI."""
@@ -456,12 +495,15 @@ def validate_asyncapi(document: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecohub.contract",
                                      description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("command", choices=["check", "snapshot", "asyncapi", "index"])
+    parser.add_argument("command", choices=["check", "snapshot", "asyncapi", "index", "portals"])
     args = parser.parse_args(argv)
     if args.command == "asyncapi":
         sys.stdout.write(asyncapi_yaml())
     elif args.command == "index":
         sys.stdout.write(json.dumps(schema_index(), ensure_ascii=False, indent=2) + "\n")
+    elif args.command == "portals":
+        for name in write_portal_sets():
+            print(f"portal set rewritten: {name}")
     elif args.command == "snapshot":
         for name in write_snapshot():
             print(f"snapshot: {name}")
@@ -470,9 +512,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, found in problems.items():
             for problem in found:
                 print(f"{name}: {problem}")
-        if problems:
+        drifted = check_portal_sets()
+        for name in drifted:
+            print(f"{name}: portal set is not the built-in portals "
+                  f"({', '.join(_builtin_names())}); run python -m ecohub.contract portals")
+        if problems or drifted:
             return 1
-        print("schemas are backward compatible with schemas/compat/")
+        print("schemas are backward compatible with schemas/compat/; portal sets are current")
     return 0
 
 

@@ -27,6 +27,13 @@ from urllib.parse import urlsplit
 import yaml
 
 from ecohub.errors import ConfigError
+from infra.compose.portals import (
+    PortalBlock,
+    compose_block,
+    env_block,
+    replace_compose_block,
+    replace_env_block,
+)
 
 __all__ = [
     "DEPLOYMENT_TEXTS",
@@ -56,6 +63,7 @@ __all__ = [
     "pinned_versions",
     "pom_property",
     "port_problems",
+    "portal_block_problems",
     "project_facts",
     "published_ports",
     "resolve",
@@ -701,6 +709,7 @@ class Facts:
     topic_prefix: str
     topics: frozenset[str]
     host_ports: Mapping[str, tuple[int, ...]]
+    portals: tuple[PortalBlock, ...] = ()
 
 
 def project_facts(root: Path = ROOT) -> Facts:
@@ -733,7 +742,53 @@ def project_facts(root: Path = ROOT) -> Facts:
             "minio": (services.S3_PORT,),
             "simulators": tuple(_port(p.base_url) for p in defaults.portals.values()),
         },
+        portals=_portal_blocks(defaults),
     )
+
+
+def _portal_blocks(defaults: Any) -> tuple[PortalBlock, ...]:
+    """The built-in portals as the deployment files show them: the code's defaults, secrets
+    empty (they come from .env only), ``base_url`` the simulator of the ``dev`` profile."""
+    from ecohub.portals import BUILTIN_PORTALS
+    from ecohub.settings import PortalSettings
+
+    blocks = []
+    for spec in sorted(BUILTIN_PORTALS, key=lambda s: s.rank):
+        base_url = f"http://simulators:{spec.default_port}"
+        prefix = f"{PREFIX}{spec.name.upper()}__"
+        names = {f: f"{prefix}{f.upper()}" for f in PortalSettings.model_fields}
+        values = _code_defaults(defaults, [n for n in names.values() if not _is_secret_setting(n)])
+        shown = {f: base_url if f == "base_url" else values.get(name, "")
+                 for f, name in names.items()}
+        blocks.append(PortalBlock(spec.name, base_url, shown))
+    return tuple(blocks)
+
+
+def portal_block_problems(texts: Mapping[str, str], portals: Iterable[PortalBlock]) -> list[str]:
+    """The portals' blocks of docker-compose.yml and .env.example are the generated ones."""
+    portals = list(portals)
+    expected = {"docker-compose.yml": compose_block(portals), ".env.example": env_block(portals)}
+    return [
+        f"{name}: the portals' block is not the one generated from the built-in portal specs; "
+        "run python -m infra.compose.check --write-portals"
+        for name, block in expected.items() if block not in texts[name]
+    ]
+
+
+def write_portal_blocks(root: Path = ROOT, facts: Facts | None = None) -> list[str]:
+    """Rewrite the portals' blocks of docker-compose.yml and .env.example; the files changed."""
+    portals = (facts or project_facts(root)).portals
+    rewrite = {"docker-compose.yml": (replace_compose_block, compose_block(portals)),
+               ".env.example": (replace_env_block, env_block(portals))}
+    changed = []
+    for name, (replace, block) in rewrite.items():
+        path = root / name
+        text = path.read_text(encoding="utf-8")
+        new = replace(text, block)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(name)
+    return changed
 
 
 CODE_FOLDERS = ("ecohub", "connectors", "dags")
@@ -814,6 +869,10 @@ def check_all(root: Path = ROOT, facts: Facts | None = None) -> list[str]:
     problems += override_problems(compose, override, "warehouse")
     texts = {p: (root / p).read_text(encoding="utf-8") for p in DEPLOYMENT_TEXTS}
     problems += topic_problems(texts, facts.topics, facts.topic_prefix)
+    problems += portal_block_problems(
+        {p: (root / p).read_text(encoding="utf-8") for p in ("docker-compose.yml", ".env.example")},
+        facts.portals,
+    )
     airflow, python = pinned_versions(root)
     problems += dockerfile_problems(
         (root / "Dockerfile").read_text(encoding="utf-8"),
@@ -879,9 +938,13 @@ def _iter_python(root: Path, folders: Iterable[str]) -> Iterator[Path]:
         yield from sorted((root / folder).rglob("*.py"))
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Print every problem; exit 1 if there is one (a new setting goes into ``x-ecohub-env`` of
-    docker-compose.yml and into .env.example)."""
+    docker-compose.yml and into .env.example). ``--write-portals`` first rewrites the portals'
+    blocks from the built-in portal specs."""
+    if "--write-portals" in (sys.argv[1:] if argv is None else argv):
+        for name in write_portal_blocks():
+            print(f"portals' block rewritten: {name}")
     problems = check_all()
     for problem in problems:
         print(problem)

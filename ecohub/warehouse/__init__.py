@@ -16,7 +16,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
+from sqlalchemy.pool import NullPool
+
+from ecohub.warehouse.dims import seed_dimensions
+from ecohub.warehouse.schema import (
+    STAGING_META_KEY,
+    create_staging_tables,
+    staging_portals,
+    target_metadata,
+)
+from ecohub.warehouse.tables import warehouse_meta
+from ecohub.warehouse.views import rebuild_views, views_hash
 
 __all__ = ["MIGRATIONS_DIR", "checksums", "current_revision", "head_revision", "init_db"]
 
@@ -26,8 +40,6 @@ _NOT_DATA = {"warehouse_meta"}  # facts about the database itself (e.g. dialect-
 
 
 def _alembic_config(connection: Connection | None = None) -> Any:
-    from alembic.config import Config
-
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -37,8 +49,6 @@ def _alembic_config(connection: Connection | None = None) -> Any:
 
 def head_revision() -> str:
     """The newest migration shipped with this code."""
-    from alembic.script import ScriptDirectory
-
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -53,13 +63,8 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def _up_to_date(engine: Engine) -> bool:
-    from ecohub.warehouse.schema import STAGING_META_KEY, staging_portals
-    from ecohub.warehouse.views import views_hash
-
     if current_revision(engine) != head_revision():
         return False
-    from ecohub.warehouse.tables import warehouse_meta
-
     with engine.connect() as conn:
         stored = dict(conn.execute(
             select(warehouse_meta.c.key, warehouse_meta.c.value).where(
@@ -77,11 +82,6 @@ def init_db(engine: Engine) -> None:
     """
     if _up_to_date(engine):
         return
-    from alembic import command
-
-    from ecohub.warehouse.dims import seed_dimensions
-    from ecohub.warehouse.schema import create_staging_tables
-    from ecohub.warehouse.views import rebuild_views
 
     migrator = _sqlite_migrator(engine) if engine.dialect.name == "sqlite" else engine
     try:
@@ -110,9 +110,6 @@ def _sqlite_migrator(engine: Engine) -> Engine:
     which also serializes concurrent migrations across processes, as the advisory lock does
     on PostgreSQL.
     """
-    from sqlalchemy import create_engine, event
-    from sqlalchemy.pool import NullPool
-
     migrator = create_engine(engine.url, poolclass=NullPool)
 
     @event.listens_for(migrator, "connect")
@@ -154,8 +151,6 @@ def checksums(engine: Engine) -> dict[str, str]:
     of loading - and whatever the database: PostgreSQL and SQLite agree - which is how
     "replaying every topic changes nothing" is checked.
     """
-    from ecohub.warehouse.schema import target_metadata
-
     metadata = target_metadata()
     result: dict[str, str] = {}
     with engine.connect() as conn:

@@ -49,7 +49,7 @@ def test_init_db_again_keeps_every_row(engine, entity):
 def test_a_migration_cut_short_on_sqlite_leaves_nothing_behind(tmp_path, monkeypatch):
     """A process killed mid-migration used to leave half a schema that no later start could
     migrate ("table already exists"): the whole migration is one transaction now."""
-    import ecohub.warehouse.dims as dims
+    import ecohub.warehouse as warehouse
     from tests.fixtures.warehouse_sample import sqlite_engine
 
     engine = sqlite_engine(tmp_path / "cut.db")
@@ -57,7 +57,7 @@ def test_a_migration_cut_short_on_sqlite_leaves_nothing_behind(tmp_path, monkeyp
     def crash(_conn):
         raise KeyboardInterrupt("killed after the tables were created")
 
-    monkeypatch.setattr(dims, "seed_dimensions", crash)
+    monkeypatch.setattr(warehouse, "seed_dimensions", crash)
     with pytest.raises(KeyboardInterrupt):
         init_db(engine)
     with engine.connect() as conn:

@@ -11,6 +11,11 @@ too), so DAG files may read it at parse time and every layer may import it witho
 Code is named, never imported, here: ``"module:attr"`` strings resolved on use
 (:func:`resolve_ref`), so the spec of a development-only simulator costs the runtime nothing.
 
+Where specs come from: the built-in three (:data:`BUILTIN_PORTALS`), then the specs named by
+``ECOHUB_PORTAL_SPECS`` (``"package.module:SPEC,..."``: a portal kept outside this repository,
+registered in every process that imports the hub: CLI, DAG processor, workers), then
+:func:`register_portal` calls (tests).
+
 Adding a portal (see ``docs/connectors.md``, "A fourth portal")::
 
     register_portal(PortalSpec(
@@ -25,6 +30,7 @@ Adding a portal (see ``docs/connectors.md``, "A fourth portal")::
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,10 +42,12 @@ from ecohub.errors import ConfigError
 __all__ = [
     "AUTH_KINDS",
     "BUILTIN_PORTALS",
+    "SPECS_VARIABLE",
     "PortalSpec",
     "portal_names",
     "portal_spec",
     "portal_specs",
+    "register_from_environment",
     "register_portal",
     "resolve_ref",
     "spell_portal_sets",
@@ -48,6 +56,7 @@ __all__ = [
 
 AuthKind = Literal["none", "api_key", "oauth2"]
 AUTH_KINDS: tuple[str, ...] = ("none", "api_key", "oauth2")
+SPECS_VARIABLE = "ECOHUB_PORTAL_SPECS"
 _NAME = re.compile(r"^[a-z][a-z0-9]{1,30}$")
 _REF = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
 # the credential each auth kind needs, and the settings field holding it
@@ -313,5 +322,29 @@ BUILTIN_PORTALS: tuple[PortalSpec, ...] = (
     ),
 )
 
+
+
+def register_from_environment(environ: Mapping[str, str] | None = None) -> list[PortalSpec]:
+    """Register the specs named by ``ECOHUB_PORTAL_SPECS`` (comma-separated ``module:ATTR``
+    references to :class:`PortalSpec` objects); the ones newly registered. Idempotent: a spec
+    already registered unchanged is skipped. A bad reference fails naming the variable."""
+    environ = os.environ if environ is None else environ
+    registered = []
+    for ref in (r.strip() for r in environ.get(SPECS_VARIABLE, "").split(",")):
+        if not ref:
+            continue
+        try:
+            spec = resolve_ref(ref)
+        except ConfigError as exc:
+            raise ConfigError(f"{SPECS_VARIABLE}: {exc.message}", variable=SPECS_VARIABLE) from exc
+        if not isinstance(spec, PortalSpec):
+            raise ConfigError(f"{SPECS_VARIABLE}: {ref!r} is a {type(spec).__name__}, not a "
+                              "PortalSpec", variable=SPECS_VARIABLE)
+        if _SPECS.get(spec.name) != spec:
+            registered.append(register_portal(spec))
+    return registered
+
+
 for _spec in BUILTIN_PORTALS:
     register_portal(_spec)
+register_from_environment()

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from ecohub import localstack
 from ecohub.errors import ConfigError
-from ecohub.portals import portal_names, portal_specs
+from ecohub.portals import SPECS_VARIABLE, portal_names, portal_specs
 from ecohub.secrets import MIN_SECRET_LENGTH, mask_text
 
 __all__ = [
@@ -369,7 +369,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     ``portals`` (``ECOHUB_TECHPORT__API_KEY``)."""
     tree: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(_PREFIX) or name == "ECOHUB_CONFIG_FILE":
+        if not name.startswith(_PREFIX) or name in ("ECOHUB_CONFIG_FILE", SPECS_VARIABLE):
             continue
         path = name[len(_PREFIX) :].lower().split("__")
         if path[0] in portal_names():
@@ -416,7 +416,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def env_names() -> list[str]:
     """Every ``ECOHUB_*`` variable ecohub reads (for ``.env.example`` and the compose check)."""
-    names = ["ECOHUB_CONFIG_FILE"]
+    names = ["ECOHUB_CONFIG_FILE", SPECS_VARIABLE]
     for field_name, info in Settings.model_fields.items():
         annotation = info.annotation
         if field_name == "portals":

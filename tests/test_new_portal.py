@@ -11,7 +11,9 @@ schemas' portal enums and key patterns, the quality suites' portal value sets, i
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,6 +173,17 @@ def test_the_registration_reaches_cli_simulators_rank_and_dags(
         "ecohub.organization.v1", "ecohub.research_project.v1"]
     reconcile_tasks = {t.task_id for t in dagbag.dags["ecohub_reconcile_deletes"].tasks}
     assert "reconcile_sciport" in reconcile_tasks
+
+
+def test_a_deployment_registers_it_through_the_environment(tmp_path):
+    """Every process of a deployment (CLI, DAG processor, workers) registers the specs named by
+    ECOHUB_PORTAL_SPECS when it imports the hub."""
+    env = {**os.environ, "ECOHUB_PORTAL_SPECS": "tests.new_portal:SPEC",
+           "PYTHONPATH": str(ROOT), "ECOHUB_VAR_DIR": str(tmp_path)}
+    out = subprocess.run([str(Path(sys.executable).with_name("ecohub")), "sync", "nowhere"],
+                         env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 2
+    assert "(choose from 'stinet', 'techport', 'hoip', 'sciport')" in out.stderr
 
 
 def test_nothing_outside_tests_names_the_new_portal():

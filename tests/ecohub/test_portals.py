@@ -4,6 +4,7 @@ connectors, catalog and source rank follow a registered portal without code of t
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,36 @@ def test_spelling_the_portal_set(text, expected):
     from ecohub.portals import spell_portal_sets
 
     assert spell_portal_sets(text, ("stinet", "techport", "x9")) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("tests.nowhere:SPEC", "ECOHUB_PORTAL_SPECS: cannot load 'tests.nowhere:SPEC'"),
+        ("ecohub.portals:AUTH_KINDS", "ECOHUB_PORTAL_SPECS: 'ecohub.portals:AUTH_KINDS' is a "
+                                      "tuple, not a PortalSpec"),
+    ],
+)
+def test_a_bad_portal_spec_variable_names_itself(value, message):
+    from ecohub.portals import register_from_environment
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        register_from_environment({"ECOHUB_PORTAL_SPECS": value})
+    assert portal_names() == ("stinet", "techport", "hoip")
+
+
+def test_the_portal_spec_variable_registers_once():
+    from ecohub.portals import register_from_environment
+
+    env = {"ECOHUB_PORTAL_SPECS": " ecohub.portals:BUILTIN_SPEC_FOR_TEST , "}
+    try:
+        import ecohub.portals as portals
+
+        portals.BUILTIN_SPEC_FOR_TEST = _spec()  # type: ignore[attr-defined]
+        assert [s.name for s in register_from_environment(env)] == ["labport"]
+        assert register_from_environment(env) == []
+        assert "ECOHUB_PORTAL_SPECS" in env_names()
+        assert load_settings({"ECOHUB_PORTAL_SPECS": "x:Y"}).portal("labport")  # not a setting
+    finally:
+        unregister_portal("labport")
+        del portals.BUILTIN_SPEC_FOR_TEST  # type: ignore[attr-defined]

@@ -29,6 +29,10 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from ecohub.errors import ConfigError, ServiceUnavailable
 from ecohub.settings import LandingSettings, Settings
 
@@ -124,8 +128,6 @@ class S3Store:
         return f"s3://{self.bucket}/{self._full(key)}"
 
     def get(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
         try:
             answer = self._client.get_object(Bucket=self.bucket, Key=self._full(key))
         except ClientError as exc:
@@ -137,8 +139,6 @@ class S3Store:
     def keys(self, prefix: str) -> Iterator[str]:
         """Every key under ``prefix``; an S3 refusal or outage is :class:`ServiceUnavailable`
         (a missing bucket or rejected keys included: the caller reports them, never crashes)."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
         strip = len(self.prefix) + 1 if self.prefix else 0
         try:
             pages = self._client.get_paginator("list_objects_v2").paginate(
@@ -161,8 +161,6 @@ class S3Store:
         return key[len(root):]
 
     def _call(self, method: str, **kwargs: Any) -> Any:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             return getattr(self._client, method)(**kwargs)
         except (BotoCoreError, ClientError) as exc:
@@ -376,9 +374,6 @@ def _json(value: Any) -> bytes:
 
 
 def _s3_client(landing: LandingSettings) -> Any:
-    import boto3
-    from botocore.config import Config
-
     access = landing.s3_access_key.get_secret_value() if landing.s3_access_key else None
     secret = landing.s3_secret_key.get_secret_value() if landing.s3_secret_key else None
     return boto3.client(

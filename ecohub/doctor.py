@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy import text
+
 from ecohub import kafka
+from ecohub.db import get_engine
+from ecohub.landing import Landing
 from ecohub.secrets import mask_text
 from ecohub.settings import Settings, mask_url, secret_values
 
@@ -59,10 +63,6 @@ def check_kafka(settings: Settings) -> Check:
 
 
 def check_warehouse(settings: Settings) -> Check:
-    from sqlalchemy import text
-
-    from ecohub.db import get_engine
-
     url = settings.warehouse_url
     safe = mask_url(url)
     try:
@@ -96,8 +96,6 @@ def check_landing(settings: Settings) -> Check:
             )
         return Check("landing", True, f"landing directory {path} is writable")
     try:
-        from ecohub.landing import Landing
-
         list(Landing.from_settings(settings).list_pages("_doctor", "_doctor"))
     except Exception as exc:
         return Check(

@@ -8,6 +8,8 @@ from airflow.sdk import DAG, Param, get_current_context, task
 from ecohub.catalog import portal_entities
 from ecohub.orchestration import DEFAULT_ARGS, START
 
+PORTALS = list(portal_entities())  # every registered portal, by rank
+
 with DAG(
     dag_id="ecohub_replay",
     description="Rebuild events from the raw landing zone without calling the portals",
@@ -17,7 +19,7 @@ with DAG(
     default_args=DEFAULT_ARGS,
     tags=["ecohub", "replay"],
     params={
-        "portal": Param("techport", enum=list(portal_entities())),
+        "portal": Param(PORTALS[0], enum=PORTALS),
         "stream": Param(
             None, type=["null", "string"], description="one stream; empty: every stream"
         ),

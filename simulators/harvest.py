@@ -17,6 +17,8 @@ from typing import Any
 import requests
 from defusedxml import ElementTree
 
+from ecohub.portals import portal_spec
+
 __all__ = ["OAI_NS", "Reader", "Seen", "truth", "truth_summary"]
 
 OAI_NS = {"oai": "http://www.openarchives.org/OAI/2.0/", "dc": "http://purl.org/dc/elements/1.1/"}
@@ -59,14 +61,18 @@ class Reader:
         self.page_size = page_size
         self.http = requests.Session()
         self.requests = 0
+        spec = portal_spec(portal)  # the simulators' development credentials
+        credentials = {**spec.defaults, **spec.dev_credentials}
+        self._client = (str(credentials.get("client_id", "")),
+                        str(credentials.get("client_secret", "")))
         if portal == "techport":
-            self.http.headers["X-API-Key"] = "dev-techport-key"
+            self.http.headers["X-API-Key"] = credentials["api_key"]
         if portal == "hoip":
             self.login()
 
     def login(self) -> str:
         resp = self.http.post(f"{self.url}/oauth/token", data={"grant_type": "client_credentials"},
-                              auth=("ecohub", "dev-hoip-secret"), timeout=30)  # fmt: skip
+                              auth=self._client, timeout=30)  # fmt: skip
         resp.raise_for_status()
         token = str(resp.json()["access_token"])
         self.http.headers["Authorization"] = f"Bearer {token}"

@@ -20,8 +20,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from ecohub.db import get_engine
 from ecohub.errors import ServiceUnavailable
+from ecohub.report.data import collect
+from ecohub.report.render import render_expectations, render_index, render_runs
+from ecohub.report.suites import build_data_docs, load_suites
 from ecohub.settings import Settings
+from ecohub.warehouse import init_db
 
 __all__ = ["write_report"]
 
@@ -47,12 +52,6 @@ def write_report(
     ``now`` (naive or aware UTC) is the reference time for freshness ages; default: the clock.
     An empty warehouse gives a complete site that says "no runs yet".
     """
-    from ecohub.db import get_engine
-    from ecohub.report.data import collect
-    from ecohub.report.render import render_expectations, render_index, render_runs
-    from ecohub.report.suites import build_data_docs, load_suites
-    from ecohub.warehouse import init_db
-
     source = make_url(settings.warehouse_url).render_as_string(hide_password=True)
     moment = now or datetime.now(UTC)
     reference = moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment

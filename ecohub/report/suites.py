@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecohub import quality
 from ecohub.errors import EcohubError
+from ecohub.quality import DELETE_SUITE, ENVELOPE_SUITE, SUITES_DIR, load_suite_file
 
 __all__ = ["DataDocs", "Expectation", "Suite", "build_data_docs", "load_suites"]
 
@@ -73,8 +75,6 @@ def _describe(exp: dict[str, Any]) -> Expectation:
 
 def load_suites(suites_dir: Path | None = None) -> list[Suite]:
     """Every suite file, envelope first, then entity types, then the delete suite."""
-    from ecohub.quality import DELETE_SUITE, ENVELOPE_SUITE, SUITES_DIR, load_suite_file
-
     root = suites_dir or SUITES_DIR
     paths = sorted(root.glob("*.json"))
     order = {ENVELOPE_SUITE: 0, DELETE_SUITE: 2}
@@ -94,8 +94,6 @@ def load_suites(suites_dir: Path | None = None) -> list[Suite]:
 
 def build_data_docs(out_dir: Path) -> DataDocs:
     """Ask :mod:`ecohub.quality` for GX Data Docs in ``out_dir/gx``; explain when it cannot."""
-    from ecohub import quality
-
     builder = getattr(quality, "build_data_docs", None)
     if builder is None:
         return DataDocs(

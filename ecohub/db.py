@@ -8,6 +8,7 @@ cheap but connection pools are not.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 
@@ -28,8 +29,6 @@ metadata = MetaData(
 def get_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL and foreign keys, and its folder is created."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        from pathlib import Path
-
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_pre_ping=True, future=True)
     if engine.dialect.name == "sqlite":

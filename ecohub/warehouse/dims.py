@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ecohub.normalize.fields import FIELDS
 from ecohub.warehouse.sqlutil import insert_ignore
 from ecohub.warehouse.tables import dim_date, dim_field
 
@@ -42,8 +43,6 @@ def date_rows(start: date = DATE_RANGE[0], end: date = DATE_RANGE[1]) -> list[di
 
 def field_rows() -> list[dict[str, Any]]:
     """The canonical field classification the normalizer maps every portal's labels onto."""
-    from ecohub.normalize.fields import FIELDS
-
     rows = []
     for code, cls in sorted(FIELDS.items()):
         major = len(code) == 1

@@ -30,6 +30,7 @@ from sqlalchemy import (
     literal,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Select
 
 from ecohub.catalog import ENTITY_TYPES
@@ -333,8 +334,6 @@ def view_sql(name: str, dialect: Any) -> str:
 
 
 def _dialect(name: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
     return {"postgresql": postgresql.dialect(), "sqlite": sqlite.dialect()}[name]
 
 

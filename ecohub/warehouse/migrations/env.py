@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from ecohub.db import get_engine
 from ecohub.warehouse.schema import target_metadata
 
 config = context.config
@@ -17,8 +18,6 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
-        from ecohub.db import get_engine
-
         url = config.get_main_option("sqlalchemy.url")
         if not url:
             raise RuntimeError("no connection given and no sqlalchemy.url configured")

@@ -57,6 +57,8 @@ from sqlalchemy import Engine, delete, insert, select
 from ecohub.errors import ConfigError
 from ecohub.normalize.text import fold
 from ecohub.portals import portal_spec, portal_specs
+from ecohub.warehouse.tables import entity_link, golden_entity, resolution_override
+from ecohub.warehouse.tables import entity_version as ev
 
 __all__ = [
     "KINDS",
@@ -502,8 +504,6 @@ class _Record:
 
 
 def _current(engine: Engine, entity_type: str) -> list[_Record]:
-    from ecohub.warehouse.tables import entity_version as ev
-
     query = (
         select(ev.c.entity_key, ev.c.portal, ev.c.data)
         .where(
@@ -526,9 +526,8 @@ def current_features(engine: Engine) -> tuple[list[Features], list[Features]]:
 
 
 def _overrides(engine: Engine, kinds: tuple[str, ...]) -> list[Mapping[str, Any]]:
-    from ecohub.warehouse.tables import resolution_override as ro
-
-    query = select(ro).where(ro.c.kind.in_(kinds)).order_by(ro.c.override_id)
+    ro = resolution_override.c
+    query = select(resolution_override).where(ro.kind.in_(kinds)).order_by(ro.override_id)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
@@ -679,8 +678,6 @@ def _write(
     by_key: Mapping[str, _Record],
     summary: ResolveSummary,
 ) -> None:
-    from ecohub.warehouse.tables import entity_link, golden_entity
-
     now = datetime.now(UTC).replace(tzinfo=None)
     groups = clusters.groups()
     golden = _golden_rows(kind, groups, by_key, now)
@@ -748,9 +745,6 @@ def add_override(
     author: str,
 ) -> None:
     """Record a human decision; it applies from the next :func:`resolve`."""
-    from ecohub.errors import ConfigError
-    from ecohub.warehouse.tables import resolution_override
-
     if action not in {"merge", "split"} or (action == "merge") != (other_entity_key is not None):
         raise ConfigError(
             "an override is 'merge' (with other_entity_key) or 'split'", action=action

@@ -61,6 +61,8 @@ def settings_with_airflow_connections(settings: Settings) -> Settings:
     Call it inside an Airflow task (it asks the task SDK for the connections); portals without
     a connection keep their ``ECOHUB_*`` configuration.
     """
+    # deferred: the task SDK costs ~2 s to import (1.6-2.1 s, python -X importtime) and is
+    # needed only inside a task; apply_connection and the CLI never pay it
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 

@@ -4,10 +4,13 @@ emit (names from the configured topic prefix)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from airflow.sdk import DAG, AssetAny, get_current_context, task
 
 from ecohub.catalog import ENTITY_TYPES
 from ecohub.orchestration import DEFAULT_ARGS, START, dag_settings, entity_assets
+from ecohub.settings import load_settings
 
 with DAG(
     dag_id="ecohub_load",
@@ -22,20 +25,18 @@ with DAG(
 
     @task
     def consume() -> dict:
-        from dataclasses import asdict
-
+        # deferred: no engine at DAG parse time
         from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.loader import consume as run
-        from ecohub.settings import load_settings
 
         with parent_run(parent_from_airflow(get_current_context())):  # OpenLineage parent
             return asdict(run(load_settings(), idle_timeout_s=10.0))
 
     @task
     def reconcile() -> list[dict]:
+        # deferred: no engine at DAG parse time
         from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.ops import reconcile_pending
-        from ecohub.settings import load_settings
 
         with parent_run(parent_from_airflow(get_current_context())):
             return reconcile_pending(load_settings())

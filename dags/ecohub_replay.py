@@ -3,6 +3,8 @@ stream of the portal when ``stream`` is left empty (so the default is valid for 
 
 from __future__ import annotations
 
+from datetime import date
+
 from airflow.sdk import DAG, Param, get_current_context, task
 
 from ecohub.catalog import portal_entities
@@ -30,8 +32,7 @@ with DAG(
 
     @task
     def replay_stream() -> list[dict]:
-        from datetime import date
-
+        # deferred: no engine at DAG parse time
         from connectors import get_connector
         from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.pipeline import replay

@@ -5,6 +5,7 @@ from __future__ import annotations
 from airflow.sdk import DAG, task
 
 from ecohub.orchestration import DEFAULT_ARGS, START
+from ecohub.settings import load_settings
 
 with DAG(
     dag_id="ecohub_report",
@@ -18,8 +19,8 @@ with DAG(
 
     @task
     def write_report() -> str:
+        # deferred: no engine at DAG parse time
         from ecohub.report import write_report as run
-        from ecohub.settings import load_settings
 
         return str(run(load_settings()))
 

@@ -11,6 +11,7 @@ from airflow.sdk import DAG, Param, get_current_context, task
 
 from ecohub.catalog import portal_entities
 from ecohub.orchestration import DEFAULT_ARGS, START, dag_settings, entity_assets
+from ecohub.settings import load_settings
 
 SETTINGS = dag_settings()
 
@@ -39,23 +40,24 @@ def _sync_dag(portal: str) -> DAG:
 
         @task
         def ensure_topics() -> list[str]:
+            # deferred: no engine at DAG parse time
             from ecohub.kafka import ensure_topics as run
-            from ecohub.settings import load_settings
 
             return run(load_settings())
 
         @task
         def list_streams(portal: str = portal) -> list[str]:
+            # deferred: no engine at DAG parse time
             from connectors import get_connector
 
             return get_connector(portal).stream_names
 
         @task(outlets=entity_assets(portal_entities()[portal], SETTINGS), max_active_tis_per_dag=1)
         def sync_stream(stream: str, portal: str = portal) -> dict:
+            # deferred: no engine at DAG parse time
             from connectors.airflow import settings_with_airflow_connections
             from ecohub.lineage import parent_from_airflow, parent_run
             from ecohub.pipeline import sync_stream as run
-            from ecohub.settings import load_settings
 
             context = get_current_context()
             with parent_run(parent_from_airflow(context)):  # OpenLineage: the task is the parent

@@ -157,7 +157,7 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
     from ecohub.errors import DataQualityError
     from ecohub.events import to_event
     from ecohub.kafka import Publisher, ensure_topics
-    from ecohub.pipeline import _normalize_all
+    from ecohub.prepare import normalize_checked
     from ecohub.warehouse import init_db
 
     out: dict[str, Any] = {}
@@ -170,7 +170,7 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
         canon = []
         for record in records:
             try:
-                canon.extend(_normalize_all(record, key, publisher))
+                canon.extend(normalize_checked(record, key, publisher))
             except DataQualityError:
                 continue
         return canon

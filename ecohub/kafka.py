@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType
@@ -59,6 +59,8 @@ from ecohub.settings import KafkaSettings, Settings
 __all__ = [
     "ConsumedEvent",
     "EventConsumer",
+    "EventEncoder",
+    "OutMessage",
     "PublishCounts",
     "Publisher",
     "Role",
@@ -372,6 +374,110 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+class OutMessage(NamedTuple):
+    """One message ready to send: built (and checked) anywhere, sent by a :class:`Publisher`.
+
+    ``counter`` says what an acknowledgement counts as (``event:<type>``,
+    ``restricted:<what>``, ``deadletter:<stage>``). A tuple of plain values, so a worker
+    process can build it and hand it back cheaply."""
+
+    topic: str
+    key: str
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    counter: str
+
+
+class EventEncoder:
+    """What a :class:`Publisher` sends, built without a producer: the check of a canonical
+    record (schema, no clear PII), its event and restricted messages, dead-letter messages.
+
+    Why apart from the producer: normalizing, checking and encoding are most of a sync's CPU
+    and need no connection, so the sync runs them in worker processes (``ecohub.prepare``)
+    while the one producer stays in the main process. Plain values only: it pickles.
+    """
+
+    def __init__(self, *, run_id: str, topic_prefix: str, pii_key: bytes,
+                 pii_key_id: str | None) -> None:
+        self.run_id, self.prefix = run_id, topic_prefix
+        self.pii_key, self.pii_key_id = pii_key, pii_key_id
+
+    @classmethod
+    def from_settings(cls, settings: Settings, run_id: str) -> EventEncoder:
+        return cls(run_id=run_id, topic_prefix=settings.kafka.topic_prefix,
+                   pii_key=settings.pii_hmac_key.get_secret_value().encode("utf-8"),
+                   pii_key_id=settings.pii_key_identifier())
+
+    def problem(self, rec: CanonicalRecord) -> tuple[str, str] | None:
+        """Why ``rec`` may not be published, as ``(stage, reason)``; ``None`` when it may.
+
+        Callers that publish several entities of one source record check them all first, so a
+        record is either wholly published or wholly dead-lettered (reconciliation counts
+        records, not entities)."""
+        event = to_event(rec, self.run_id, self.pii_key_id)
+        try:
+            validate_event(event)
+        except SchemaValidationError as exc:
+            return "schema", str(exc)
+        leaks = find_clear_pii(event["data"]) if event["data"] else []
+        if leaks:
+            where = ", ".join(f"{f.kind} at {f.path}" for f in leaks)
+            return "pii", f"clear personal data in the event: {where}"
+        return None
+
+    def messages(self, rec: CanonicalRecord) -> list[OutMessage]:
+        """The event of a record already :meth:`problem`-free, then its restricted message
+        (clear contact values; a tombstone for a delete), if any."""
+        event = to_event(rec, self.run_id, self.pii_key_id)
+        out = [OutMessage(topic_for(rec.entity_type, self.prefix), rec.entity_key, _json(event),
+                          event_headers(event), f"event:{rec.entity_type}")]
+        restricted = self._restricted(rec, event)
+        if restricted is not None:
+            out.append(restricted)
+        return out
+
+    def _restricted(self, rec: CanonicalRecord, event: dict[str, Any]) -> OutMessage | None:
+        headers = [("schema_id", b"restricted_pii/v1"), ("run_id", self.run_id.encode())]
+        topic = restricted_topic(self.prefix)
+        if rec.operation == "delete":  # erase whatever personal data we held for the entity
+            return OutMessage(topic, rec.entity_key, None, headers, "restricted:tombstone")
+        if not rec.restricted:
+            return None
+        message = {
+            "entitykey": rec.entity_key, "entitytype": rec.entity_type,
+            "entityversion": rec.version, "operation": rec.operation, "runid": self.run_id,
+            "sourceref": source_reference(event), "values": rec.restricted,
+        }
+        return OutMessage(topic, rec.entity_key, _json(message), headers, "restricted:values")
+
+    def dead_letter(self, record: SourceRecord, reason: str, *, stage: str = "normalize",
+                    entity_key: str | None = None, error: str | None = None) -> OutMessage:
+        """The dead-letter message of a record that cannot be published, with its reason.
+
+        The reason and the raw record have emails and phone numbers replaced by their tokens;
+        the clear record stays in the landing zone (``landinguri``) for replay.
+        """
+        message = {
+            "reason": redact_text(reason, self.pii_key) or "unspecified",
+            "stage": stage,
+            "error": error or _ERRORS.get(stage, "Error"),
+            "sourceref": {"portal": record.portal, "stream": record.stream, "id": record.key,
+                          "cursor": record.cursor},
+            "landinguri": record.landing_uri,
+            "runid": self.run_id,
+            "entitykey": entity_key,
+            "deadletteredat": _now(),
+            "record": {"deleted": record.deleted,
+                       "data": _redact_raw(record.data if isinstance(record.data, dict) else
+                                           {"value": record.data}, self.pii_key)},
+        }
+        side_message_validator("deadletter").validate(message)
+        headers = [("schema_id", b"deadletter/v1"), ("run_id", self.run_id.encode()),
+                   ("stage", stage.encode())]
+        return OutMessage(deadletter_topic(self.prefix), record.ref, _json(message), headers,
+                          f"deadletter:{stage}")
+
+
 CLOSE_TIMEOUT_S = 60.0
 """How long :meth:`Publisher.close` waits for the broker to acknowledge what is pending (as
 :meth:`Publisher.flush`); past it the pending messages are abandoned and the close raises."""
@@ -380,16 +486,15 @@ CLOSE_TIMEOUT_S = 60.0
 class Publisher:
     """Publishes canonical records as events; dead-letters what may not be published.
 
-    Use one per run: ``publish`` each record, ``flush`` at each batch boundary (it raises
+    Use one per run: ``publish`` each record (or :meth:`send` messages an
+    :attr:`encoder` built elsewhere), ``flush`` at each batch boundary (it raises
     :class:`ServiceUnavailable` if the broker did not take everything), ``close`` at the end.
     """
 
     def __init__(self, settings: Settings, *, run_id: str) -> None:
         self._settings = settings
-        self._prefix = settings.kafka.topic_prefix
         self._run_id = run_id
-        self._pii_key = settings.pii_hmac_key.get_secret_value().encode("utf-8")
-        self._pii_key_id = settings.pii_key_identifier()
+        self.encoder = EventEncoder.from_settings(settings, run_id)
         self._counts = PublishCounts()
         self._pending: Counter[str] = Counter()
         self._failures: list[str] = []
@@ -397,8 +502,10 @@ class Publisher:
             settings, client_id=f"ecohub-publisher-{run_id}", batch_size=_BATCH_BYTES
         )
 
-    def _send(self, topic: str, key: str, value: bytes | None, headers: list[tuple[str, bytes]],
-              counter: str) -> None:
+    def send(self, message: OutMessage) -> None:
+        """Send one prepared message; its acknowledgement is counted at :meth:`flush`."""
+        topic, key, counter = message.topic, message.key, message.counter
+
         def ok(_metadata: Any) -> None:
             self._count(counter)
 
@@ -406,8 +513,8 @@ class Publisher:
             self._failures.append(f"{topic}/{key}: {exc}")
 
         try:
-            future = self._producer.send(topic, key=key.encode("utf-8"), value=value,
-                                         headers=headers)
+            future = self._producer.send(topic, key=key.encode("utf-8"), value=message.value,
+                                         headers=message.headers)
         except KafkaError as exc:  # e.g. no metadata within max_block_ms: the broker is down
             raise ServiceUnavailable(f"Kafka did not take a message: {exc}", service="kafka",
                                      topic=topic) from exc
@@ -428,21 +535,8 @@ class Publisher:
             reasons[detail] = reasons.get(detail, 0) + 1
 
     def problem(self, rec: CanonicalRecord) -> tuple[str, str] | None:
-        """Why ``rec`` may not be published, as ``(stage, reason)``; ``None`` when it may.
-
-        Callers that publish several entities of one source record check them all first, so a
-        record is either wholly published or wholly dead-lettered (reconciliation counts
-        records, not entities)."""
-        event = to_event(rec, self._run_id, self._pii_key_id)
-        try:
-            validate_event(event)
-        except SchemaValidationError as exc:
-            return "schema", str(exc)
-        leaks = find_clear_pii(event["data"]) if event["data"] else []
-        if leaks:
-            where = ", ".join(f"{f.kind} at {f.path}" for f in leaks)
-            return "pii", f"clear personal data in the event: {where}"
-        return None
+        """See :meth:`EventEncoder.problem`."""
+        return self.encoder.problem(rec)
 
     def publish(self, rec: CanonicalRecord, *, checked: bool = False) -> None:
         """Send one record (and its restricted values); dead-letter it if it fails
@@ -452,53 +546,15 @@ class Publisher:
             stage, reason = problem
             self.dead_letter(rec.source, reason, stage=stage, entity_key=rec.entity_key)
             return
-        event = to_event(rec, self._run_id, self._pii_key_id)
-        topic = topic_for(rec.entity_type, self._prefix)
-        self._send(topic, rec.entity_key, _json(event), event_headers(event),
-                   f"event:{rec.entity_type}")
-        self._publish_restricted(rec, event)
-
-    def _publish_restricted(self, rec: CanonicalRecord, event: dict[str, Any]) -> None:
-        headers = [("schema_id", b"restricted_pii/v1"), ("run_id", self._run_id.encode())]
-        topic = restricted_topic(self._prefix)
-        if rec.operation == "delete":  # erase whatever personal data we held for the entity
-            self._send(topic, rec.entity_key, None, headers, "restricted:tombstone")
-            return
-        if not rec.restricted:
-            return
-        message = {
-            "entitykey": rec.entity_key, "entitytype": rec.entity_type,
-            "entityversion": rec.version, "operation": rec.operation, "runid": self._run_id,
-            "sourceref": source_reference(event), "values": rec.restricted,
-        }
-        self._send(topic, rec.entity_key, _json(message), headers, "restricted:values")
+        for message in self.encoder.messages(rec):
+            self.send(message)
 
     def dead_letter(self, record: SourceRecord, reason: str, *, stage: str = "normalize",
                     entity_key: str | None = None, error: str | None = None) -> None:
-        """Send a record that cannot be published to the dead-letter topic, with its reason.
-
-        The reason and the raw record have emails and phone numbers replaced by their tokens;
-        the clear record stays in the landing zone (``landinguri``) for replay.
-        """
-        message = {
-            "reason": redact_text(reason, self._pii_key) or "unspecified",
-            "stage": stage,
-            "error": error or _ERRORS.get(stage, "Error"),
-            "sourceref": {"portal": record.portal, "stream": record.stream, "id": record.key,
-                          "cursor": record.cursor},
-            "landinguri": record.landing_uri,
-            "runid": self._run_id,
-            "entitykey": entity_key,
-            "deadletteredat": _now(),
-            "record": {"deleted": record.deleted,
-                       "data": _redact_raw(record.data if isinstance(record.data, dict) else
-                                           {"value": record.data}, self._pii_key)},
-        }
-        side_message_validator("deadletter").validate(message)
-        headers = [("schema_id", b"deadletter/v1"), ("run_id", self._run_id.encode()),
-                   ("stage", stage.encode())]
-        self._send(deadletter_topic(self._prefix), record.ref, _json(message), headers,
-                   f"deadletter:{stage}")
+        """Send a record that cannot be published to the dead-letter topic, with its reason
+        (see :meth:`EventEncoder.dead_letter`)."""
+        self.send(self.encoder.dead_letter(record, reason, stage=stage, entity_key=entity_key,
+                                           error=error))
 
     def flush(self, timeout: float | None = 60.0) -> PublishCounts:
         """Wait for the broker to acknowledge everything sent; raise if anything failed."""

@@ -28,12 +28,11 @@ from sqlalchemy import Engine
 from connectors import KeyStore, StateStore, get_connector
 from connectors import replay as replay_landing
 from ecohub.db import get_engine
-from ecohub.errors import DataQualityError, SchemaValidationError
 from ecohub.kafka import Publisher, ensure_topics
 from ecohub.landing import Landing
 from ecohub.lineage import traced_replay, traced_sync
-from ecohub.normalize import normalize
-from ecohub.records import CanonicalRecord, SourceRecord
+from ecohub.prepare import PagePreparer, default_workers
+from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
 from ecohub.warehouse import init_db
 from ecohub.warehouse.runs import extract_counts, record_extract
@@ -110,50 +109,34 @@ def new_run_id(portal: str, when: datetime | None = None) -> str:
     return f"{portal}-{when.strftime('%Y%m%dT%H%M%SZ')}-{uuid.uuid4().hex[:8]}"
 
 
-def _normalize_all(record: SourceRecord, pii_key: bytes, publisher: Any) -> list[CanonicalRecord]:
-    """Normalize one record and check every entity's event (schema, no clear PII), or raise
-    with the reason: a record is published whole or dead-lettered whole."""
-    entities = normalize(record, pii_key=pii_key)
-    if not entities:
-        raise DataQualityError("normalization produced no entity", ref=record.ref)
-    for entity in entities:
-        problem = publisher.problem(entity)
-        if problem is not None:
-            stage, reason = problem
-            raise SchemaValidationError(reason, entitykey=entity.entity_key, stage=stage)
-    return entities
-
-
 PublishPage = Callable[[Page, StreamReport], None]
 """Publishes one page durably (returns only when every record is acknowledged or
 dead-lettered) and counts it into the report: ``fetched``, ``published``, ``dead_lettered``,
 ``deletes``, ``events``."""
 
 
-def kafka_page_publisher(settings: Settings, publisher: Any) -> PublishPage:
-    """The production :data:`PublishPage`: normalize each record, publish its events (or
-    dead-letter it whole), flush the producer (acks=all)."""
-    pii_key = settings.pii_hmac_key.get_secret_value().encode()
+def kafka_page_publisher(
+    settings: Settings, publisher: Any, preparer: PagePreparer | None = None
+) -> PublishPage:
+    """The production :data:`PublishPage`: each record's messages (its events, or its
+    dead-letter entry) as ``preparer`` built them, sent; then the producer flushed (acks=all).
+
+    ``preparer`` (default: in process) normalizes, checks and encodes the records; pages that
+    went through its :meth:`~ecohub.prepare.PagePreparer.ahead` were prepared in workers."""
+    prepare = preparer or PagePreparer(publisher.encoder, workers=0)
 
     def publish_page(batch: Page, report: StreamReport) -> None:
-        for record in batch.records:
+        for record, outcome in zip(batch.records, prepare.outcomes(batch), strict=True):
             report.fetched += 1
             report.deletes += record.deleted
-            try:
-                entities = _normalize_all(record, pii_key, publisher)
-            except DataQualityError as exc:
-                # the stage (schema, pii) and the entity key when the failure came after mapping
-                stage = str(exc.context.get("stage") or "normalize")
-                key = exc.context.get("entitykey")
-                publisher.dead_letter(record, str(exc), stage=stage,
-                                      entity_key=key if isinstance(key, str) else None)
+            for message in outcome.messages:
+                publisher.send(message)
+            if outcome.dead_letter_reason is not None:
                 report.dead_lettered += 1
-                report.dead_letter_reasons[exc.message] += 1
+                report.dead_letter_reasons[outcome.dead_letter_reason] += 1
                 continue
-            for entity in entities:
-                publisher.publish(entity, checked=True)
-                report.events += 1
-                report.events_by_type[entity.entity_type] += 1
+            report.events += len(outcome.entity_types)
+            report.events_by_type.update(outcome.entity_types)
             report.published += 1
         publisher.flush()
 
@@ -167,10 +150,13 @@ def publish_batches(
     settings: Settings,
     publisher: Any,
     on_batch_published: Any = None,
+    preparer: PagePreparer | None = None,
 ) -> StreamReport:
-    """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush."""
-    publish_page = kafka_page_publisher(settings, publisher)
-    for batch in batches:
+    """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush.
+    With a ``preparer``, batches are prepared in its workers ahead of their turn."""
+    publish_page = kafka_page_publisher(settings, publisher, preparer)
+    pages = preparer.ahead(batches) if preparer is not None else batches
+    for batch in pages:
         report.pages += 1
         publish_page(batch, report)
         if on_batch_published is not None:
@@ -236,6 +222,7 @@ def drive_pages(
     full_refresh: bool = False,
     reconcile_deletes: bool = False,
     progress: Callable[[StreamReport], None] | None = None,
+    ahead: Callable[[Iterable[Page]], Iterable[Page]] | None = None,
 ) -> StreamReport:
     """The one sync driver: read the stream's pages from the saved cursor (then, when asked,
     key-set reconciliation), publish each page with ``publish_page``, and only then commit the
@@ -243,17 +230,28 @@ def drive_pages(
 
     :func:`sync_stream` drives it with the Kafka publisher; ``connectors.harness`` with a
     SQLite sink, so the connector tests prove the contract production runs. ``engine`` holds
-    the cursor state, the key sets and the run counts (warehouse tables, :func:`init_db`)."""
+    the cursor state, the key sets and the run counts (warehouse tables, :func:`init_db`).
+    ``ahead`` (:meth:`PagePreparer.ahead`) starts work on pages before their turn and yields
+    them back in order."""
     states, keys = StateStore(engine), KeyStore(engine)
     state = None if full_refresh else states.get(report.portal, stream)
-    batches = prefetched(  # the next pages are read while this one is published
+    batches: Iterable[Page] = prefetched(  # the next pages are read while this one is published
         _read(connector, stream, state, report.run_id, landing, engine, reconcile_deletes)
     )
+    if ahead is not None:
+        batches = ahead(batches)
     for batch in batches:
         report.pages += 1
         publish_page(batch, report)
         _commit_batch(engine, states, keys, batch, report, progress)
     return report
+
+
+def _workers(settings: Settings) -> int:
+    """Normalization worker processes: the setting, else one per core (none where this
+    process may not have children)."""
+    configured = settings.normalize_workers
+    return default_workers() if configured is None else configured
 
 
 def _warehouse(settings: Settings) -> Engine:
@@ -289,6 +287,7 @@ def sync_stream(
     connector = get_connector(portal, settings)
     report = resume_report(engine, portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
+    preparer = PagePreparer(publisher.encoder, workers=_workers(settings))
     try:
         drive_pages(
             connector,
@@ -296,12 +295,14 @@ def sync_stream(
             report,
             engine=engine,
             landing=Landing.from_settings(settings),
-            publish_page=kafka_page_publisher(settings, publisher),
+            publish_page=kafka_page_publisher(settings, publisher, preparer),
             full_refresh=full_refresh,
             reconcile_deletes=reconcile_deletes,
             progress=progress,
+            ahead=preparer.ahead,
         )
     finally:
+        preparer.close()
         publisher.close()
     record_extract(engine, **_extract_row(report))  # also a run that read no page
     log.info("sync %s/%s run %s: %s", portal, stream, run_id, report.as_dict())
@@ -426,9 +427,11 @@ def replay(
         )
     )
     publisher = Publisher(settings, run_id=run_id)
+    preparer = PagePreparer(publisher.encoder, workers=_workers(settings))
     try:
-        publish_batches(batches, report, settings=settings, publisher=publisher)
+        publish_batches(batches, report, settings=settings, publisher=publisher, preparer=preparer)
     finally:
+        preparer.close()
         publisher.close()
     record_extract(_warehouse(settings), **_extract_row(report))
     return report

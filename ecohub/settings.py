@@ -193,6 +193,11 @@ class Settings(_Model):
     env: Literal["development", "production"] | None = Field(
         default=None, description="production refuses development keys and credentials"
     )
+    normalize_workers: int | None = Field(
+        default=None, ge=0, le=64,
+        description="worker processes normalizing a sync's or replay's pages (0: in process; "
+                    "default: one per core, at most 4)",
+    )
     pii_hmac_key: SecretStr = SecretStr(DEV_PII_KEY)
     pii_key_id: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9._\-]{1,32}$",

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ecohub import pipeline
+from ecohub import pipeline, prepare
 from ecohub.errors import NormalizationError
+from ecohub.kafka import OutMessage
 from ecohub.records import CanonicalRecord, SourceRecord
 from ecohub.settings import load_settings
 
@@ -19,19 +20,30 @@ class FakeBatch:
     state: dict
 
 
-@dataclass
-class FakePublisher:
-    log: list[str] = field(default_factory=list)
+class FakeEncoder:
+    pii_key = b"test-key"
 
     def problem(self, rec):
         return ("pii", "clear personal data") if "leaky" in rec.entity_key else None
 
-    def publish(self, rec, *, checked=False):
-        assert checked, "the pipeline checks every entity before publishing any"
-        self.log.append(f"publish {rec.entity_key}")
+    def messages(self, rec):
+        return [OutMessage("events", rec.entity_key, b"{}", [], f"event:{rec.entity_type}")]
 
     def dead_letter(self, record, reason, *, stage="normalize", entity_key=None):
-        self.log.append(f"dlq {record.key} [{stage} {entity_key}]: {reason}")
+        text = f"dlq {record.key} [{stage} {entity_key}]: {reason}"
+        return OutMessage("deadletter", record.key, text.encode(), [], f"deadletter:{stage}")
+
+
+@dataclass
+class FakePublisher:
+    log: list[str] = field(default_factory=list)
+    encoder: FakeEncoder = field(default_factory=FakeEncoder)
+
+    def send(self, message):
+        if message.topic == "events":
+            self.log.append(f"publish {message.key}")
+        else:
+            self.log.append(message.value.decode())
 
     def flush(self):
         self.log.append("flush")
@@ -56,7 +68,7 @@ def _fake_normalize(record, pii_key, publisher):
     [([["a", "b"], ["c"]], 3, 0), ([["a", "bad1"], ["bad2"]], 1, 2), ([[]], 0, 0)],
 )
 def test_every_record_published_or_dead_lettered(monkeypatch, pages, published, dead):
-    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    monkeypatch.setattr(prepare, "normalize_checked", _fake_normalize)
     saved: list[dict] = []
     pub = FakePublisher()
     batches = [FakeBatch([_rec(k) for k in keys], {"page": i}) for i, keys in enumerate(pages)]
@@ -79,7 +91,7 @@ def test_every_record_published_or_dead_lettered(monkeypatch, pages, published, 
 
 
 def test_state_saved_only_after_flush(monkeypatch):
-    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    monkeypatch.setattr(prepare, "normalize_checked", _fake_normalize)
     pub = FakePublisher()
     pipeline.publish_batches(
         [FakeBatch([_rec("a")], {"cursor": "x"})],
@@ -113,7 +125,7 @@ def test_a_record_with_one_bad_entity_is_dead_lettered_whole(monkeypatch):
             ),
         ]
 
-    monkeypatch.setattr(pipeline, "normalize", two_entities)
+    monkeypatch.setattr(prepare, "normalize", two_entities)
     pub = FakePublisher()
     report = pipeline.publish_batches(
         [FakeBatch([_rec("tv1")], {})],
@@ -136,7 +148,7 @@ def test_page_counts_and_cursor_commit_together_and_a_retry_continues_them(tmp_p
     from ecohub.warehouse import init_db
     from ecohub.warehouse.runs import extract_counts
 
-    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    monkeypatch.setattr(prepare, "normalize_checked", _fake_normalize)
     engine = get_engine(f"sqlite:///{tmp_path}/wh.db")
     init_db(engine)
     states, keys = StateStore(engine), KeyStore(engine)
@@ -176,7 +188,7 @@ def test_progress_sees_the_listing_total_of_each_page(tmp_path, monkeypatch):
     from ecohub.db import get_engine
     from ecohub.warehouse import init_db
 
-    monkeypatch.setattr(pipeline, "_normalize_all", _fake_normalize)
+    monkeypatch.setattr(prepare, "normalize_checked", _fake_normalize)
     engine = get_engine(f"sqlite:///{tmp_path}/wh.db")
     init_db(engine)
     states, keys = StateStore(engine), KeyStore(engine)
@@ -201,6 +213,7 @@ def test_a_sync_of_several_streams_migrates_the_warehouse_once(tmp_path, monkeyp
 
     class Quiet:  # a portal with nothing new, and a publisher that is never used
         stream_names = ("technologies", "suppliers", "consultants")
+        encoder = None  # what the page preparer would encode with, were there pages
 
         def read(self, stream, **_):
             return iter(())

@@ -1,0 +1,119 @@
+"""PagePreparer: pages normalized, checked and encoded in worker processes give exactly the
+messages of the in-process path, in page order, at most ``depth`` pages ahead."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ecohub.kafka import EventEncoder
+from ecohub.prepare import PagePreparer, RecordOutcome, prepare_records
+from ecohub.records import SourceRecord
+
+NAMES = ["stinet_org", "stinet_expert", "stinet_task", "stinet_doc", "techport_tech",
+         "techport_demand", "techport_expert", "hoip_project", "hoip_org"]
+
+
+@dataclass
+class Page:
+    records: list[SourceRecord]
+    state: dict[str, Any]
+
+
+def _encoder(pii_key: bytes) -> EventEncoder:
+    return EventEncoder(run_id="run-prepare", topic_prefix="ecohub.test", pii_key=pii_key,
+                        pii_key_id="k-test")
+
+
+def _pages(sample: Any) -> list[Page]:
+    records = [sample(name) for name in NAMES]
+    records.append(sample("stinet_doc", deleted=True))
+    broken = sample("stinet_org")
+    records.append(SourceRecord(broken.portal, "no-such-stream", "x1", broken.data,
+                                landing_uri=broken.landing_uri, run_id="run-test"))
+    return [Page(records[i:i + 3], {"page": i}) for i in range(0, len(records), 3)]
+
+
+def _comparable(outcome: RecordOutcome) -> list[tuple[Any, ...]]:
+    """The messages of an outcome; a dead-letter's own timestamp is the one field that may
+    differ between two preparations."""
+    out = []
+    for m in outcome.messages:
+        value: Any = m.value
+        if m.counter.startswith("deadletter:") and m.value is not None:
+            value = json.loads(m.value)
+            value.pop("deadletteredat")
+        out.append((m.topic, m.key, value, m.headers, m.counter))
+    return out
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_workers_build_the_same_messages_in_the_same_order(sample: Any, pii_key: bytes,
+                                                           workers: int) -> None:
+    pages = _pages(sample)
+    expected = [prepare_records(p.records, _encoder(pii_key)) for p in pages]
+    with PagePreparer(_encoder(pii_key), workers=workers) as preparer:
+        got = [(page, preparer.outcomes(page)) for page in preparer.ahead(iter(pages))]
+    assert [page for page, _ in got] == pages
+    assert [[_comparable(o) for o in outcomes] for _, outcomes in got] == [
+        [_comparable(o) for o in outcomes] for outcomes in expected
+    ]
+    flat = [o for _, outcomes in got for o in outcomes]
+    assert len(flat) == sum(len(p.records) for p in pages)
+    # every record: published (events, no reason) or dead-lettered (one message, a reason)
+    assert [o.dead_letter_reason for o in flat if o.dead_letter_reason] == [
+        "no mapper for stream stinet/no-such-stream"
+    ]
+    assert flat[-1].messages[0].counter == "deadletter:normalize"
+    assert flat[NAMES.index("hoip_project")].entity_types == ["startup_project", "organization"]
+    assert flat[len(NAMES)].messages[-1].counter == "restricted:tombstone"  # the delete
+
+
+def test_clear_pii_is_dead_lettered_by_a_worker_too(sample: Any, pii_key: bytes,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs the publisher's own check: an event with a clear phone is dead-lettered
+    with stage ``pii``, never encoded as an event."""
+    record = sample("stinet_org")
+    encoder = _encoder(pii_key)
+    (outcome,) = prepare_records([record], encoder)
+    assert outcome.dead_letter_reason is None
+    leaky = SourceRecord(record.portal, record.stream, record.key,
+                         {**record.data, "name": "Viện gọi 0912 345 678"},
+                         landing_uri=record.landing_uri, run_id="run-test")
+    with PagePreparer(encoder, workers=1) as preparer:
+        (page,) = list(preparer.ahead([Page([leaky, record], {})]))
+        leaked, fine = preparer.outcomes(page)
+    assert leaked.dead_letter_reason is not None
+    assert "clear personal data" in leaked.dead_letter_reason
+    assert [m.counter for m in leaked.messages] == ["deadletter:pii"]
+    assert b"0912 345 678" not in (leaked.messages[0].value or b"")
+    assert fine.dead_letter_reason is None and fine.entity_types == ["organization"]
+
+
+def test_look_ahead_is_bounded_by_depth(sample: Any, pii_key: bytes) -> None:
+    read: list[int] = []
+
+    def pages() -> Any:
+        for i in range(6):
+            read.append(i)
+            yield Page([sample("stinet_org")], {"page": i})
+
+    with PagePreparer(_encoder(pii_key), workers=1, depth=2) as preparer:
+        seen = []
+        for page in preparer.ahead(pages()):
+            seen.append(page.state["page"])
+            assert len(read) - len(seen) <= 2  # read at most depth pages past the one handed
+            preparer.outcomes(page)
+    assert seen == list(range(6))
+
+
+def test_an_error_in_a_worker_is_raised_at_its_page(sample: Any) -> None:
+    """Not a data problem but a failure of the code (here: no PII key): raised, not counted."""
+    pages = [Page([sample("stinet_expert"), sample("stinet_org")], {})]
+    with PagePreparer(_encoder(b""), workers=1) as preparer:
+        (page,) = list(preparer.ahead(pages))
+        with pytest.raises(ValueError, match="PII HMAC key is empty"):
+            preparer.outcomes(page)

@@ -104,7 +104,8 @@ def normalize(record: SourceRecord, *, pii_key: bytes) -> list[CanonicalRecord]:
     """
     found = mapper_for(record.portal, stream_of(record)) if load_mapping(record.portal) else None
     if found is None:
-        known = sorted(f"{p}/{s}" for p, s in registered_mappers())
+        # every portal's streams, not only those of the portals seen so far in this process
+        known = sorted(f"{p}/{s}" for p, s in registered_streams())
         raise NormalizationError(
             f"no mapper for stream {record.portal}/{record.stream}", field="stream",
             value=record.stream, ref=record.ref, known=", ".join(known),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event
 
-__all__ = ["get_engine", "metadata"]
+__all__ = ["get_engine", "metadata", "new_engine"]
 
 metadata = MetaData(
     naming_convention={
@@ -27,7 +27,14 @@ metadata = MetaData(
 
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and foreign keys, and its folder is created."""
+    """The engine for ``url``, built once per process (:func:`new_engine`)."""
+    return new_engine(url)
+
+
+def new_engine(url: str) -> Engine:
+    """A new engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout, and its
+    folder is created. Components use :func:`get_engine`; this is for a caller that needs an
+    engine of its own (a throw-away test database)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, pool_pre_ping=True, future=True)

@@ -22,7 +22,7 @@ from simulators.portal import Portal, Request, Resource, Response, json_response
 from simulators.rand import rng, stable_hash, unit
 from simulators.timefmt import date_iso, fmt_iso, parse_iso, to_dt
 from simulators.webhooks import WebhookDispatcher
-from simulators.world import Style, org_display
+from simulators.world import Style, org_display, person_name
 
 __all__ = ["CLIENTS", "HoipPortal"]
 
@@ -569,8 +569,8 @@ class HoipPortal(Portal):
         stage, cap = r.choice(_STAGES)
         founders = []
         for _ in range(r.randint(1, 3)):
-            surname, given = r.choice(vocab.SURNAMES), r.choice(vocab.GIVEN_NAMES)
-            name = f"{surname} {r.choice(vocab.MIDDLE_NAMES)} {given}"
+            surname, middle, given = person_name(r)
+            name = f"{surname} {middle} {given}"
             slug = f"{given}{surname}".lower()
             domain = r.choice(("gmail.com", company.domain))
             email = f"{fold(slug).replace(' ', '')}{r.randint(1, 99)}@{domain}"

@@ -67,6 +67,7 @@ __all__ = [
     "lab_display",
     "org_display",
     "person_display",
+    "person_name",
 ]
 
 # legal form key -> (canonical prefix, variants, English suffix)
@@ -470,11 +471,7 @@ class World:
     # -- persons -------------------------------------------------------------------------------
     def _add_person(self, r: random.Random, hosts: list[int], companies: list[int]) -> None:
         while True:
-            surname, middle, given = (
-                r.choices(_SURNAMES, weights=_SURNAME_W)[0],
-                r.choices(_MIDDLES, weights=_MIDDLE_W)[0],
-                r.choices(_GIVENS, weights=_GIVEN_W)[0],
-            )
+            surname, middle, given = person_name(r)
             aff = r.choice(hosts) if (r.random() < 0.85 and hosts) else r.choice(companies)
             # namesakes never work at namesake organizations (the records could not tell them
             # apart: an expert record without e-mail names only the organization)
@@ -615,6 +612,15 @@ def _easy_name(org: Org, r: random.Random, style: Style, world: World | None = N
     if r.random() < 0.04:
         name = name.upper()
     return messy(name, r, style.noise)
+
+
+def person_name(r: random.Random) -> tuple[str, str, str]:
+    """(surname, middle, given) drawn at Vietnam's name frequencies (``vocab.*_WEIGHTS``)."""
+    return (
+        r.choices(_SURNAMES, weights=_SURNAME_W)[0],
+        r.choices(_MIDDLES, weights=_MIDDLE_W)[0],
+        r.choices(_GIVENS, weights=_GIVEN_W)[0],
+    )
 
 
 def org_display(

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ecohub.db import metadata
 from ecohub.warehouse.tables import source_keys, sync_state
 
-__all__ = ["KeyStore", "StateStore", "source_keys", "sync_state"]
+__all__ = ["KeyStore", "StateStore"]
 
 _CHUNK = 500
 

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecohub.kafka import EventEncoder
+from ecohub.kafka import _json as kafka_json
 from ecohub.prepare import PagePreparer, RecordOutcome, prepare_records
 from ecohub.records import SourceRecord
 
@@ -117,3 +120,25 @@ def test_an_error_in_a_worker_is_raised_at_its_page(sample: Any) -> None:
         (page,) = list(preparer.ahead(pages))
         with pytest.raises(ValueError, match="PII HMAC key is empty"):
             preparer.outcomes(page)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES)
+@settings(max_examples=300, deadline=None)
+def test_messages_are_encoded_to_the_same_bytes_as_the_standard_encoder(value: Any) -> None:
+    """orjson (the fast encoder of messages) writes exactly what ``json.dumps`` wrote."""
+    assert kafka_json(value) == json.dumps(value, ensure_ascii=False,
+                                           separators=(",", ":")).encode("utf-8")
+
+
+@pytest.mark.parametrize("value", [{"big": 2**80}, {1: "non-text key"}, [-(2**70)]])
+def test_what_orjson_refuses_goes_through_the_standard_encoder(value: Any) -> None:
+    assert kafka_json(value) == json.dumps(value, ensure_ascii=False,
+                                           separators=(",", ":")).encode("utf-8")

@@ -315,8 +315,9 @@ def _peak_rss_mb() -> float:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from ecohub.kafka import ensure_topics
+    from ecohub.portals import portal_names
 
-    portals = ["stinet", "techport", "hoip"] if args.portals == "all" else args.portals.split(",")
+    portals = list(portal_names()) if args.portals == "all" else args.portals.split(",")
     tag = uuid.uuid4().hex[:6]
     # "ecohub." first: the integration suite's session cleanup deletes every other topic
     # created while it ran, including a concurrent bench's; the bench deletes its own at the end

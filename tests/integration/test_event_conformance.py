@@ -223,7 +223,7 @@ def _leaky_normalize(real: Any, leaked: dict[str, str]) -> Any:
 @pytest.fixture(scope="module")
 def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     import simulators
-    from ecohub import normalize as normalize_module
+    from ecohub import prepare
     from ecohub.kafka import ensure_topics
     from ecohub.loader import consume
     from ecohub.pipeline import sync
@@ -248,9 +248,11 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         topics = ensure_topics(settings)
         PREFIX_OF.update(dict.fromkeys(topics, tag))
         try:
-            patch.setattr(normalize_module, "normalize",
-                          _leaky_normalize(normalize_module.normalize, leaked))
-            sync("techport", ["technologies", "consultants"], settings=settings)
+            # the leak is patched where the pipeline looks normalize up, and in this process
+            # (normalize_workers=0): a worker process would import the real one
+            patch.setattr(prepare, "normalize", _leaky_normalize(prepare.normalize, leaked))
+            sync("techport", ["technologies", "consultants"],
+                 settings=settings.model_copy(update={"normalize_workers": 0}))
             patch.undo()
             requests.post(f"{server.url}/_admin/advance", json={"steps": 3},
                           timeout=60).raise_for_status()

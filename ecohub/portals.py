@@ -32,7 +32,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -44,6 +44,7 @@ __all__ = [
     "BUILTIN_PORTALS",
     "SPECS_VARIABLE",
     "PortalSpec",
+    "adopt_portals",
     "portal_names",
     "portal_spec",
     "portal_specs",
@@ -130,6 +131,15 @@ class PortalSpec:
             problems.append(f"dev_credentials {unknown} are not fields of auth {self.auth!r}")
         return problems
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Picklable, so worker processes can adopt the parent's registry (read-only mapping
+        views do not pickle: they travel as plain dicts)."""
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields["dev_credentials"] = dict(self.dev_credentials)
+        fields["defaults"] = dict(self.defaults)
+        fields["scales"] = {k: dict(v) for k, v in self.scales.items()}
+        return (_spec_from_fields, (fields,))
+
     @property
     def default_base_url(self) -> str:
         return f"http://127.0.0.1:{self.default_port}"
@@ -149,6 +159,10 @@ class PortalSpec:
         if scale == "xl" and "xl" not in self.scales and "real" in self.scales:
             return {k: v * 10 for k, v in self.scales["real"].items()}
         return dict(self.scales.get(scale, {}))
+
+
+def _spec_from_fields(fields: dict[str, Any]) -> PortalSpec:
+    return PortalSpec(**fields)
 
 
 _SPECS: dict[str, PortalSpec] = {}
@@ -185,6 +199,17 @@ def register_portal(spec: PortalSpec, *, replace: bool = False) -> PortalSpec:
     _SPECS[spec.name] = spec
     _reorder()
     return spec
+
+
+def adopt_portals(specs: Iterable[PortalSpec]) -> list[PortalSpec]:
+    """Register each of ``specs`` not registered as it is (a worker process adopting its
+    parent's :func:`portal_specs`, including portals a test or plugin registered at run time);
+    the ones newly registered."""
+    adopted = []
+    for spec in specs:
+        if _SPECS.get(spec.name) != spec:
+            adopted.append(register_portal(spec, replace=True))
+    return adopted
 
 
 def unregister_portal(name: str) -> None:

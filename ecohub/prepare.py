@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol
 from ecohub.errors import DataQualityError, SchemaValidationError
 from ecohub.kafka import EventEncoder, OutMessage
 from ecohub.normalize import normalize
+from ecohub.portals import PortalSpec, adopt_portals, portal_specs
 from ecohub.records import CanonicalRecord, SourceRecord
 
 __all__ = [
@@ -104,9 +105,12 @@ def default_workers() -> int:
 _worker_encoder: EventEncoder | None = None
 
 
-def _init_worker(encoder: EventEncoder) -> None:
+def _init_worker(encoder: EventEncoder, portals: Sequence[PortalSpec] = ()) -> None:
+    """Keep the encoder, and register the parent's portals (one registered at run time, by a
+    test or a plugin, is otherwise unknown to a forkserver worker)."""
     global _worker_encoder
     _worker_encoder = encoder
+    adopt_portals(portals)
 
 
 def _prepare_in_worker(records: list[SourceRecord]) -> list[RecordOutcome]:
@@ -180,7 +184,7 @@ class PagePreparer:
             context.set_forkserver_preload(_PRELOAD)
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker,
-                initargs=(self.encoder,),
+                initargs=(self.encoder, portal_specs()),
             )
             log.debug("started %d normalization worker(s)", self.workers)
         return self._pool

@@ -236,3 +236,17 @@ def test_the_portal_spec_variable_registers_once():
     finally:
         unregister_portal("labport")
         del portals.BUILTIN_SPEC_FOR_TEST  # type: ignore[attr-defined]
+
+
+def test_a_spec_travels_to_a_worker_process_and_is_adopted_there():
+    import pickle
+
+    from ecohub.portals import adopt_portals
+
+    spec = pickle.loads(pickle.dumps(_spec(scales={"small": {"labs": 3}})))
+    assert spec == _spec(scales={"small": {"labs": 3}}) and spec.scale("small") == {"labs": 3}
+    try:
+        assert [s.name for s in adopt_portals([*BUILTIN_PORTALS, spec])] == ["labport"]
+        assert adopt_portals([spec]) == []  # already registered as it is
+    finally:
+        unregister_portal("labport")

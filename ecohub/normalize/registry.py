@@ -53,10 +53,14 @@ def load_mapping(portal: str) -> bool:
 
 
 def registered_streams() -> dict[tuple[str, str], str]:
-    """``(portal, stream) -> primary entity type`` for every registered stream name."""
+    """``(portal, stream) -> primary entity type`` for every stream name of the registered
+    portals (a portal unregistered since its mapping was imported is left out, so the answer
+    is the same in every process, workers included)."""
+    names = set()
     for spec in portal_specs():
         load_mapping(spec.name)
-    return {key: types[0] for key, types in registered_mappers().items()}
+        names.add(spec.name)
+    return {key: types[0] for key, types in registered_mappers().items() if key[0] in names}
 
 
 _DELETE_TIME_FIELDS = ("deleted_at", "datestamp", "updated_at", "modified", "ngay_cap_nhat",

@@ -8,14 +8,19 @@ PostgreSQL whose connections only the loader under test uses.
 
 Kill points come from one random seed, printed at the start and in every failure message;
 ``ECOHUB_FAULT_SEED=<seed>`` replays a failure exactly. ``ECOHUB_ACCEPTANCE=1`` (``make
-acceptance``) raises the trial counts to 50 per scenario and adds the long broker outage.
+acceptance``) raises the trial counts (50 kills of a sync and of a loader, 50 groups with a
+member killed) and adds the long broker outage; ``ECOHUB_FAULT_TRIALS=<n>`` sets the number of
+kills of a sync and of a loader (a soak, or 1 for a quick replay).
+
+Scenarios whose fault is in the load start from the reference's own sync (``synced``): its
+topics and a copy of its warehouse as the sync left it, with a consumer group of their own.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import random
-import time
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +28,16 @@ from typing import Any
 import pytest
 
 from tests.faults import harness
-from tests.faults.rig import SEED, Reference, Trial, new_run_id, new_trial
+from tests.faults.rig import (
+    LOAD_PACE,
+    SEED,
+    SYNC_PACE,
+    Reference,
+    Trial,
+    after_sync,
+    new_run_id,
+    new_trial,
+)
 
 KAFKA_PORT, CONTROLLER_PORT = 19092, 19093
 
@@ -73,23 +87,34 @@ def reference(children: Any, private_stack: Any, simulator: Any,
               tmp_path_factory: pytest.TempPathFactory) -> Reference:  # fmt: skip
     trial = new_trial(children, private_stack, simulator, tmp_path_factory.mktemp("reference"))
     assert trial.run(harness.warm) == 0  # starts the forkserver outside the timings
-    started = time.monotonic()
-    assert trial.sync(new_run_id()) == 0
-    sync_s = time.monotonic() - started
-    started = time.monotonic()
-    assert trial.consume() == 0
-    consume_s = time.monotonic() - started
+    # paced as the runs a fault hits, and watched: when did the work happen?
+    sync = trial.watch(harness.sync_child, new_run_id(), False, probe=trial.published,
+                       env={**trial.env, "ECOHUB_TECHPORT__RATE_LIMIT": SYNC_PACE})
+    synced = Path(trial.url.removeprefix("sqlite:///")).with_name("synced.db")
+    shutil.copyfile(trial.url.removeprefix("sqlite:///"), synced)  # the sync's child has ended
+    options = {"idle_timeout_s": 2.0, "drain_timeout_s": 90.0, "batch_size": LOAD_PACE}
+    load = trial.watch(harness.consume_child, options, probe=trial.loaded)
     assert trial.lag() == 0
     verdicts = trial.verdicts()
     assert [v["status"] for v in verdicts] == ["balanced"]
     found = trial.fingerprint()
     assert found["counts"]["current"] > 90 and found["duplicated_keys"] == []
-    return Reference(fingerprint=found, sync_s=sync_s, consume_s=consume_s)
+    print(f"\nreference run: sync {sync}, load {load}, {found['counts']}")
+    return Reference(fingerprint=found, sync=sync, load=load,
+                     topic_prefix=trial.env["ECOHUB_KAFKA__TOPIC_PREFIX"], synced_warehouse=synced)
 
 
 @pytest.fixture
 def trial(children: Any, private_stack: Any, simulator: Any, tmp_path: Path, seed: int) -> Trial:
     return new_trial(children, private_stack, simulator, tmp_path)
+
+
+@pytest.fixture
+def synced(children: Any, private_stack: Any, simulator: Any, tmp_path: Path,
+           reference: Reference) -> Trial:  # fmt: skip
+    """A trial whose sync already ran, uninterrupted (:func:`~tests.faults.rig.after_sync`):
+    for the scenarios whose fault is in the load."""
+    return after_sync(children, private_stack, simulator, tmp_path, reference)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
 
 from ecohub.events import content_hash, upgrade_envelope
 from ecohub.warehouse.sqlutil import chunks, insert_ignore, upsert
@@ -80,38 +80,42 @@ def _order(row: Mapping[str, Any]) -> tuple[int, int, str]:
 
 
 def _restitch(conn: Connection, keys: Iterable[str]) -> int:
-    """Recompute valid_to / is_current for every version of ``keys``; returns rows changed."""
+    """Recompute valid_to / is_current for every version of ``keys``; returns rows changed.
+
+    Set-based (one window-function UPDATE per chunk of keys, on both databases): each
+    version's ``valid_to`` is the next version's ``valid_from`` in :func:`_order` order, and
+    the last version is current. ``event_id`` breaks ties byte-wise (``COLLATE "C"``), as
+    Python compares strings.
+    """
     ev = entity_version.c
-    changes: list[dict[str, Any]] = []
+    rank = case(OPERATION_RANK, value=ev.operation, else_=9)
+    event_id = ev.event_id.collate("C" if conn.dialect.name == "postgresql" else "BINARY")
+    order = (ev.entityversion, rank, event_id)
+
+    def following(col: Any) -> Any:  # the next version's value, NULL for the last
+        return func.lead(col).over(partition_by=ev.entity_key, order_by=order)
+
+    changed = 0
     for part in chunks(sorted(keys)):
-        versions: dict[str, list[Any]] = defaultdict(list)
-        query = select(
-            ev.version_id,
-            ev.entity_key,
-            ev.entityversion,
-            ev.operation,
-            ev.event_id,
-            ev.valid_from,
-            ev.valid_to,
-            ev.is_current,
-        ).where(ev.entity_key.in_(list(part)))
-        for row in conn.execute(query).mappings():
-            versions[row["entity_key"]].append(row)
-        for chain in versions.values():
-            chain.sort(key=_order)
-            for i, row in enumerate(chain):
-                last = i == len(chain) - 1
-                valid_to = None if last else chain[i + 1]["valid_from"]
-                if row["valid_to"] != valid_to or bool(row["is_current"]) != last:
-                    changes.append({"vid": row["version_id"], "vt": valid_to, "cur": last})
-    if changes:
+        chain = (
+            select(
+                ev.version_id.label("vid"),
+                following(ev.valid_from).label("vt"),
+                following(ev.version_id).is_(None).label("cur"),
+            )
+            .where(ev.entity_key.in_(list(part)))
+            .subquery()
+        )
         stmt = (
             update(entity_version)
-            .where(ev.version_id == bindparam("vid"))
-            .values(valid_to=bindparam("vt"), is_current=bindparam("cur"))
+            .where(
+                ev.version_id == chain.c.vid,
+                or_(ev.valid_to.is_distinct_from(chain.c.vt), ev.is_current != chain.c.cur),
+            )
+            .values(valid_to=chain.c.vt, is_current=chain.c.cur)
         )
-        conn.execute(stmt, changes)
-    return len(changes)
+        changed += conn.execute(stmt).rowcount or 0
+    return changed
 
 
 def field_codes(data: Mapping[str, Any] | None) -> list[str]:
@@ -124,22 +128,45 @@ def field_codes(data: Mapping[str, Any] | None) -> list[str]:
     return codes
 
 
-def _refresh_fields(conn: Connection, keys: Iterable[str]) -> None:
-    """Rebuild the entity -> field bridge of ``keys`` from their current, undeleted version."""
+def _refresh_fields(
+    conn: Connection, keys: Iterable[str], loaded: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Rebuild the entity -> field bridge of ``keys`` whose current version changed.
+
+    ``loaded`` holds the version rows just written, by event id. Writing versions can only
+    make one of them current (an older, late event leaves the current version as it was),
+    so the bridge of a key changes only when its current version is in ``loaded``, and that
+    version's fields are at hand: no JSON is read back.
+    """
     ev = entity_version.c
+    fresh: dict[str, Mapping[str, Any]] = {}
     for part in chunks(sorted(keys)):
-        conn.execute(delete(entity_field).where(entity_field.c.entity_key.in_(list(part))))
         current = conn.execute(
-            select(ev.entity_key, ev.entity_type, ev.data).where(
-                ev.entity_key.in_(list(part)), ev.is_current.is_(True), ev.is_deleted.is_(False)
+            select(ev.entity_key, ev.event_id, ev.content_hash).where(
+                ev.entity_key.in_(list(part)), ev.is_current.is_(True)
             )
         )
-        rows = [
-            {"entity_key": key, "entity_type": etype, "field_code": code}
-            for key, etype, data in current
-            for code in field_codes(data)
-        ]
-        insert_ignore(conn, entity_field, rows)
+        for key, event_id, digest in current:
+            row = loaded.get(event_id)
+            if row is not None and row["content_hash"] == digest:
+                fresh[key] = row
+            elif row is not None:  # an older copy of this id stayed: read what it holds
+                fresh[key] = _stored_version(conn, event_id)
+    for part in chunks(sorted(fresh)):
+        conn.execute(delete(entity_field).where(entity_field.c.entity_key.in_(list(part))))
+    rows = [
+        {"entity_key": key, "entity_type": row["entity_type"], "field_code": code}
+        for key, row in fresh.items()
+        if not row["is_deleted"]
+        for code in field_codes(row["data"])
+    ]
+    insert_ignore(conn, entity_field, rows)
+
+
+def _stored_version(conn: Connection, event_id: str) -> Mapping[str, Any]:
+    ev = entity_version.c
+    query = select(ev.entity_type, ev.is_deleted, ev.data).where(ev.event_id == event_id)
+    return dict(conn.execute(query).mappings().one())
 
 
 def _latest_per_key(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -190,5 +217,5 @@ def apply_events(
     insert_ignore(conn, entity_version, rows)
     keys = {row["entity_key"] for row in rows}
     _restitch(conn, keys)
-    _refresh_fields(conn, keys)
+    _refresh_fields(conn, keys, {row["event_id"]: row for row in rows})
     _stage(conn, list(unique.values()), loaded_at)

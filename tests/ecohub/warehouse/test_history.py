@@ -106,3 +106,66 @@ def test_an_older_version_never_overwrites_staging(engine, event):
         staged = conn.execute(select(staging_table("stinet"))).mappings().one()
     assert staged["data"] == {"title": "Báo cáo tổng kết"}
     assert len(_history(engine, "stinet:document:oai:stinet:123")) == 2
+
+
+def _many(event) -> list[dict]:
+    """150 events of 50 organizations: create, update, and a delete or a second update;
+    two versions share a timestamp (create and update), so the tie-break is exercised."""
+    events = []
+    for n in range(50):
+        key = f"TP-NCC-{n:04d}"
+        fields = [{"code": str(1 + n % 6)}, {"code": f"{1 + n % 6}0{n % 3 + 1}"}]
+        events.append(event("organization", key, {**ORG_V1, "fields": fields}, version=V1,
+                            operation="create"))  # fmt: skip
+        events.append(event("organization", key, {**ORG_V2, "fields": fields[:1]},
+                            version=V1 if n % 5 == 0 else V2))  # fmt: skip
+        last = None if n % 4 == 0 else {**ORG_V3, "fields": fields[1:]}
+        events.append(event("organization", key, last, version=V3,
+                            operation="delete" if last is None else "update"))  # fmt: skip
+    return events
+
+
+def _data_tables(engine) -> dict[str, str]:
+    from ecohub.warehouse import checksums
+
+    names = {"entity_version", "entity_field", "stg_techport"}
+    return {k: v for k, v in checksums(engine).items() if k in names}
+
+
+def test_one_large_batch_writes_what_events_one_by_one_write(engine, event):
+    # a batch this large takes the bulk path on PostgreSQL (COPY into a temporary table, one
+    # merge per table) and the set-based restitch; one event at a time takes the plain path
+    from sqlalchemy import delete
+
+    from ecohub.warehouse.sqlutil import COPY_MIN_ROWS
+    from ecohub.warehouse.tables import entity_field
+
+    events = _many(event)
+    assert len(events) >= 2 * COPY_MIN_ROWS
+    _apply(engine, events[::2])
+    _apply(engine, events[1::2])
+    in_batches = _data_tables(engine)
+    with engine.begin() as conn:
+        for table in (entity_version, entity_field, staging_table("techport")):
+            conn.execute(delete(table))
+    for one in reversed(events):
+        _apply(engine, [one])
+
+    assert _data_tables(engine) == in_batches
+    history = _history(engine, "techport:organization:TP-NCC-0004")
+    assert [(h["valid_to"], h["is_current"], h["is_deleted"]) for h in history] == [
+        (V2, False, False),
+        (V3, False, False),
+        (None, True, True),
+    ]
+    with engine.connect() as conn:
+        current = conn.execute(select(entity_version.c.entity_key)
+                               .where(entity_version.c.is_current.is_(True))).scalars().all()
+        bridge = conn.execute(select(entity_field.c.entity_key, entity_field.c.field_code)).all()
+    assert len(current) == 50
+    # the bridge follows the current version: none for a delete, its one field otherwise
+    assert sorted(bridge) == [
+        (f"techport:organization:TP-NCC-{n:04d}", f"{1 + n % 6}0{n % 3 + 1}")
+        for n in range(50)
+        if n % 4
+    ]

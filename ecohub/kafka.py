@@ -100,6 +100,7 @@ def client_config(kafka: KafkaSettings, role: Role = "default") -> dict[str, Any
     config: dict[str, Any] = {
         "bootstrap_servers": kafka.bootstrap_servers.split(","),
         "security_protocol": kafka.security_protocol,
+        "bootstrap_timeout_ms": int(kafka.bootstrap_timeout_s * 1000),
     }
     username, password = kafka.principal(role)
     if username:

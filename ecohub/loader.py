@@ -598,6 +598,15 @@ class _Outage:
         self.since, self.delay = None, 0.5
 
 
+def _bootstrap_within(settings: Settings, outage_timeout_s: float) -> Settings:
+    """``settings`` whose Kafka clients give up their first connection within the outage
+    budget: a client's own bootstrap wait (30 s by default) would otherwise stretch
+    ``--outage-timeout 1`` to a minute of retries against a broker that is down."""
+    timeout = min(settings.kafka.bootstrap_timeout_s, max(outage_timeout_s, 1.0))
+    kafka_settings = settings.kafka.model_copy(update={"bootstrap_timeout_s": timeout})
+    return settings.model_copy(update={"kafka": kafka_settings})
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
@@ -674,6 +683,7 @@ def consume(
     """
     engine = get_engine(settings.warehouse_url)
     outages = {"kafka": _Outage(outage_timeout_s), "warehouse": _Outage(outage_timeout_s)}
+    settings = _bootstrap_within(settings, outage_timeout_s)
     _with_outages(outages, lambda: init_db(engine))
     group_id = settings.kafka.consumer_group
     subscribed = topics or kafka.entity_topics(settings)

@@ -110,6 +110,9 @@ class KafkaSettings(_Model):
     sasl_password: SecretStr | None = None
     loader_sasl_username: str | None = None
     loader_sasl_password: SecretStr | None = None
+    bootstrap_timeout_s: float = Field(
+        default=30.0, gt=0, description="seconds a client waits for its first broker connection"
+    )
 
     def principal(self, role: Literal["default", "loader"]) -> tuple[str | None, str | None]:
         """``(username, password)`` of the clients of ``role`` (the loader falls back to the

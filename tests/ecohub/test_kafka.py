@@ -51,6 +51,7 @@ def test_client_config_carries_every_security_setting():
     assert config == {
         "bootstrap_servers": ["b1:9093", "b2:9093"],
         "security_protocol": "SASL_SSL",
+        "bootstrap_timeout_ms": 30_000,
         "sasl_mechanism": "SCRAM-SHA-512",
         "sasl_plain_username": "hub",
         "sasl_plain_password": "s3cret-kafka",
@@ -59,7 +60,18 @@ def test_client_config_carries_every_security_setting():
 
 def test_plaintext_config_has_no_sasl_keys():
     config = kafka.client_config(load_settings({"ECOHUB_STACK_CREDENTIALS": "off"}).kafka)
-    assert config == {"bootstrap_servers": ["127.0.0.1:9092"], "security_protocol": "PLAINTEXT"}
+    assert config == {
+        "bootstrap_servers": ["127.0.0.1:9092"],
+        "security_protocol": "PLAINTEXT",
+        "bootstrap_timeout_ms": 30_000,
+    }
+
+
+def test_bootstrap_timeout_is_a_setting():
+    """How long a client waits for a first broker is configurable (kafka-python's default is
+    30 s); the loader lowers it to its outage budget."""
+    env = {"ECOHUB_STACK_CREDENTIALS": "off", "ECOHUB_KAFKA__BOOTSTRAP_TIMEOUT_S": "2.5"}
+    assert kafka.client_config(load_settings(env).kafka)["bootstrap_timeout_ms"] == 2_500
 
 
 LOADER = {**SECURE, "ECOHUB_KAFKA__SASL_MECHANISM": "SCRAM-SHA-256",
@@ -183,3 +195,16 @@ def test_only_ecohub_kafka_imports_the_client_library():
                for p in sorted((ROOT / folder).rglob("*.py"))]
     offenders = [str(p.relative_to(ROOT)) for p in shipped if _imports_kafka_library(p)]
     assert offenders == ["ecohub/kafka.py"]
+
+
+@pytest.mark.parametrize(("outage_s", "expected_s"), [(1.0, 1.0), (0.2, 1.0), (120.0, 30.0)])
+def test_the_loader_bounds_each_bootstrap_by_its_outage_budget(outage_s, expected_s):
+    """A broker that is down is retried for ``outage_timeout_s``: one client's first
+    connection must not wait longer than that on its own."""
+    from ecohub import loader
+
+    settings = load_settings({"ECOHUB_STACK_CREDENTIALS": "off"})
+    bounded = loader._bootstrap_within(settings, outage_s)
+    assert bounded.kafka.bootstrap_timeout_s == expected_s
+    assert settings.kafka.bootstrap_timeout_s == 30.0  # the caller's settings are not changed
+    assert bounded.kafka.bootstrap_servers == settings.kafka.bootstrap_servers

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from connectors import KeyStore, StateStore, get_connector
 from connectors import replay as replay_landing
 from ecohub.db import get_engine
-from ecohub.kafka import Publisher, ensure_topics
+from ecohub.kafka import EventEncoder, Publisher, ensure_topics
 from ecohub.landing import Landing
 from ecohub.lineage import traced_replay, traced_sync
 from ecohub.prepare import PagePreparer, default_workers
@@ -272,6 +272,7 @@ def sync_stream(
     progress: Callable[[StreamReport], None] | None = None,
     reconcile_deletes: bool = False,
     engine: Engine | None = None,
+    preparer: PagePreparer | None = None,
 ) -> StreamReport:
     """Incrementally sync one stream of one portal and record its extract counts.
 
@@ -280,14 +281,16 @@ def sync_stream(
     (daily) schedule rather than with each incremental sync.
 
     ``progress`` is called with the running report after each published page (the CLI draws
-    its progress line from it). ``engine``: the migrated warehouse, when the caller has one
-    (:func:`sync` builds it once for all streams)."""
+    its progress line from it). ``engine``: the migrated warehouse, and ``preparer``: the
+    normalization workers of the run, when the caller has them (:func:`sync` builds both once
+    for all streams)."""
     settings = settings or load_settings()
     engine = engine or _warehouse(settings)
     connector = get_connector(portal, settings)
     report = resume_report(engine, portal, stream, run_id)
     publisher = Publisher(settings, run_id=run_id)
-    preparer = PagePreparer(publisher.encoder, workers=_workers(settings))
+    own = preparer is None
+    preparer = preparer or PagePreparer(publisher.encoder, workers=_workers(settings))
     try:
         drive_pages(
             connector,
@@ -302,7 +305,8 @@ def sync_stream(
             ahead=preparer.ahead,
         )
     finally:
-        preparer.close()
+        if own:
+            preparer.close()
         publisher.close()
     record_extract(engine, **_extract_row(report))  # also a run that read no page
     log.info("sync %s/%s run %s: %s", portal, stream, run_id, report.as_dict())
@@ -384,19 +388,22 @@ def sync(
     engine = _warehouse(settings)
     run_id = run_id or new_run_id(portal)
     names = streams or get_connector(portal, settings).stream_names
-    return [
-        sync_stream(
-            portal,
-            s,
-            run_id=run_id,
-            settings=settings,
-            full_refresh=full_refresh,
-            progress=progress,
-            reconcile_deletes=reconcile_deletes,
-            engine=engine,
-        )
-        for s in names
-    ]
+    encoder = EventEncoder.from_settings(settings, run_id)
+    with PagePreparer(encoder, workers=_workers(settings)) as preparer:  # one pool, all streams
+        return [
+            sync_stream(
+                portal,
+                s,
+                run_id=run_id,
+                settings=settings,
+                full_refresh=full_refresh,
+                progress=progress,
+                reconcile_deletes=reconcile_deletes,
+                engine=engine,
+                preparer=preparer,
+            )
+            for s in names
+        ]
 
 
 @traced_replay

@@ -124,7 +124,9 @@ class PagePreparer:
     :meth:`ahead` wraps the page iterator: it hands each page to the pool as soon as it is read
     and yields it back ``depth`` pages later, in order; :meth:`outcomes` then waits for that
     page's result. A page that did not go through :meth:`ahead` is prepared in process. The
-    pool starts on the first page worth it, so a run of one small page forks nothing.
+    first page is prepared in process too, while the pool starts on the second: a run of one
+    page (a small increment) forks nothing, and a longer one hides the pool's start-up. One
+    preparer may serve every stream of a run (:func:`ecohub.pipeline.sync`): one pool.
     """
 
     def __init__(self, encoder: EventEncoder, *, workers: int, depth: int | None = None) -> None:
@@ -132,6 +134,7 @@ class PagePreparer:
         self.depth = depth if depth is not None else max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[int, Future[list[RecordOutcome]]] = {}
+        self._pages = 0
 
     def ahead(self, pages: Iterable[Any]) -> Iterator[Any]:
         """``pages`` in order, each already submitted to the pool, ``depth`` pages ahead."""
@@ -174,7 +177,8 @@ class PagePreparer:
 
     def _submit(self, page: Any) -> None:
         records = list(page.records)
-        if self.workers <= 0 or len(records) < _MIN_RECORDS_FOR_POOL:
+        self._pages += 1
+        if self.workers <= 0 or self._pages == 1 or len(records) < _MIN_RECORDS_FOR_POOL:
             return
         self._futures[id(page)] = self._executor().submit(_prepare_in_worker, records)
 

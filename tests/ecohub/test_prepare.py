@@ -86,9 +86,11 @@ def test_clear_pii_is_dead_lettered_by_a_worker_too(sample: Any, pii_key: bytes,
     leaky = SourceRecord(record.portal, record.stream, record.key,
                          {**record.data, "name": "Viện gọi 0912 345 678"},
                          landing_uri=record.landing_uri, run_id="run-test")
-    with PagePreparer(encoder, workers=1) as preparer:
-        (page,) = list(preparer.ahead([Page([leaky, record], {})]))
+    with PagePreparer(encoder, workers=1) as preparer:  # the first page is prepared in process
+        first, page = list(preparer.ahead([Page([record], {}), Page([leaky, record], {})]))
+        preparer.outcomes(first)
         leaked, fine = preparer.outcomes(page)
+        assert preparer._pool is not None
     assert leaked.dead_letter_reason is not None
     assert "clear personal data" in leaked.dead_letter_reason
     assert [m.counter for m in leaked.messages] == ["deadletter:pii"]
@@ -115,11 +117,22 @@ def test_look_ahead_is_bounded_by_depth(sample: Any, pii_key: bytes) -> None:
 
 def test_an_error_in_a_worker_is_raised_at_its_page(sample: Any) -> None:
     """Not a data problem but a failure of the code (here: no PII key): raised, not counted."""
-    pages = [Page([sample("stinet_expert"), sample("stinet_org")], {})]
+    pages = [Page([sample("stinet_org")], {}),
+             Page([sample("stinet_expert"), sample("stinet_org")], {})]
     with PagePreparer(_encoder(b""), workers=1) as preparer:
-        (page,) = list(preparer.ahead(pages))
+        first, page = list(preparer.ahead(pages))
         with pytest.raises(ValueError, match="PII HMAC key is empty"):
-            preparer.outcomes(page)
+            preparer.outcomes(first)  # in process
+        with pytest.raises(ValueError, match="PII HMAC key is empty"):
+            preparer.outcomes(page)  # in the worker, raised here
+
+
+def test_a_run_of_one_page_forks_nothing(sample: Any, pii_key: bytes) -> None:
+    with PagePreparer(_encoder(pii_key), workers=2) as preparer:
+        (page,) = list(preparer.ahead([Page([sample("stinet_org"), sample("stinet_task")], {})]))
+        assert [o.entity_types for o in preparer.outcomes(page)] == [["organization"],
+                                                                    ["research_project"]]
+        assert preparer._pool is None
 
 
 _JSON_VALUES = st.recursive(

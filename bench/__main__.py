@@ -207,8 +207,9 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
     loader._validate = timed_validate  # type: ignore[assignment]
     try:
         def load() -> None:
-            for i in range(0, len(messages), 500):
-                loader.process_batch(engine, messages[i:i + 500], group_id="bench")
+            size = loader.BATCH_SIZE  # the micro-batch consume() gathers
+            for i in range(0, len(messages), size):
+                loader.process_batch(engine, messages[i:i + size], group_id="bench")
 
         wall, cpu, _ = peers.timed(load)
     finally:

@@ -385,7 +385,14 @@ def _write(
     now: datetime,
 ) -> None:
     with engine.begin() as conn:
-        apply_events(conn, plan.passing, now)
+        passing = {id(event) for event in plan.passing}
+        hashes = {
+            event["id"]: digest
+            for i, event in plan.events.items()
+            if id(event) in passing and event is not None
+            and (digest := plan.hashes.get(i)) is not None
+        }  # fmt: skip
+        apply_events(conn, plan.passing, now, hashes=hashes)
         insert_ignore(conn, quarantine, [_quarantine_row(q, now) for q in result.quarantine])
         insert_ignore(conn, load_receipts, receipts)
         advanced = {k: v for k, v in result.next_offsets.items() if v > positions.get(k, 0)}

@@ -62,7 +62,9 @@ def _portal(event: Mapping[str, Any]) -> str:
     return str(event.get("sourceportal") or event["entitykey"].split(":", 1)[0])
 
 
-def _version_row(event: Mapping[str, Any], loaded_at: datetime) -> dict[str, Any]:
+def _version_row(
+    event: Mapping[str, Any], loaded_at: datetime, digest: str | None = None
+) -> dict[str, Any]:
     row = _common(event, loaded_at)
     row.update(
         portal=_portal(event),
@@ -70,7 +72,7 @@ def _version_row(event: Mapping[str, Any], loaded_at: datetime) -> dict[str, Any
         valid_to=None,
         is_current=True,
         is_deleted=row["operation"] == "delete",
-        content_hash=content_hash(event),
+        content_hash=digest or content_hash(event),
     )
     return row
 
@@ -204,16 +206,24 @@ def _stage(conn: Connection, events: Sequence[Mapping[str, Any]], loaded_at: dat
 
 
 def apply_events(
-    conn: Connection, events: Sequence[Mapping[str, Any]], loaded_at: datetime | None = None
+    conn: Connection,
+    events: Sequence[Mapping[str, Any]],
+    loaded_at: datetime | None = None,
+    *,
+    hashes: Mapping[str, str] | None = None,
 ) -> None:
     """Write validated events to history and staging inside the caller's transaction.
 
-    Events of envelope v1 (still on compacted topics) are read as v2 (``upgrade_envelope``)."""
+    Events of envelope v1 (still on compacted topics) are read as v2 (``upgrade_envelope``).
+    ``hashes``: :func:`~ecohub.events.content_hash` by event id where the caller has it
+    already (the loader hashes every message to fold duplicates), so it is not hashed twice.
+    """
     if not events:
         return
     loaded_at = loaded_at or datetime.now(UTC).replace(tzinfo=None)
     unique = {event["id"]: upgrade_envelope(dict(event)) for event in events}
-    rows = [_version_row(event, loaded_at) for event in unique.values()]
+    known = hashes or {}
+    rows = [_version_row(e, loaded_at, known.get(i)) for i, e in unique.items()]
     insert_ignore(conn, entity_version, rows)
     keys = {row["entity_key"] for row in rows}
     _restitch(conn, keys)

@@ -152,10 +152,10 @@ def test_a_row_the_warehouse_refuses_is_quarantined_and_the_rest_loads(engine, e
     events = _orgs(entity)
     real = loader.apply_events
 
-    def picky(conn, batch, loaded_at=None):
+    def picky(conn, batch, loaded_at=None, **options):
         if any(e["id"] == events[2]["id"] for e in batch):
             raise ValueError("refused")
-        return real(conn, batch, loaded_at)
+        return real(conn, batch, loaded_at, **options)
 
     monkeypatch.setattr(loader, "apply_events", picky)
     result = process_batch(engine, _messages(events), group_id=GROUP)

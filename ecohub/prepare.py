@@ -20,9 +20,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any, NamedTuple, Protocol
 
 from ecohub.errors import DataQualityError, SchemaValidationError
@@ -99,6 +101,27 @@ def default_workers() -> int:
     if multiprocessing.current_process().daemon:
         return 0
     return max(1, min(4, (os.cpu_count() or 1)))
+
+
+@contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """While worker processes start, hide the parent's ``__main__`` file from multiprocessing.
+
+    A forkserver (or spawn) child runs the parent's main script again before it works; a
+    worker needs nothing from it (it imports this module by name). Under an Airflow task the
+    main script is ``airflow``, whose import fails in a child: the task supervisor puts a
+    blocked metadata-database URL in the environment, so every sync task of the DAGs died
+    with BrokenProcessPool."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 # The worker process's encoder, set once by the pool's initializer.
@@ -180,7 +203,8 @@ class PagePreparer:
         self._pages += 1
         if self.workers <= 0 or self._pages == 1 or len(records) < _MIN_RECORDS_FOR_POOL:
             return
-        self._futures[id(page)] = self._executor().submit(_prepare_in_worker, records)
+        with _main_not_rerun():  # the pool starts its processes here, on demand
+            self._futures[id(page)] = self._executor().submit(_prepare_in_worker, records)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:

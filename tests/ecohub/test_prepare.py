@@ -4,6 +4,7 @@ messages of the in-process path, in page order, at most ``depth`` pages ahead.""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,3 +156,42 @@ def test_messages_are_encoded_to_the_same_bytes_as_the_standard_encoder(value: A
 def test_what_orjson_refuses_goes_through_the_standard_encoder(value: Any) -> None:
     assert kafka_json(value) == json.dumps(value, ensure_ascii=False,
                                            separators=(",", ":")).encode("utf-8")
+
+
+_MAIN_SCRIPT = """
+import sys
+if __name__ != "__main__":  # what the `airflow` script does when a worker imports it again
+    raise RuntimeError("the parent's main script was run again in a worker")
+from ecohub.kafka import EventEncoder
+from ecohub.prepare import PagePreparer
+from tests.ecohub.conftest import SAMPLES, source
+
+class Page:
+    def __init__(self, records):
+        self.records = records
+
+records = [source(*SAMPLES[name][:3], dict(SAMPLES[name][3])) for name in {names!r}]
+encoder = EventEncoder(run_id="run-main", topic_prefix="ecohub.test", pii_key=b"k",
+                       pii_key_id="k-test")
+with PagePreparer(encoder, workers=1) as preparer:
+    (page,) = list(preparer.ahead([Page(records)]))
+    outcomes = preparer.outcomes(page)
+print(sorted(t for o in outcomes for t in o.entity_types))
+"""
+
+
+def test_workers_do_not_run_the_parents_main_script_again(tmp_path: Any) -> None:
+    """Under Airflow the sync's main script is ``airflow``, which cannot be imported in a
+    child of a task (the supervisor blocks the metadata-database URL): workers must start
+    without running it (they died with BrokenProcessPool, failing every sync task)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    script = tmp_path / "main_script.py"
+    script.write_text(_MAIN_SCRIPT.format(names=["techport_tech", "hoip_org"]))
+    out = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "['organization', 'technology_offer']", out.stdout

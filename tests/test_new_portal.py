@@ -144,9 +144,7 @@ def test_a_fourth_portal_runs_end_to_end(tmp_path, sciport):
         assert balance.balanced and balance.complete, balance
 
 
-def test_the_registration_reaches_cli_simulators_rank_and_dags(
-    sciport, tmp_path, capsys, monkeypatch
-):
+def test_the_registration_reaches_connector_simulators_rank_and_cli(sciport, capsys):
     import simulators
     from connectors import get_connector
     from ecohub import cli
@@ -163,6 +161,9 @@ def test_the_registration_reaches_cli_simulators_rank_and_dags(
         cli.main(["sync", "nowhere"])
     assert "(choose from 'stinet', 'techport', 'hoip', 'sciport')" in capsys.readouterr().err
 
+
+def test_the_registration_reaches_the_dags(sciport, tmp_path, monkeypatch):
+    # no capsys here: importing Airflow binds its log handlers to the current stderr
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     from airflow.dag_processing.dagbag import DagBag
 
@@ -173,6 +174,7 @@ def test_the_registration_reaches_cli_simulators_rank_and_dags(
         "ecohub.organization.v1", "ecohub.research_project.v1"]
     reconcile_tasks = {t.task_id for t in dagbag.dags["ecohub_reconcile_deletes"].tasks}
     assert "reconcile_sciport" in reconcile_tasks
+    assert dagbag.dags["ecohub_replay"].params.get_param("portal").schema["enum"][-1] == "sciport"
 
 
 def test_a_deployment_registers_it_through_the_environment(tmp_path):

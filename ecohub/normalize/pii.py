@@ -102,6 +102,16 @@ def _phone_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 _CACHED_MAX_LEN = 80  # dates, codes, names repeat across records; long free text does not
+# An ISO 8601 date or UTC/offset timestamp (a year 1000-9999, at most milliseconds) holds no
+# phone number: the matcher's candidates stop at "T", ":" and "Z", so the longest is the
+# date's digits, which start with the year's first digit - never the "0" or "+" a contact
+# number must start with (see _phone_spans) - and the others have at most 5 digits (the
+# shortest valid number has 6). Every event carries one or two such values, nearly all new,
+# so they missed the cache: about 1 s of matcher per 20k Stinet documents (py-spy, real
+# scale). tests/ecohub/test_pii_cache.py holds the matcher to this over random timestamps.
+_TIMESTAMP = re.compile(
+    r"[1-9]\d{3}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})?)?"
+)
 
 
 @lru_cache(maxsize=1 << 15)
@@ -114,8 +124,9 @@ def _phones(text: str) -> tuple[tuple[int, int, str], ...] | list[tuple[int, int
 
     Why: the matcher parses every digit run and is the scanner's main cost, while two thirds
     of the digit-bearing strings of a sync are repeats (dates, codes, names); it is a pure
-    function of the text, so a remembered answer is the same answer."""
-    if not any(ch.isdigit() for ch in text):
+    function of the text, so a remembered answer is the same answer. Texts without a digit and
+    timestamps (:data:`_TIMESTAMP`) are answered without the matcher."""
+    if not any(ch.isdigit() for ch in text) or _TIMESTAMP.fullmatch(text):
         return ()
     if len(text) <= _CACHED_MAX_LEN:
         return _cached_phones(text)

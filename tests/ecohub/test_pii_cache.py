@@ -5,7 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecohub.normalize.pii import _cached_phones, _phone_spans, _phones, find_clear_pii, redact_text
+from ecohub.normalize.pii import (
+    _TIMESTAMP,
+    _cached_phones,
+    _phone_spans,
+    _phones,
+    find_clear_pii,
+    redact_text,
+)
 
 KEY = b"test-pii-key"
 _PIECES = st.sampled_from([
@@ -42,3 +49,22 @@ def test_scanner_and_redaction_still_find_phones_when_remembered() -> None:
             ("$.a", "phone"), ("$.b[0]", "phone")]
         redacted = redact_text("gọi 0903 123 456", KEY)
         assert redacted is not None and "0903" not in redacted and "hmac:sha256:" in redacted
+
+
+_TIMESTAMPS = st.from_regex(_TIMESTAMP, fullmatch=True)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TIMESTAMPS)
+def test_timestamps_answered_without_the_matcher_hold_no_phone(text: str) -> None:
+    """The shortcut for ISO dates and timestamps gives the matcher's own answer."""
+    assert list(_phone_spans(text)) == []
+    assert list(_phones(text)) == []
+
+
+def test_a_phone_next_to_a_timestamp_is_still_found() -> None:
+    assert list(_phones("2026-03-01T03:12:40Z")) == []
+    assert [e164 for *_, e164 in _phones("2026-03-01T03:12:40Z 0903 123 456")] == [
+        "+84903123456"
+    ]
+    assert find_clear_pii({"updated": "2026-03-01T03:12:40Z", "note": "0903 123 456"}) != []

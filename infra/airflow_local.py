@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from ecohub.errors import FatalError, ServiceUnavailable
@@ -29,11 +31,20 @@ class LocalAirflow:
     """Start, drive and stop a local Airflow whose state lives in ``home``."""
 
     def __init__(
-        self, home: Path, *, api_port: int = 8788, extra_env: dict[str, str] | None = None
+        self,
+        home: Path,
+        *,
+        api_port: int = 8788,
+        extra_env: dict[str, str] | None = None,
+        only_dags: Sequence[str] | None = None,
     ):
+        """``only_dags``: the DAGs this Airflow runs; every other DAG stays paused (created
+        paused, never unpaused), so a test's scheduler does not also run the hourly and daily
+        DAGs of every portal against portals that are not there."""
         self.home = Path(home).resolve()
         self.api_port = api_port
         self.extra_env = dict(extra_env or {})
+        self.only_dags = list(only_dags) if only_dags is not None else None
         self._airflow = str(Path(sys.executable).with_name("airflow"))
 
     @property
@@ -57,7 +68,7 @@ class LocalAirflow:
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": str(self.only_dags is not None),
                 "AIRFLOW__API__HOST": "127.0.0.1",
                 "AIRFLOW__API__PORT": str(self.api_port),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
@@ -115,23 +126,14 @@ class LocalAirflow:
         return True
 
     def stop(self) -> None:
-        """Stop each component's whole process group (workers included), by recorded pid."""
-        for component in COMPONENTS:
-            pid_file = self._pid_file(component)
-            if not pid_file.exists():
-                continue
-            pid = int(pid_file.read_text())
-            for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
-                try:
-                    os.killpg(pid, sig)
-                except ProcessLookupError:
-                    break
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline and _group_alive(pid):
-                    time.sleep(0.2)
-                if not _group_alive(pid):
-                    break
-            pid_file.unlink(missing_ok=True)
+        """Stop each component's whole process group (workers included), by recorded pid:
+        the scheduler and the dag-processor first (the scheduler's running tasks report their
+        end to the api-server), then the api-server; SIGTERM, then SIGKILL after 20 s."""
+        for components in (("scheduler", "dag-processor"), ("api-server",)):
+            pid_files = [self._pid_file(c) for c in components if self._pid_file(c).exists()]
+            _stop_groups([int(f.read_text()) for f in pid_files])
+            for pid_file in pid_files:
+                pid_file.unlink(missing_ok=True)
 
     def wait_for_dags(self, dag_ids: list[str], timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -139,10 +141,16 @@ class LocalAirflow:
             listed = {
                 d["dag_id"] for d in _json(self.cli("dags", "list", "-o", "json", check=False))
             }
-            if set(dag_ids) <= listed:
+            if set(dag_ids) | set(self.only_dags or []) <= listed:
+                self._unpause_only_dags()
                 return
             time.sleep(3)
         raise ServiceUnavailable("DAGs not parsed in time", dags=dag_ids, home=str(self.home))
+
+    def _unpause_only_dags(self) -> None:
+        if self.only_dags:
+            pattern = "^(" + "|".join(re.escape(d) for d in self.only_dags) + ")$"
+            self.cli("dags", "unpause", "--treat-dag-id-as-regex", "-y", pattern)
 
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         args = ["dags", "trigger", dag_id, "-o", "json"]
@@ -165,7 +173,28 @@ class LocalAirflow:
         raise ServiceUnavailable("DAG run did not finish in time", dag=dag_id, run=run_id)
 
 
+def _stop_groups(pgids: list[int]) -> None:
+    """SIGTERM every group, wait for all of them together, then SIGKILL what is left."""
+    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+        alive = [pgid for pgid in pgids if _group_alive(pgid)]
+        for pgid in alive:
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and any(_group_alive(pgid) for pgid in alive):
+            time.sleep(0.2)
+
+
 def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is running. The leader, when this process started
+    it, is reaped first: an exited child stays a zombie, which still counts as a member, so
+    every stop used to wait out its full SIGTERM and SIGKILL grace periods."""
+    try:
+        os.waitpid(pgid, os.WNOHANG)
+    except ChildProcessError:  # not our child (another process started it), or reaped
+        pass
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

@@ -90,10 +90,13 @@ def test_real_scheduler_runs_sync_then_load_on_assets(tmp_path, techport):
     from infra.airflow_local import LocalAirflow
 
     env = _ecohub_env(tmp_path, techport.url)
-    af = LocalAirflow(tmp_path / "airflow", api_port=8788, extra_env=env)
+    # only the two DAGs under test run: the other portals' hourly syncs and the daily DAGs
+    # would run too (against portals that are not there), taking the slots and the cores
+    dags = ["ecohub_sync_techport", "ecohub_load"]
+    af = LocalAirflow(tmp_path / "airflow", api_port=8788, extra_env=env, only_dags=dags)
     af.start()
     try:
-        af.wait_for_dags(["ecohub_sync_techport", "ecohub_load"])
+        af.wait_for_dags(dags)
         run_id = af.trigger("ecohub_sync_techport")
         run = af.wait_for_run("ecohub_sync_techport", run_id or None, timeout=900)
         assert run["state"] == "success", (tmp_path / "airflow").as_posix()

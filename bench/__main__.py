@@ -33,9 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers, report
+from infra.stack import WAREHOUSE_URL
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# the local stack's server, its password file named (an authenticated stack)
+PG_ADMIN_URL = WAREHOUSE_URL.replace("postgresql+psycopg://", "postgresql://").replace(
+    "/ecohub", "/postgres", 1)
 LIFTED = {"rate_limit": {"per_second": 100000, "burst": 100000}}
 
 
@@ -93,7 +96,7 @@ def _fresh_database(name: str) -> str:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    return WAREHOUSE_URL.replace("/ecohub", f"/{name}", 1)
 
 
 def _settings(sims: Simulators, prefix: str, warehouse: str, landing: str) -> Any:
@@ -241,9 +244,9 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
                  work: Path) -> dict[str, Any]:
     import json
 
-    from ecohub.kafka import ensure_topics
+    from ecohub.kafka import client_config, ensure_topics
 
-    bootstrap = settings.kafka.bootstrap_servers
+    security = client_config(settings.kafka)
     ensure_topics(settings)
     # one plain (not compacted) topic for all producers: ProducerPerformance sends no keys,
     # which a compacted entity topic refuses
@@ -255,10 +258,10 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
     runs: dict[str, list[tuple[float, float]]] = {"kafka-python (bare)": [],
                                                    "confluent-kafka (bare)": []}
     for _ in range(2):  # interleaved A/B, best of two each
-        wall, cpu, _ = peers.timed(lambda: peers.bare_kafka_python(bootstrap, payloads))
+        wall, cpu, _ = peers.timed(lambda: peers.bare_kafka_python(security, payloads))
         runs["kafka-python (bare)"].append((wall, cpu))
         try:
-            wall, cpu, _ = peers.timed(lambda: peers.bare_confluent(bootstrap, payloads))
+            wall, cpu, _ = peers.timed(lambda: peers.bare_confluent(security, payloads))
             runs["confluent-kafka (bare)"].append((wall, cpu))
         except ImportError:
             runs.pop("confluent-kafka (bare)", None)
@@ -268,7 +271,7 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
         out[name] = (count, wall, cpu)
     classpath = peers.kafka_tools_classpath(work)
     if classpath and _java_ok():
-        records, rate = peers.producer_performance(classpath, bootstrap, topic, payloads)
+        records, rate = peers.producer_performance(classpath, security, topic, payloads)
         if records and rate > 0:
             out["Kafka ProducerPerformance (Java)"] = (records, records / rate, None)
         else:
@@ -280,7 +283,9 @@ def _plain_topic(settings: Any, name: str) -> str:
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    from ecohub.kafka import client_config
+
+    admin = KafkaAdminClient(**client_config(settings.kafka))
     try:
         if name not in admin.list_topics():
             admin.create_topics([NewTopic(name, settings.kafka.partitions, 1)])
@@ -292,9 +297,10 @@ def _plain_topic(settings: Any, name: str) -> str:
 def _delete_topics(prefix: str) -> None:
     from kafka import KafkaAdminClient
 
+    from ecohub.kafka import client_config
     from ecohub.settings import load_settings
 
-    admin = KafkaAdminClient(bootstrap_servers=load_settings({}).kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**client_config(load_settings({}).kafka))
     try:
         mine = [t for t in admin.list_topics() if t.startswith(f"{prefix}")]
         if mine:

@@ -25,6 +25,7 @@ __all__ = [
     "bare_kafka_python",
     "copy_rows",
     "kafka_tools_classpath",
+    "librdkafka_security",
     "producer_performance",
     "timed",
 ]
@@ -43,11 +44,24 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
-def bare_kafka_python(bootstrap: str, payloads: Sequence[Payload]) -> None:
+def librdkafka_security(security: dict[str, Any]) -> dict[str, Any]:
+    """kafka-python connection settings (``ecohub.kafka.client_config``) in librdkafka's and
+    the Java client's property names."""
+    out: dict[str, Any] = {"bootstrap.servers": ",".join(security["bootstrap_servers"]),
+                           "security.protocol": security["security_protocol"]}
+    if "sasl_mechanism" in security:
+        out |= {"sasl.mechanism": security["sasl_mechanism"],
+                "sasl.username": security["sasl_plain_username"],
+                "sasl.password": security["sasl_plain_password"]}
+    return out
+
+
+def bare_kafka_python(security: dict[str, Any], payloads: Sequence[Payload]) -> None:
+    """``security``: the hub's connection settings (``ecohub.kafka.client_config``)."""
     from kafka import KafkaProducer
 
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+        **security, acks="all", enable_idempotence=True,
         compression_type="gzip", linger_ms=20, batch_size=KAFKA_SETTINGS["batch_bytes"],
     )
     for topic, key, value in payloads:
@@ -56,7 +70,7 @@ def bare_kafka_python(bootstrap: str, payloads: Sequence[Payload]) -> None:
     producer.close()
 
 
-def bare_confluent(bootstrap: str, payloads: Sequence[Payload]) -> None:
+def bare_confluent(security: dict[str, Any], payloads: Sequence[Payload]) -> None:
     from confluent_kafka import KafkaException, Producer
 
     failures: list[str] = []
@@ -66,7 +80,7 @@ def bare_confluent(bootstrap: str, payloads: Sequence[Payload]) -> None:
             failures.append(str(err))
 
     producer = Producer({
-        "bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
+        **librdkafka_security(security), "acks": "all", "enable.idempotence": True,
         "compression.type": "gzip", "linger.ms": 20, "batch.size": KAFKA_SETTINGS["batch_bytes"],
     })
     for topic, key, value in payloads:
@@ -100,17 +114,27 @@ def kafka_tools_classpath(work: Path) -> str | None:
 
 
 def producer_performance(
-    classpath: str, bootstrap: str, topic: str, payloads: Sequence[Payload]
+    classpath: str, security: dict[str, Any], topic: str, payloads: Sequence[Payload]
 ) -> tuple[int, float]:
     """Kafka's ProducerPerformance sending the same values (``--payload-file``); returns
-    (records, records/s as it reports them)."""
+    (records, records/s as it reports them). The connection settings go in a private
+    ``--producer.config`` file: a SASL password never appears on the command line."""
     with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as handle:
         for _topic, _key, value in payloads:
             handle.write(value.replace(b"\n", b" ") + b"\n")
+    props = librdkafka_security(security)
+    if "sasl.username" in props:
+        module = "scram.ScramLoginModule" if props["sasl.mechanism"].startswith("SCRAM") else (
+            "plain.PlainLoginModule")
+        props["sasl.jaas.config"] = (
+            f"org.apache.kafka.common.security.{module} required "
+            f'username="{props.pop("sasl.username")}" password="{props.pop("sasl.password")}";')
+    with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as config:
+        config.write("".join(f"{k}={v}\n" for k, v in props.items()))  # 0600: mkstemp
     cmd = [
         "java", "-cp", classpath, "org.apache.kafka.tools.ProducerPerformance",
         "--topic", topic, "--num-records", str(len(payloads)), "--payload-file", handle.name,
-        "--throughput", "-1", "--producer-props", f"bootstrap.servers={bootstrap}", "acks=all",
+        "--throughput", "-1", "--producer.config", config.name, "--producer-props", "acks=all",
         "enable.idempotence=true", "compression.type=gzip", "linger.ms=20",
         f"batch.size={KAFKA_SETTINGS['batch_bytes']}",
     ]
@@ -118,6 +142,7 @@ def producer_performance(
         done = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=900)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+        Path(config.name).unlink(missing_ok=True)
     sent = [line for line in done.stdout.splitlines() if "records sent" in line]
     if not sent or sent[-1].startswith("0 records"):
         print(f"ProducerPerformance: {done.stdout[-500:]} {done.stderr[-1000:]}")

@@ -135,9 +135,10 @@ def lineage_cost(rounds: int) -> None:
 def _drop_bench_topics() -> None:
     from kafka import KafkaAdminClient
 
+    from ecohub.kafka import client_config
     from ecohub.settings import load_settings
 
-    admin = KafkaAdminClient(bootstrap_servers=load_settings().kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**client_config(load_settings().kafka))
     try:
         ours = [t for t in admin.list_topics() if t.startswith("ecohub.bench")]
         if ours:

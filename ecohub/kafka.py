@@ -35,7 +35,17 @@ from typing import Any, Literal, NamedTuple
 
 import orjson
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ConfigResource,
+    ConfigResourceType,
+    ResourcePattern,
+    ResourceType,
+    UserScramCredentialUpsertion,
+)
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
@@ -58,6 +68,7 @@ from ecohub.records import CanonicalRecord, SourceRecord
 from ecohub.settings import KafkaSettings, Settings
 
 __all__ = [
+    "AclRule",
     "ConsumedEvent",
     "EventConsumer",
     "EventEncoder",
@@ -74,11 +85,13 @@ __all__ = [
     "ensure_topics",
     "entity_topic",
     "entity_topics",
+    "hub_acls",
     "producer",
     "quarantine_topic",
     "read_topic",
     "rebalance_listener",
     "restricted_topic",
+    "secure_cluster",
     "send_and_flush",
     "topic_plan",
 ]
@@ -334,6 +347,83 @@ def ensure_topics(settings: Settings, role: Role = "default", *,
     finally:
         client.close()
     return list(plan)
+
+
+# --------------------------------------------------------------------------- users and ACLs
+@dataclass(frozen=True)
+class AclRule:
+    """One ACL: ``principal`` (``User:name``) is allowed or denied ``operation`` on a resource
+    (``TOPIC``/``GROUP``/``CLUSTER``) named ``name`` -- or on every name starting with it when
+    ``prefixed``."""
+
+    principal: str
+    permission: Literal["ALLOW", "DENY"]
+    resource_type: Literal["TOPIC", "GROUP", "CLUSTER"]
+    name: str
+    operation: str
+    prefixed: bool = False
+
+
+_HUB_TOPIC_OPS = ("READ", "WRITE", "CREATE", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS",
+                  "ALTER_CONFIGS")
+
+
+def hub_acls(settings: Settings, *, publisher: str, loader: str, reader: str | None = None,
+             all_topics: bool = False) -> list[AclRule]:
+    """The ACLs of the hub's principals on an authorizing cluster.
+
+    The publisher (every hub client but the loader's) and the loader may do what the hub does
+    to its topics (those under ``topic_prefix.``, or every topic when ``all_topics``: the
+    local stack, whose tests use their own prefixes) and consumer groups; ``reader``
+    (downstream apps) may only read. Only the loader may read the restricted PII topic: an
+    explicit DENY for every other principal, which wins over any ALLOW given later by mistake.
+    The admin is a super user and needs none.
+    """
+    topics, prefixed = ("*", False) if all_topics else (f"{settings.kafka.topic_prefix}.", True)
+    restricted = restricted_topic(settings.kafka.topic_prefix)
+    hub = (_HUB_TOPIC_OPS, ("READ", "DESCRIBE", "DELETE"), ("IDEMPOTENT_WRITE", "DESCRIBE"))
+    grants: dict[str, tuple[tuple[str, ...], ...]] = {publisher: hub, loader: hub}
+    if reader:
+        grants[reader] = (("READ", "DESCRIBE", "DESCRIBE_CONFIGS"), ("READ", "DESCRIBE"),
+                          ("DESCRIBE",))
+    rules: list[AclRule] = []
+    for user, (topic_ops, group_ops, cluster_ops) in grants.items():
+        who = f"User:{user}"
+        rules += [AclRule(who, "ALLOW", "TOPIC", topics, op, prefixed) for op in topic_ops]
+        rules += [AclRule(who, "ALLOW", "GROUP", "*", op) for op in group_ops]
+        rules += [AclRule(who, "ALLOW", "CLUSTER", "kafka-cluster", op) for op in cluster_ops]
+        if user != loader:
+            rules.append(AclRule(who, "DENY", "TOPIC", restricted, "READ"))
+    return rules
+
+
+def secure_cluster(settings: Settings, users: Mapping[str, str], rules: Iterable[AclRule],
+                   *, mechanism: str = "SCRAM-SHA-512", iterations: int = 8192) -> None:
+    """As the settings' principal (a super user): set the SCRAM credentials of ``users``
+    (``{name: password}``; the broker keeps only salted keys) and create ``rules``.
+    Idempotent; a changed password takes effect for new connections. Raises
+    :class:`ServiceUnavailable` naming what the cluster refused."""
+    client = admin(settings, client_id="ecohub-security", request_timeout_ms=30000)
+    try:
+        upserts = [UserScramCredentialUpsertion(name, mechanism, password, iterations=iterations)
+                   for name, password in users.items()]
+        failed = {name: err for name, err in
+                  (client.alter_user_scram_credentials(upserts) if upserts else {}).items() if err}
+        acls = [ACL(rule.principal, "*", ACLOperation[rule.operation],
+                    ACLPermissionType[rule.permission],
+                    ResourcePattern(ResourceType[rule.resource_type], rule.name,
+                                    ACLResourcePatternType.PREFIXED if rule.prefixed
+                                    else ACLResourcePatternType.LITERAL))
+                for rule in rules]  # fmt: skip
+        refused = client.create_acls(acls).get("failed", []) if acls else []
+    except KafkaError as exc:
+        raise ServiceUnavailable(f"Kafka refused the security setup: {exc}") from exc
+    finally:
+        client.close()
+    if refused:
+        failed["acls"] = ", ".join(sorted({getattr(e, "__name__", str(e)) for e in refused}))
+    if failed:
+        raise ServiceUnavailable(f"Kafka refused users or ACLs: {failed}", service="kafka")
 
 
 # --------------------------------------------------------------------------- publisher

@@ -49,9 +49,9 @@ from pathlib import Path
 from defusedxml import ElementTree
 
 from ecohub.errors import ConfigError, EcohubError, FatalError, ServiceUnavailable
-from ecohub.events import restricted_topic
+from ecohub.kafka import AclRule, hub_acls, secure_cluster
 from ecohub.localstack import CREDENTIALS_FILE, PGPASS_FILE, LocalStackCredentials
-from ecohub.settings import KafkaSettings, load_settings
+from ecohub.settings import Settings, load_settings
 
 __all__ = [
     "DEFAULT_AUTH",
@@ -119,7 +119,6 @@ KAFKA_BOOTSTRAP = f"{LOOPBACK}:{KAFKA_PORT}"
 PG_PORT = 5432
 PG_USER = "postgres"
 PG_DATABASE = "ecohub"
-WAREHOUSE_URL = f"postgresql+psycopg://{PG_USER}@{LOOPBACK}:{PG_PORT}/{PG_DATABASE}"
 S3_PORT = 9000
 S3_ENDPOINT_URL = f"http://{LOOPBACK}:{S3_PORT}"
 S3_REGION = "us-east-1"
@@ -128,7 +127,7 @@ LANDING_BUCKET = "ecohub-landing"
 _DEV_S3_ACCESS_KEY = "ecohub"
 _DEV_S3_SECRET_KEY = "ecohub-secret"  # noqa: S105 - documented dev value; production: settings
 
-DEFAULT_AUTH = False
+DEFAULT_AUTH = True
 """Whether the checkout's stack (:meth:`Stack.default`) runs with authentication."""
 
 SERVICES = ("postgres", "kafka", "s3", "webhooks")
@@ -193,8 +192,10 @@ class Stack:
         return self.var / PGPASS_FILE
 
     def credentials(self, *, create: bool = False) -> LocalStackCredentials | None:
-        """The stack's generated secrets (``None`` for an open stack). ``create`` generates them
-        when missing and re-points them at this stack's ports (``up`` does, under its lock)."""
+        """The stack's generated secrets: ``None`` for an open stack, and for one whose ``up``
+        has not generated them yet (its services, if any run, were started open). ``create``
+        generates them when missing and re-points them at this stack's ports (``up`` does,
+        under its lock)."""
         if not self.auth:
             return None
         endpoints = {"pg_host": LOOPBACK, "pg_port": self.pg_port, "pg_user": PG_USER,
@@ -203,8 +204,7 @@ class Stack:
         path = self.credentials_file
         if not path.is_file():
             if not create:
-                raise ConfigError(
-                    f"the stack has no credentials yet ({path}): run `python -m infra.stack up`")
+                return None
             log.info("generating the stack's credentials in %s", path)
             return LocalStackCredentials.generate(**endpoints).write(path)  # type: ignore[arg-type]
         creds = LocalStackCredentials.read(path)
@@ -273,6 +273,10 @@ def stack_root(checkout: Path) -> Path:
     is a symlink to another checkout's (a git worktree sharing one running stack), that one,
     so the shared stack's pid files and JVM markers are recognised as ours."""
     return (checkout / "var").resolve().parent
+
+
+WAREHOUSE_URL = Stack(root=stack_root(ROOT), auth=DEFAULT_AUTH).warehouse_url
+"""The checkout's ``ecohub`` database (its password file named, see :attr:`Stack.warehouse_url`)."""
 
 
 def s3_credentials() -> tuple[str, str]:
@@ -781,67 +785,41 @@ def _kafka_ready(stack: Stack) -> bool:
         admin.close()
 
 
-def kafka_acls(creds: LocalStackCredentials, prefix: str | None = None) -> list[tuple[str, ...]]:
-    """The stack's ACLs as ``(principal, permission, resource type, resource name, operation)``.
+def _admin_settings(stack: Stack, creds: LocalStackCredentials) -> Settings:
+    admin = creds.principal("admin")
+    return load_settings({
+        "ECOHUB_STACK_CREDENTIALS": "off",
+        "ECOHUB_KAFKA__BOOTSTRAP_SERVERS": stack.kafka_bootstrap,
+        "ECOHUB_KAFKA__SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "ECOHUB_KAFKA__SASL_MECHANISM": KAFKA_SCRAM,
+        "ECOHUB_KAFKA__SASL_USERNAME": admin.username,
+        "ECOHUB_KAFKA__SASL_PASSWORD": admin.password,
+    })
 
-    The publisher (the hub's default principal, also used by tests and tools) and the loader may
-    do what the hub does to any topic and group; the reader may only read. Only the loader may
-    read the restricted PII topic: an explicit DENY for every other principal (a DENY wins over
-    any ALLOW), so a later broad ALLOW cannot open it by mistake.
-    """
-    restricted = restricted_topic(prefix or KafkaSettings().topic_prefix)
-    hub_topic = ("READ", "WRITE", "CREATE", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS",
-                 "ALTER_CONFIGS")
-    grants = {
-        "publisher": (hub_topic, ("READ", "DESCRIBE", "DELETE"), ("IDEMPOTENT_WRITE", "DESCRIBE")),
-        "loader": (hub_topic, ("READ", "DESCRIBE", "DELETE"), ("IDEMPOTENT_WRITE", "DESCRIBE")),
-        "reader": (("READ", "DESCRIBE", "DESCRIBE_CONFIGS"), ("READ", "DESCRIBE"), ("DESCRIBE",)),
-    }
-    acls: list[tuple[str, ...]] = []
-    for role, (topic_ops, group_ops, cluster_ops) in grants.items():
-        user = f"User:{creds.principal(role).username}"
-        acls += [(user, "ALLOW", "TOPIC", "*", op) for op in topic_ops]
-        acls += [(user, "ALLOW", "GROUP", "*", op) for op in group_ops]
-        acls += [(user, "ALLOW", "CLUSTER", "kafka-cluster", op) for op in cluster_ops]
-        if role != "loader":
-            acls.append((user, "DENY", "TOPIC", restricted, "READ"))
-    return acls
+
+def kafka_acls(creds: LocalStackCredentials) -> list[AclRule]:
+    """The stack's ACLs (:func:`ecohub.kafka.hub_acls` on every topic: tests use their own
+    prefixes): only the loader may read ``ecohub.restricted.pii.v1``."""
+    return hub_acls(load_settings({"ECOHUB_STACK_CREDENTIALS": "off"}),
+                    publisher=creds.principal("publisher").username,
+                    loader=creds.principal("loader").username,
+                    reader=creds.principal("reader").username, all_topics=True)  # fmt: skip
 
 
 def _kafka_secure(stack: Stack) -> None:
-    """Upsert the SCRAM credentials of the non-admin principals and the ACLs (idempotent: run
-    by every ``up``, so a changed password in the credentials file takes effect)."""
+    """Upsert the SCRAM credentials of the non-admin principals and the ACLs, as the admin
+    (idempotent: run by every ``up``, so a changed password in the credentials file takes
+    effect)."""
     creds = stack.credentials()
     if creds is None:
         return
-    from kafka import KafkaAdminClient
-    from kafka.admin import (
-        ACL,
-        ACLOperation,
-        ACLPermissionType,
-        ResourcePattern,
-        ResourceType,
-        UserScramCredentialUpsertion,
-    )
-
-    admin = KafkaAdminClient(client_id="ecohub-services", request_timeout_ms=30000,
-                             **kafka_client_config(stack))  # fmt: skip
+    users = {p.username: p.password for role, p in creds.kafka_principals.items()
+             if role != "admin"}
     try:
-        upserts = [UserScramCredentialUpsertion(p.username, KAFKA_SCRAM, p.password,
-                                                iterations=_SCRAM_ITERATIONS)
-                   for role, p in creds.kafka_principals.items() if role != "admin"]
-        failed = {user: err for user, err in admin.alter_user_scram_credentials(upserts).items()
-                  if err}
-        acls = [ACL(principal, "*", ACLOperation[op], ACLPermissionType[permission],
-                    ResourcePattern(ResourceType[rtype], name))
-                for principal, permission, rtype, name, op in kafka_acls(creds)]
-        refused = admin.create_acls(acls).get("failed", [])
-        if refused:
-            failed["acls"] = ", ".join(sorted({getattr(e, "__name__", str(e)) for e in refused}))
-    finally:
-        admin.close()
-    if failed:
-        raise FatalError(f"Kafka refused the stack's users or ACLs: {failed}")
+        secure_cluster(_admin_settings(stack, creds), users, kafka_acls(creds),
+                       mechanism=KAFKA_SCRAM, iterations=_SCRAM_ITERATIONS)
+    except ServiceUnavailable as exc:
+        raise FatalError(f"the stack's Kafka users or ACLs: {exc}") from exc
 
 
 def _is_kafka(stack: Stack, argv: list[str]) -> bool:
@@ -1265,6 +1243,31 @@ def _check_ports_free(stack: Stack, svc: _Service) -> None:
             )
 
 
+def _mode_file(stack: Stack, svc: _Service) -> Path:
+    """Records whether the running service was started with authentication."""
+    return stack.run_dir / f"{svc.name}.auth"
+
+
+def _refuse_open_services(stack: Stack, services: Sequence[_Service]) -> None:
+    """An authenticated stack does not adopt a service some earlier ``up`` started without
+    authentication (its clients would now present credentials it does not check, or the
+    reverse): stop and start the stack instead. Checked before any credential is generated."""
+    if not stack.auth:
+        return
+    wrong = []
+    for svc in services:
+        pid = _our_pid(stack, svc)
+        mode = _mode_file(stack, svc)
+        if pid is not None and (not mode.is_file() or mode.read_text().strip() != "on"):
+            wrong.append(f"{svc.name} (pid {pid})")
+    if wrong:
+        raise ServiceUnavailable(
+            f"{', '.join(wrong)} run without authentication, the stack now runs with it: "
+            "restart the stack (`python -m infra.stack down` then `up`; `make down up`)",
+            services=[w.split()[0] for w in wrong],
+        )
+
+
 def _up_one(stack: Stack, svc: _Service) -> None:
     pid = _our_pid(stack, svc)
     strays = _strays(stack, svc) if pid is None else set()
@@ -1289,6 +1292,7 @@ def _up_one(stack: Stack, svc: _Service) -> None:
         _stop_pid(pid, svc.stop_signal)
         stack.pid_file(svc.name).unlink(missing_ok=True)
         raise
+    _mode_file(stack, svc).write_text("on\n" if stack.auth else "off\n", encoding="ascii")
     log.info("%s up (pid %d) in %.1fs", svc.name, pid, time.monotonic() - started)
 
 
@@ -1320,6 +1324,7 @@ def _down_one(stack: Stack, svc: _Service) -> None:
     if left:
         raise FatalError(f"{svc.name} still running after stop", pids=left, service=svc.name)
     stack.pid_file(svc.name).unlink(missing_ok=True)
+    _mode_file(stack, svc).unlink(missing_ok=True)
     if svc.name == "s3":
         _s3_config_file(stack).unlink(missing_ok=True)
 
@@ -1336,6 +1341,7 @@ def up(only: Sequence[str] | None = None, stack: Stack | None = None) -> list[Se
         folder.mkdir(parents=True, exist_ok=True)
     with _stack_lock(stack):
         _ensure_installed([svc.name for svc in services])
+        _refuse_open_services(stack, services)
         stack.credentials(create=True)
         for svc in services:
             _up_one(stack, svc)

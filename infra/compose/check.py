@@ -721,7 +721,8 @@ def project_facts(root: Path = ROOT) -> Facts:
     from ecohub.settings import env_names, load_settings
     from infra import stack as services
 
-    defaults = load_settings({})
+    # the code's own defaults: never the local development stack's picked-up credentials
+    defaults = load_settings({"ECOHUB_STACK_CREDENTIALS": "off"})
     names = set(env_names()) | set(direct_env_reads(_iter_python(root, CODE_FOLDERS)))
     secrets = {name for name in names if _is_secret_setting(name)}
     prefix = defaults.kafka.topic_prefix

@@ -170,8 +170,7 @@ def test_s3_keys_are_given_generated_or_the_development_pair(tmp_path):
     given = Stack(root=tmp_path / "given", s3_identity="a-key", s3_credential="a-secret", auth=True)
     assert given.s3_keys() == ("a-key", "a-secret")
     secured = Stack(root=tmp_path / "auth", auth=True)
-    with pytest.raises(ConfigError, match=r"infra\.stack up"):
-        secured.s3_keys()  # not generated yet: only `up` generates
+    assert secured.credentials() is None  # only `up` generates them; until then it is open
     creds = secured.credentials(create=True)
     assert creds is not None
     assert secured.s3_keys() == (creds.s3_access_key, creds.s3_secret_key)
@@ -536,13 +535,16 @@ def test_only_the_loader_may_read_the_restricted_topic(secured):
     creds = secured.credentials()
     assert creds is not None
     acls = services.kafka_acls(creds)
-    denies = {(who, name, op) for who, perm, _t, name, op in acls if perm == "DENY"}
-    assert denies == {("User:ecohub-publisher", "ecohub.restricted.pii.v1", "READ"),
-                      ("User:ecohub-reader", "ecohub.restricted.pii.v1", "READ")}
-    reader_ops = {op for who, perm, rtype, _n, op in acls
-                  if who == "User:ecohub-reader" and perm == "ALLOW" and rtype == "TOPIC"}
+    denies = {(r.principal, r.name, r.operation, r.prefixed) for r in acls
+              if r.permission == "DENY"}
+    assert denies == {("User:ecohub-publisher", "ecohub.restricted.pii.v1", "READ", False),
+                      ("User:ecohub-reader", "ecohub.restricted.pii.v1", "READ", False)}
+    reader_ops = {r.operation for r in acls if r.principal == "User:ecohub-reader"
+                  and r.permission == "ALLOW" and r.resource_type == "TOPIC"}
     assert reader_ops == {"READ", "DESCRIBE", "DESCRIBE_CONFIGS"}
-    assert not [a for a in acls if a[0] == "User:ecohub-admin"]  # super user: needs none
+    assert {r.name for r in acls if r.resource_type == "TOPIC" and r.permission == "ALLOW"} == {
+        "*"}  # the stack's tests use their own topic prefixes
+    assert not [r for r in acls if r.principal == "User:ecohub-admin"]  # super user: needs none
 
 
 def test_the_storage_format_gets_a_salted_scram_credential_not_the_password(secured):
@@ -584,3 +586,18 @@ def test_the_postgres_verifier_is_rfc_5802_scram_sha_256():
     assert base64.b64decode(stored_b64) == hashlib.sha256(client_key).digest()
     assert base64.b64decode(server_b64) == hmac.new(salted, b"Server Key", hashlib.sha256).digest()
     assert services.scram_sha256_verifier("mật-khẩu") != verifier  # fresh salt each time
+
+
+def test_an_authenticated_up_refuses_to_adopt_a_service_started_open(tmp_path):
+    """Before the switch the checkout's services ran open: `up` must say to restart them, not
+    adopt them (its clients would present credentials the service does not check)."""
+    import dataclasses
+
+    svc = dataclasses.replace(services._TABLE["kafka"], identifies=lambda _st, _argv: True)
+    stack = Stack(root=tmp_path, auth=True)
+    services.write_pid_file(stack.pid_file("kafka"), os.getpid())  # "running": this process
+    with pytest.raises(services.ServiceUnavailable, match="run without authentication"):
+        services._refuse_open_services(stack, [svc])
+    services._mode_file(stack, svc).write_text("on\n")
+    services._refuse_open_services(stack, [svc])  # started with authentication: adopted
+    services._refuse_open_services(Stack(root=tmp_path), [svc])  # an open stack: never refused

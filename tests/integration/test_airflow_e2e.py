@@ -12,16 +12,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from infra.stack import S3_ENDPOINT_URL
 from tests.fixtures.kafka_topics import unique_tag
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-S3 = {
-    "ECOHUB_LANDING__S3_ENDPOINT_URL": "http://127.0.0.1:9000",
-    "ECOHUB_LANDING__S3_ACCESS_KEY": "ecohub",
-    "ECOHUB_LANDING__S3_SECRET_KEY": "ecohub-secret",
-}
+# the stack's keys are picked up by the settings from its credentials file
+S3 = {"ECOHUB_LANDING__S3_ENDPOINT_URL": S3_ENDPOINT_URL}
 
 
 @pytest.fixture

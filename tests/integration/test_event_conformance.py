@@ -43,6 +43,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 from jschon import JSON, JSONSchema, create_catalog
 from kafka import KafkaAdminClient
 
+from tests.fixtures.kafka_topics import confluent_config, kafka_config
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,7 +179,7 @@ def binding_problems(record: Record) -> list[str]:
 # --------------------------------------------------------------------------- a real run
 def read_topic(bootstrap: str, topic: str) -> list[Record]:
     """Every message of a topic with confluent-kafka, from the beginning to the current end."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"conf-{uuid.uuid4().hex}",
+    consumer = Consumer({**confluent_config(bootstrap), "group.id": f"conf-{uuid.uuid4().hex}",
                          "enable.auto.commit": False})
     try:
         partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
@@ -262,7 +264,7 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             yield {"settings": settings, "messages": messages, "leaked": leaked}
         finally:
             patch.undo()
-            admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+            admin = KafkaAdminClient(**kafka_config(kafka_bootstrap))
             try:
                 admin.delete_topics(topics)
             finally:

@@ -25,13 +25,13 @@ from kafka.admin import ConfigResource, ConfigResourceType
 import simulators
 from connectors import get_connector
 from ecohub.errors import DataQualityError
-from ecohub.kafka import EventConsumer, Publisher, ensure_topics
+from ecohub.kafka import EventConsumer, Publisher, client_config, ensure_topics
 from ecohub.landing import Landing
 from ecohub.normalize import normalize
 from ecohub.normalize.pii import find_clear_pii
 from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
-from tests.fixtures.kafka_topics import unique_tag
+from tests.fixtures.kafka_topics import kafka_config, unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def validator(relative: str) -> Draft202012Validator:
 
 def read_all(bootstrap: str, topic: str) -> list[Any]:
     """Every message of a topic, from the beginning to the current end."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_config(bootstrap), enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         consumer.assign(partitions)
@@ -77,7 +77,7 @@ def settings(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> 
 def topics(settings: Settings) -> Iterator[list[str]]:
     names = ensure_topics(settings)
     yield names
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**client_config(settings.kafka))
     try:
         admin.delete_topics(names)
     finally:
@@ -124,7 +124,7 @@ def test_topics_are_created_with_the_configured_config(settings: Settings,
                                                        topics: list[str]) -> None:
     prefix = settings.kafka.topic_prefix
     assert ensure_topics(settings) == topics  # idempotent
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**client_config(settings.kafka))
     try:
         described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(topics)}
         configs = admin.describe_configs(

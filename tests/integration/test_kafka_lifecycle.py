@@ -13,10 +13,16 @@ import pytest
 from kafka import KafkaAdminClient
 
 from ecohub.errors import ServiceUnavailable
-from ecohub.kafka import TOPICS_READY_TIMEOUT_S, Publisher, deadletter_topic, ensure_topics
+from ecohub.kafka import (
+    TOPICS_READY_TIMEOUT_S,
+    Publisher,
+    client_config,
+    deadletter_topic,
+    ensure_topics,
+)
 from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
-from tests.fixtures.kafka_topics import unique_tag
+from tests.fixtures.kafka_topics import kafka_config, unique_tag
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +36,7 @@ def settings(kafka_bootstrap: str) -> Iterator[Settings]:
         "ECOHUB_KAFKA__PARTITIONS": "2",
         "ECOHUB_PII_HMAC_KEY": "integration-test-key",
     })
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_config(kafka_bootstrap))
     try:
         mine = [t for t in admin.list_topics() if t.startswith(f"{prefix}.")]
         if mine:
@@ -58,7 +64,7 @@ def test_ensure_topics_waits_for_a_leader_on_every_partition_with_its_own_budget
     assert ensure_topics(settings, ready_timeout_s=45) == names  # existing topics: waited too
     assert calls[1] == (sorted(names), 45_000)
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**client_config(settings.kafka))
     try:
         described = admin.describe_topics(names)
     finally:
@@ -84,7 +90,7 @@ def test_close_after_the_topic_was_deleted_raises_within_its_timeout(settings):
     assert publisher.flush().dead_lettered == 1
 
     topic = deadletter_topic(settings.kafka.topic_prefix)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+    admin = KafkaAdminClient(**client_config(settings.kafka))
     try:
         admin.delete_topics([topic])
         while topic in admin.list_topics():  # deletion is asynchronous

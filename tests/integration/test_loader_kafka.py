@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ecohub.db import get_engine
 from ecohub.events import event_headers, side_message_validator
-from ecohub.kafka import ensure_topics
+from ecohub.kafka import client_config, ensure_topics
 from ecohub.loader import consume, lag, quarantine_topic
 from ecohub.settings import Settings, load_settings
 from ecohub.warehouse import checksums, init_db
@@ -104,7 +104,7 @@ def _events() -> tuple[list[dict], int]:
 
 def _publish(settings: Settings, events: list[dict]) -> None:
     ensure_topics(settings)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, acks="all")
+    producer = KafkaProducer(**client_config(settings.kafka), acks="all")
     topic = f"{settings.kafka.topic_prefix}.organization.v1"
     for event in events:
         producer.send(
@@ -126,7 +126,7 @@ def _publish(settings: Settings, events: list[dict]) -> None:
 def _quarantine_messages(settings: Settings) -> list[dict]:
     consumer = KafkaConsumer(
         quarantine_topic(settings),
-        bootstrap_servers=settings.kafka.bootstrap_servers,
+        **client_config(settings.kafka),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
         group_id=None,

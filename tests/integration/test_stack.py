@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from infra import stack as services
+from tests.fixtures.kafka_topics import kafka_config
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ def topic(kafka_bootstrap):
     from kafka import KafkaAdminClient
 
     name = f"it-stack-{uuid.uuid4().hex[:12]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="it-stack")
+    admin = KafkaAdminClient(**kafka_config(kafka_bootstrap), client_id="it-stack")
     admin.create_topics(
         {name: {"num_partitions": 1, "replication_factor": 1}}, wait_for_metadata=True
     )
@@ -58,12 +59,12 @@ def test_kafka_event_round_trips_with_key_and_headers(
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     value = json.dumps(payload, ensure_ascii=False).encode()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_config(kafka_bootstrap), acks="all")
     metadata = producer.send(topic, key=key, value=value, headers=headers).get(timeout=30)
     producer.close()
 
     consumer = KafkaConsumer(
-        bootstrap_servers=kafka_bootstrap, enable_auto_commit=False, consumer_timeout_ms=10_000
+        **kafka_config(kafka_bootstrap), enable_auto_commit=False, consumer_timeout_ms=10_000
     )
     consumer.assign([TopicPartition(topic, 0)])
     consumer.seek(TopicPartition(topic, 0), metadata.offset)
@@ -79,7 +80,7 @@ def test_auto_topic_creation_is_off(kafka_bootstrap):
     from kafka.errors import KafkaTimeoutError
 
     missing = f"it-stack-missing-{uuid.uuid4().hex[:12]}"
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, max_block_ms=3000)
+    producer = KafkaProducer(**kafka_config(kafka_bootstrap), max_block_ms=3000)
     with pytest.raises(KafkaTimeoutError):
         producer.send(missing, value=b"{}").get(timeout=10)
     producer.close()

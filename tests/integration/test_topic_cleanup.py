@@ -9,7 +9,13 @@ import uuid
 import pytest
 from kafka import KafkaAdminClient
 
-from tests.fixtures.kafka_topics import SESSION_MARK, delete_marked_topics, marked, unique_tag
+from tests.fixtures.kafka_topics import (
+    SESSION_MARK,
+    delete_marked_topics,
+    kafka_config,
+    marked,
+    unique_tag,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +37,7 @@ def test_cleanup_deletes_its_sessions_topics_and_leaves_a_concurrent_sessions(ka
         "concurrent": f"it{unique_tag(theirs)}.organization.v1",
         "hub": f"ecohub.it{unique_tag(mine)}.organization.v1",
     }
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(**kafka_config(kafka_bootstrap))
     try:
         admin.create_topics({name: {"num_partitions": 1, "replication_factor": 1}
                              for name in topics.values()}, wait_for_metadata=True)  # fmt: skip

@@ -24,6 +24,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 import simulators
 import simulators.techport
 from infra import stack as services
+from tests.fixtures.kafka_topics import kafka_config
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 def _kafka_messages(prefix: str) -> list[bytes]:
     """Every key, value and header of every message in the run's topics, read to their ends."""
     consumer = KafkaConsumer(
-        bootstrap_servers=services.KAFKA_BOOTSTRAP, auto_offset_reset="earliest",
+        **kafka_config(services.KAFKA_BOOTSTRAP), auto_offset_reset="earliest",
         enable_auto_commit=False, group_id=None,
     )
     try:
@@ -73,7 +74,7 @@ def _kafka_messages(prefix: str) -> list[bytes]:
 
 
 def _delete_topics(prefix: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=services.KAFKA_BOOTSTRAP, request_timeout_ms=30000)
+    admin = KafkaAdminClient(**kafka_config(services.KAFKA_BOOTSTRAP), request_timeout_ms=30000)
     try:
         ours = [t for t in admin.list_topics() if t.startswith(prefix + ".")]
         if ours:
@@ -86,7 +87,7 @@ def _require_kafka() -> None:
     """Fail loudly (never skip) when the stack's Kafka does not answer."""
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=services.KAFKA_BOOTSTRAP, request_timeout_ms=10000
+            **kafka_config(services.KAFKA_BOOTSTRAP), request_timeout_ms=10000
         )
         admin.close()
     except Exception as exc:
@@ -178,6 +179,9 @@ def test_no_secret_reaches_any_output_file_row_or_message(tmp_path, techport, ec
                  for name, run in runs.items() for stream in ("stdout", "stderr")}
     haystacks |= {str(p): p.read_bytes() for p in files}
     haystacks |= {f"kafka message {i}": m for i, m in enumerate(messages)}
-    leaks = [(where, secret) for where, data in haystacks.items() for secret in ALL
+    # the local stack's generated secrets too: the runs above used its Kafka principals
+    creds = services.Stack.default().credentials()
+    secrets = ALL + (creds.secret_values() if creds else [])
+    leaks = [(where, secret) for where, data in haystacks.items() for secret in secrets
              if secret.encode() in data]
     assert leaks == []

@@ -94,8 +94,9 @@ def schema_url(engine: Engine) -> str:
     with engine.connect() as conn:
         schema = conn.execute(text("SELECT current_schema()")).scalar_one()
     assert schema and schema.startswith("t_"), schema  # never the shared public schema
-    url = engine.url.render_as_string(hide_password=False)
-    return f"{url}?options=-csearch_path%3D{schema}"
+    # added to the URL's query (it may already name a password file)
+    url = engine.url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

@@ -82,6 +82,7 @@ SCHEMA_PATH = HERE / "compose-spec.json"
 SCHEMA_SHA256 = "89f4bdc4ba651ff024118917a7cdb67d9d78c1af4bab9b12ec2fc85f5b7d90d3"
 PREFIX = "ECOHUB_"
 # Names that hold credentials whatever the code says (AIRFLOW__CORE__FERNET_KEY, POSTGRES_PASSWORD).
+STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 SECRET_NAME = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY)$")
 # Where each stateful image keeps its data; a named volume must be mounted there.
 DATA_DIRS = {
@@ -526,7 +527,8 @@ def kafka_problems(
     compose: Mapping[str, Any], resolved: Mapping[str, Any], service: str, version: str
 ) -> list[str]:
     """The broker is the local stack's Kafka (same version, KRaft combined mode, no implicit
-    topics), and the hub's bootstrap servers name one of its advertised listeners."""
+    topics, SASL on every listener and ACLs enforced), and the hub's bootstrap servers name one
+    of its advertised listeners."""
     definition = compose.get("services", {}).get(service)
     if definition is None:
         return [f"service {service!r} is missing"]
@@ -545,6 +547,16 @@ def kafka_problems(
         problems.append(
             f"service {service!r} writes its log to {env.get('KAFKA_LOG_DIRS')}, not its volume"
         )
+    protocols = str(env.get("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "")).split(",")
+    open_listeners = sorted(item.split(":", 1)[0] for item in protocols
+                            if not item.split(":", 1)[-1].startswith("SASL_"))
+    if open_listeners:
+        problems.append(f"service {service!r} lets clients in without SASL authentication on "
+                        f"{', '.join(open_listeners)}")
+    if (env.get("KAFKA_AUTHORIZER_CLASS_NAME") != STANDARD_AUTHORIZER
+            or str(env.get("KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "")).lower() != "false"):
+        problems.append(f"service {service!r} does not enforce ACLs (StandardAuthorizer, "
+                        "allow.everyone.if.no.acl.found=false)")
     advertised = {
         item.split("://", 1)[1]
         for item in str(env.get("KAFKA_ADVERTISED_LISTENERS", "")).split(",")

@@ -27,6 +27,7 @@ HUB = (
     "airflow-scheduler",
     "airflow-triggerer",
     "consumer",
+    "kafka-init",
     "simulators",
     "topics-init",
     "webhooks",
@@ -485,8 +486,19 @@ def test_kafka_is_the_local_stacks_version(
             "${ECOHUB_KAFKA__BOOTSTRAP_SERVERS:-kafka:9092}",
             "service 'airflow-apiserver' bootstraps from kafka:9092, not a listener of 'kafka'",
         ),
+        (
+            "HOST:SASL_PLAINTEXT,CONTROLLER",
+            "HOST:PLAINTEXT,CONTROLLER",
+            "service 'kafka' lets clients in without SASL authentication on HOST",
+        ),
+        (
+            '      KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND: "false"\n',
+            "",
+            "service 'kafka' does not enforce ACLs (StandardAuthorizer, "
+            "allow.everyone.if.no.acl.found=false)",
+        ),
     ],
-    ids=["other-version", "auto-create", "wrong-listener"],
+    ids=["other-version", "auto-create", "wrong-listener", "open-listener", "no-acls"],
 )
 def test_a_different_kafka_is_reported(
     check, compose_text, env_text, compose_from, facts, old, new, expected

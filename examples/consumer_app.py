@@ -6,15 +6,19 @@ import**: confluent-kafka to read, the CloudEvents Python SDK's Kafka binding to
 application/cloudevents+json``). It follows the rules of docs/events/delivery-semantics.md:
 upsert by ``entitykey``, ignore an event whose ``entityversion`` (a decimal string: compare as
 an integer) is not newer than the one applied (replays, duplicates), commit only after the
-state changed. Run against the local stack::
+state changed. Run against the local stack (which authenticates: a downstream app is the
+read-only ``ecohub-reader`` principal, whose password ``make up`` generated)::
 
     pip install confluent-kafka cloudevents
-    .venv/bin/python examples/consumer_app.py --seconds 10
+    export KAFKA_PASSWORD="$(python3 -c 'import json; s = json.load(open(
+        "var/secrets/local-stack.json")); print(s["kafka"]["principals"]["reader"]["password"])')"
+    .venv/bin/python examples/consumer_app.py --username ecohub-reader --seconds 10
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,9 +75,15 @@ def main() -> None:
     parser.add_argument("--prefix", default="ecohub", help="the hub's topic prefix")
     parser.add_argument("--seconds", type=float, default=10.0, help="stop after this idle time")
     parser.add_argument("--group", default="example-technology-catalogue")
+    parser.add_argument("--username", help="SASL/SCRAM-SHA-512 user; the password is read "
+                        "from the KAFKA_PASSWORD environment variable (never an argument)")
     args = parser.parse_args()
-    consumer = Consumer({"bootstrap.servers": args.bootstrap, "group.id": args.group,
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    config = {"bootstrap.servers": args.bootstrap, "group.id": args.group,
+              "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    if args.username:
+        config |= {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "SCRAM-SHA-512",
+                   "sasl.username": args.username, "sasl.password": os.environ["KAFKA_PASSWORD"]}
+    consumer = Consumer(config)
     consumer.subscribe([f"{args.prefix}.technology_offer.v1", f"{args.prefix}.organization.v1"])
     catalogue = Catalogue()
     idle_since = time.monotonic()

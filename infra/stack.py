@@ -5,10 +5,15 @@ runs on a fresh machine with no container runtime. So the stack is assembled fro
 
 * Apache Kafka :data:`KAFKA_VERSION` (broker+controller in one JVM) from Maven Central jars
   collected by ``infra/kafka/pom.xml``, on 127.0.0.1:9092 (controller 127.0.0.1:9093);
-* PostgreSQL from Debian's packages, our own cluster under ``var/postgres`` (trust auth,
+* PostgreSQL from Debian's packages, our own cluster under ``var/postgres`` (scram-sha-256,
   127.0.0.1:5432 only, database ``ecohub``);
 * s3proxy :data:`S3PROXY_VERSION` (filesystem-nio2 under ``var/s3``) from
   ``infra/s3proxy/pom.xml``, on http://127.0.0.1:9000 with bucket ``ecohub-landing``.
+
+The checkout's stack runs with authentication (:attr:`Stack.auth`): Kafka SASL/SCRAM with ACLs
+(only ``ecohub-loader`` may read the restricted PII topic), PostgreSQL scram-sha-256, s3proxy
+with a generated key pair; the secrets are generated once into ``var/secrets`` and picked up by
+the settings (:mod:`ecohub.localstack`).
 
 When to use what: ``python -m infra.stack install|up [--only kafka,postgres,s3]|down|status``
 (the Makefile's ``jars``/``up``/``down``/``status``), or :func:`install`, :func:`up`,

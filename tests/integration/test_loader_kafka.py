@@ -155,7 +155,7 @@ def test_bad_records_are_quarantined_and_the_run_balances(warehouse_url):
         events=len(events) + 1,
     )
 
-    stats = consume(settings, idle_timeout_s=3)
+    stats = consume(settings, idle_timeout_s=1)
     balance = reconcile(engine, RUN, consumer_lag=sum(lag(settings).values()))
 
     assert (stats.loaded, stats.quarantined) == (len(events) - bad, bad + 1)
@@ -183,16 +183,16 @@ def test_replaying_every_topic_changes_nothing_and_two_replays_agree(warehouse_u
     events, _ = _events()
     _publish(settings, events)
 
-    consume(settings, idle_timeout_s=3)
+    consume(settings, idle_timeout_s=1)
     engine = get_engine(warehouse_url)
     first = checksums(engine)
     reset_offsets(engine, settings.kafka.consumer_group)
-    replay = consume(settings, idle_timeout_s=3)
+    replay = consume(settings, idle_timeout_s=1)
 
     assert replay.messages == len(events) + 1
     assert checksums(engine) == first
     other = _settings(f"sqlite:///{tmp_path}/second.db", prefix)
-    consume(other, idle_timeout_s=3)
+    consume(other, idle_timeout_s=1)
     assert checksums(get_engine(other.warehouse_url)) == first
 
 
@@ -202,8 +202,8 @@ def test_a_restarted_loader_resumes_from_the_warehouse_offsets(warehouse_url):
     events, _ = _events()
     _publish(settings, events)
 
-    first = consume(settings, idle_timeout_s=3, max_batches=1, batch_size=2)
-    rest = consume(settings, idle_timeout_s=3)
+    first = consume(settings, idle_timeout_s=1, max_batches=1, batch_size=2)
+    rest = consume(settings, idle_timeout_s=1)
 
     assert first.messages == 2
     assert first.messages + rest.messages == len(events) + 1

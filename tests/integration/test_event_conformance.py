@@ -259,7 +259,7 @@ def run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             requests.post(f"{server.url}/_admin/advance", json={"steps": 3},
                           timeout=60).raise_for_status()
             sync("techport", ["technologies"], settings=settings, reconcile_deletes=True)
-            consume(settings, idle_timeout_s=3.0)
+            consume(settings, idle_timeout_s=1.0)
             messages = {topic: read_topic(kafka_bootstrap, topic) for topic in topics}
             yield {"settings": settings, "messages": messages, "leaked": leaked}
         finally:

@@ -61,7 +61,7 @@ def test_runs_emit_valid_events_and_a_row_leads_back_to_its_landed_page(
     with simulators.start("hoip", scale="small", seed=5, port=0) as server:
         settings = _settings(tmp_path, kafka_bootstrap, server.url)
         [report] = sync("hoip", [STREAM], settings=settings)
-    consume(settings, idle_timeout_s=3.0)
+    consume(settings, idle_timeout_s=1.0)
     reconcile_pending(settings)
     replay("hoip", STREAM, source_run_id=report.run_id, settings=settings)
 

@@ -58,7 +58,7 @@ def test_deletes_close_current_versions(tmp_path, portal, stream, resource, enti
         ).raise_for_status()
         second = sync(portal, [stream], settings=settings, reconcile_deletes=True)
         truth = _truth(server.url, resource)
-    consume(settings, idle_timeout_s=3.0)
+    consume(settings, idle_timeout_s=1.0)
     engine = get_engine(settings.warehouse_url)
     total_lag = sum(lag(settings).values())
     for report in (*first, *second):

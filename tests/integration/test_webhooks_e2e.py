@@ -203,7 +203,7 @@ def test_a_receiver_outage_is_healed_by_the_next_pull(hub, hoip, receiver):
     assert hook_stats(hoip)["answers"] == {"0": 2}  # no answer: the receiver is down
 
     sync("hoip", [STREAM], settings=hub)
-    consume(hub, idle_timeout_s=3.0)
+    consume(hub, idle_timeout_s=1.0)
     rows = versions(hub, KEY)
     assert len(rows) == 2 and rows[-1][2], rows
     assert rows[-1][0] > rows[0][0]

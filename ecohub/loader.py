@@ -778,14 +778,18 @@ def _loop(
         idle_since = now
 
 
-def lag(settings: Settings, *, topics: list[str] | None = None) -> dict[tuple[str, int], int]:
+def lag(
+    settings: Settings, *, topics: list[str] | None = None, engine: Engine | None = None
+) -> dict[tuple[str, int], int]:
     """Messages not yet loaded per (topic, partition): Kafka end offset - warehouse position.
 
     ``sum(lag(settings).values()) == 0`` means every published event has been consumed, so
-    :func:`ecohub.warehouse.runs.reconcile` may judge runs as complete.
+    :func:`ecohub.warehouse.runs.reconcile` may judge runs as complete. A caller that already
+    holds the migrated warehouse engine passes it, so an entry point migrates once.
     """
-    engine = get_engine(settings.warehouse_url)
-    init_db(engine)
+    if engine is None:
+        engine = get_engine(settings.warehouse_url)
+        init_db(engine)
     consumer = kafka.consumer(settings, group_id=None, role="loader")
     try:
         ends = kafka.end_offsets(consumer, topics or kafka.entity_topics(settings))

@@ -37,12 +37,12 @@ def _engine(settings: Settings) -> Engine:
     return engine
 
 
-def _total_lag(settings: Settings) -> int | None:
+def _total_lag(settings: Settings, engine: Engine | None = None) -> int | None:
     """Messages on the entity topics not yet loaded; None when Kafka cannot be asked."""
     if not check_kafka(settings).ok:  # fail fast instead of the client's long retry loop
         return None
     try:
-        return sum(consumer_lag(settings).values())
+        return sum(consumer_lag(settings, engine=engine).values())
     except Exception as exc:  # status must still print what the warehouse knows
         log.warning("consumer lag unavailable: %s", exc)
         return None
@@ -52,7 +52,7 @@ def _total_lag(settings: Settings) -> int | None:
 def reconcile_pending(settings: Settings) -> list[dict[str, Any]]:
     """Reconcile every run not yet judged balanced; raise if a complete run does not balance."""
     engine = _engine(settings)
-    lag = _total_lag(settings)
+    lag = _total_lag(settings, engine)
     done = select(runs.c.run_id).where(runs.c.status == "balanced")
     with engine.connect() as conn:
         pending = (
@@ -130,7 +130,7 @@ def status(settings: Settings, *, as_json: bool = False) -> int:
     engine = _engine(settings)  # once for both queries
     rows = last_runs(settings, engine=engine)
     unbalanced = unbalanced_runs(settings, engine=engine)
-    lag = _total_lag(settings)
+    lag = _total_lag(settings, engine)
     if as_json:
         print(
             json.dumps(
@@ -191,7 +191,8 @@ def demo(settings: Settings, start_simulator: Callable[[], Any]) -> int:
         reports = sync("techport", settings=settings)
     run_id = reports[0].run_id
     stats = consume(settings, idle_timeout_s=5.0)
-    balance = reconcile(_engine(settings), run_id, consumer_lag=_total_lag(settings))
+    engine = _engine(settings)
+    balance = reconcile(engine, run_id, consumer_lag=_total_lag(settings, engine))
     _print_demo(reports, stats, balance)
     return 0 if balance.balanced else 1
 

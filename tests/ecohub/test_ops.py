@@ -64,3 +64,22 @@ def test_status_migrates_the_warehouse_once(tmp_path, monkeypatch, capsys):
     assert status(settings) == 0
     assert len(migrations) == 1
     assert "consumer lag: unknown" in capsys.readouterr().out
+
+
+def test_status_hands_its_engine_to_the_lag_query(tmp_path, monkeypatch, capsys):
+    """With Kafka up, the lag query reuses status's engine instead of building and migrating
+    its own (status ran init_db twice)."""
+    import ecohub.ops as ops
+
+    settings = load_settings({"ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db"})
+    migrations, lag_engines = [], []
+    monkeypatch.setattr(ops, "init_db", lambda e: (migrations.append(e), init_db(e)))
+    monkeypatch.setattr(ops, "check_kafka", lambda s: type("R", (), {"ok": True})())
+    monkeypatch.setattr(
+        ops, "consumer_lag", lambda s, engine=None: (lag_engines.append(engine), {})[1]
+    )
+
+    assert status(settings) == 0
+    assert len(migrations) == 1
+    assert lag_engines == migrations
+    assert "consumer lag: 0" in capsys.readouterr().out

@@ -99,7 +99,7 @@ def test_replay_from_landing_changes_nothing_in_the_warehouse(hub):
     tech_fetched = int(re.search(r"technologies\s+(\d+)", demo.stdout).group(1))
     assert replayed["fetched"] == tech_fetched
     assert replayed["fetched"] == replayed["published"] + replayed["dead_lettered"]
-    load = _run(env, "consume", "--idle-timeout", "3")
+    load = _run(env, "consume", "--idle-timeout", "1")
     assert load.returncode == 0, load.stderr[-2000:]
     stats = json.loads(load.stdout.strip().splitlines()[-1])
     assert stats["messages"] == replayed["events"]

@@ -46,7 +46,7 @@ def test_status_shows_every_portal_balanced(tmp_path):
     finally:
         for server in servers.values():
             server.stop()
-    assert ecohub("consume", "--idle-timeout", "3").returncode == 0
+    assert ecohub("consume", "--idle-timeout", "1").returncode == 0
     out = ecohub("status", "--json")
     assert out.returncode == 0, out.stdout + out.stderr[-2000:]
     status = json.loads(out.stdout)

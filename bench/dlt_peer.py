@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
 __all__ = ["run"]
@@ -109,9 +111,7 @@ def run(urls: dict[str, str], portals: list[str], database_url: str) -> dict[str
     import dlt
 
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-    # dlt insists on a password even with trust authentication: any value works
-    credentials = database_url.replace("postgresql+psycopg://postgres@",
-                                       "postgresql://postgres:bench@")
+    credentials = _dlt_url(database_url)
     pipeline = dlt.pipeline(pipeline_name=f"ecohub_bench_{os.getpid()}",
                             destination=dlt.destinations.postgres(credentials=credentials),
                             dataset_name="dlt_peer", pipelines_dir=os.environ.get(
@@ -131,6 +131,22 @@ def run(urls: dict[str, str], portals: list[str], database_url: str) -> dict[str
     counts = pipeline.last_trace.last_normalize_info.row_counts if pipeline.last_trace else {}
     records = _loaded_rows(credentials)
     return {"records": records, "seconds": seconds, "last_counts": dict(counts)}
+
+
+def _dlt_url(database_url: str) -> str:
+    """A psycopg2 URL dlt accepts: dlt insists on a password in it (any value works with trust
+    authentication) and overrides libpq's ``passfile``, so the authenticated stack's password is
+    read from the file the URL names and spelled in the URL, for dlt's process only."""
+    parts = urlsplit(database_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    query = dict(parse_qsl(parts.query))
+    password = "bench"
+    if "passfile" in query:
+        for line in Path(query.pop("passfile")).read_text().splitlines():
+            host, port, _db, user, secret = line.split(":", 4)
+            if (host, port, user) == (parts.hostname, str(parts.port), parts.username):
+                password = secret
+    netloc = f"{parts.username}:{quote(password, safe='')}@{parts.hostname}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query)))
 
 
 def _loaded_rows(url: str) -> int:

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from ecohub.errors import ConfigError
 from ecohub.landing import Landing, LocalStore, S3Store, scrub
 from ecohub.settings import LandingSettings
+from infra import stack as services
 
 TODAY = datetime.now(UTC).date()
 OAI_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -193,26 +194,26 @@ def test_relative_file_urls_land_under_the_working_directory(tmp_path, monkeypat
 
 # ---- S3 (s3proxy of the local stack on 127.0.0.1:9000) -------------------------------------
 
-S3 = LandingSettings(
-    url="s3://ecohub-landing/tests",
-    s3_endpoint_url="http://127.0.0.1:9000",
-    s3_access_key=SecretStr("ecohub"),
-    s3_secret_key=SecretStr("ecohub-secret"),
-)
-
-
 @pytest.fixture
 def s3_landing():
+    """A landing on the stack's endpoint with the stack's key pair (generated when the stack
+    runs authenticated: the development pair is refused there)."""
+    access_key, secret_key = services.s3_credentials()
     prefix = f"tests/landing-{uuid.uuid4().hex[:10]}"
-    settings = S3.model_copy(update={"url": f"s3://ecohub-landing/{prefix}"})
+    settings = LandingSettings(
+        url=f"s3://ecohub-landing/{prefix}",
+        s3_endpoint_url=services.S3_ENDPOINT_URL,
+        s3_access_key=SecretStr(access_key),
+        s3_secret_key=SecretStr(secret_key),
+    )
     landing = Landing.from_settings(settings)
     yield landing, prefix
     client = boto3.client(
         "s3",
-        endpoint_url="http://127.0.0.1:9000",
-        region_name="us-east-1",
-        aws_access_key_id="ecohub",
-        aws_secret_access_key="ecohub-secret",
+        endpoint_url=services.S3_ENDPOINT_URL,
+        region_name=services.S3_REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
         config=Config(s3={"addressing_style": "path"}),
     )
     listed = client.list_objects_v2(Bucket="ecohub-landing", Prefix=prefix)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -206,29 +206,25 @@ class ContactTokens:
 
     def email(self, value: object, path: str) -> str | None:
         """Token of an email (``None`` when absent); an invalid one is tokenized as served."""
-        served = self._served(value, path, "email")
-        if not served:
-            return None
-        try:
-            normalized = normalize_email(served)
-        except NormalizationError as exc:
-            self.issues.append({"field": path, "kind": "email", "reason": exc.message,
-                                "value": None})
-            normalized = served
-        return self._keep(path, "email", normalized, tokenize(normalized, self.key))
+        return self._contact(value, path, "email", normalize_email)
 
     def phone(self, value: object, path: str) -> str | None:
         """Token of an E.164 phone (``None`` when absent); an invalid one as served."""
-        served = self._served(value, path, "phone")
+        return self._contact(value, path, "phone", normalize_phone)
+
+    def _contact(
+        self, value: object, path: str, kind: str, normalize: Callable[[str], str]
+    ) -> str | None:
+        served = self._served(value, path, kind)
         if not served:
             return None
         try:
-            normalized = normalize_phone(served)
+            normalized = normalize(served)
         except NormalizationError as exc:
-            self.issues.append({"field": path, "kind": "phone", "reason": exc.message,
+            self.issues.append({"field": path, "kind": kind, "reason": exc.message,
                                 "value": None})
             normalized = served
-        return self._keep(path, "phone", normalized, tokenize(normalized, self.key))
+        return self._keep(path, kind, normalized, tokenize(normalized, self.key))
 
     def text(self, value: object) -> str | None:
         """Clean free text with embedded contacts replaced by tokens."""

@@ -475,23 +475,17 @@ def kafka_properties(stack: Stack) -> dict[str, str]:
 
 
 def _kafka_listeners(stack: Stack) -> dict[str, str]:
-    controller = f"CONTROLLER://{LOOPBACK}:{stack.kafka_controller_port}"
-    if not stack.auth:
-        plaintext = f"PLAINTEXT://{LOOPBACK}:{stack.kafka_port}"
-        return {
-            "listeners": f"{plaintext},{controller}",
-            "advertised.listeners": f"{plaintext},{controller}",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        }
-    sasl = f"SASL_PLAINTEXT://{LOOPBACK}:{stack.kafka_port}"
+    """One client listener (SASL_PLAINTEXT on an authenticated stack, else PLAINTEXT) and
+    the controller listener, which uses the same protocol."""
+    protocol = "SASL_PLAINTEXT" if stack.auth else "PLAINTEXT"
+    listeners = (f"{protocol}://{LOOPBACK}:{stack.kafka_port},"
+                 f"CONTROLLER://{LOOPBACK}:{stack.kafka_controller_port}")
     return {
-        "listeners": f"{sasl},{controller}",
-        "advertised.listeners": f"{sasl},{controller}",
-        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "listeners": listeners,
+        "advertised.listeners": listeners,
+        "inter.broker.listener.name": protocol,
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        "listener.security.protocol.map": f"CONTROLLER:{protocol},{protocol}:{protocol}",
     }
 
 

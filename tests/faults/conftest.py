@@ -2,9 +2,10 @@
 forkserver for killable children, and the uninterrupted reference run.
 
 Faults are injected into services this suite owns: its own single-node Kafka on 19092/19093
-(under a temporary folder, never the shared stack, so stopping it disturbs nobody), SQLite
-warehouses per trial, and for the database fault a temporary database on the local
-PostgreSQL whose connections only the loader under test uses.
+(under a temporary folder, never the shared stack, so stopping it disturbs nobody;
+``ECOHUB_FAULT_PORT_BASE=<port>`` moves it to <port>/<port + 1>, so two fault runs can share
+a machine), SQLite warehouses per trial, and for the database fault a temporary database on
+the local PostgreSQL whose connections only the loader under test uses.
 
 Kill points come from one random seed, printed at the start and in every failure message;
 ``ECOHUB_FAULT_SEED=<seed>`` replays a failure exactly. ``ECOHUB_ACCEPTANCE=1`` (``make
@@ -30,6 +31,7 @@ import pytest
 from tests.faults import harness
 from tests.faults.rig import (
     LOAD_PACE,
+    PORT_BASE,
     SEED,
     SYNC_PACE,
     Reference,
@@ -39,7 +41,7 @@ from tests.faults.rig import (
     new_trial,
 )
 
-KAFKA_PORT, CONTROLLER_PORT = 19092, 19093
+KAFKA_PORT, CONTROLLER_PORT = PORT_BASE, PORT_BASE + 1
 
 
 @pytest.fixture(scope="session")

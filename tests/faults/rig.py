@@ -17,9 +17,9 @@ from typing import Any
 
 from tests.faults import harness
 
-__all__ = ["ACCEPTANCE", "LANES", "LOAD_PACE", "SEED", "SYNC_PACE", "TRIALS", "Reference",
-           "Trial", "Window", "after_sync", "assert_like_reference", "new_run_id", "new_trial",
-           "side_by_side"]  # fmt: skip
+__all__ = ["ACCEPTANCE", "LANES", "LOAD_PACE", "PORT_BASE", "SEED", "SYNC_PACE", "TRIALS",
+           "Reference", "Trial", "Window", "after_sync", "assert_like_reference", "new_run_id",
+           "new_trial", "side_by_side"]  # fmt: skip
 
 ACCEPTANCE = os.environ.get("ECOHUB_ACCEPTANCE") == "1"
 # The runs a kill or an outage hits are paced, and kill points are drawn mostly inside the
@@ -33,6 +33,9 @@ LOAD_PACE = 20  # events per batch: ~5 batches, each one transaction
 LANES = int(os.environ.get("ECOHUB_FAULT_LANES") or 3)
 # trials per randomized scenario; ECOHUB_FAULT_TRIALS overrides (e.g. a longer soak)
 TRIALS = int(os.environ.get("ECOHUB_FAULT_TRIALS") or (50 if ACCEPTANCE else 10))
+# the private broker listens on PORT_BASE (clients) and PORT_BASE + 1 (controller); another
+# engineer's fault run on the same machine sets its own base (e.g. 39092)
+PORT_BASE = int(os.environ.get("ECOHUB_FAULT_PORT_BASE") or 19092)
 SEED = int(os.environ.get("ECOHUB_FAULT_SEED") or random.SystemRandom().randrange(1, 10**9))
 
 

@@ -474,6 +474,23 @@ def test_a_second_stack_carries_its_own_root_and_ports(tmp_path):
     ]
 
 
+def test_a_quick_restart_broker_writes_its_class_archive_once_then_maps_it(tmp_path):
+    quick, plain = Stack(root=tmp_path, kafka_quick_restart=True), Stack(root=tmp_path)
+    archive = tmp_path / "var" / "kafka" / "classes.jsa"
+
+    assert "-XX:+UseG1GC" in services._kafka_jvm(plain, "kafka.Kafka")
+    first = services._kafka_jvm(quick, "kafka.Kafka")
+    assert {"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m"} <= set(first)
+    assert f"-XX:ArchiveClassesAtExit={archive}" in first
+    storage_tool = services._kafka_jvm(quick, "kafka.tools.StorageTool")
+    assert not any("Archive" in arg for arg in storage_tool)
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"written by the first clean stop")
+    later = services._kafka_jvm(quick, "kafka.Kafka")
+    assert f"-XX:SharedArchiveFile={archive}" in later
+    assert not any("ArchiveClassesAtExit" in arg for arg in later)
+
+
 def test_stack_root_is_the_checkout_holding_var(tmp_path):
     main, worktree, fresh = tmp_path / "main", tmp_path / "wt", tmp_path / "fresh"
     (main / "var").mkdir(parents=True)

@@ -36,7 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ecohub.errors import ConfigError, ServiceUnavailable
 from ecohub.settings import LandingSettings, Settings
 
-__all__ = ["LandedPage", "Landing", "LocalStore", "S3Store", "scrub"]
+__all__ = ["LandedPage", "Landing", "LocalStore", "S3Store", "page_body", "scrub"]
 
 _SECRET = re.compile(r"(secret|password|passwd|token|api[_-]?key|authorization|credential)", re.I)
 _NOT_SECRET = frozenset({"resumptiontoken", "next_cursor", "cursor"})
@@ -237,10 +237,15 @@ class Landing:
 
     def get_page(self, uri: str) -> bytes:
         """The body of a landed page exactly as the portal served it."""
+        return page_body(self.get_stored(uri))
+
+    def get_stored(self, uri: str) -> bytes:
+        """A landed page as stored (gzip; :func:`page_body` opens it): the smaller form to
+        read, move or hand to another process."""
         data = self.store.get(self.store.key_of(uri))
         if data is None:
             raise ConfigError("no landed page at this URI", uri=uri)
-        return gzip.decompress(data)
+        return data
 
     def list_pages(
         self,
@@ -348,6 +353,11 @@ class Landing:
         if run not in self._run_days:
             self._run_days[run] = day or datetime.now(UTC).date().isoformat()
         return f"{portal}/{stream}/{self._run_days[run]}/{run_id}"
+
+
+def page_body(stored: bytes) -> bytes:
+    """The body of a landed page from its stored bytes (:meth:`Landing.get_stored`)."""
+    return gzip.decompress(stored)
 
 
 def scrub(value: Any) -> Any:

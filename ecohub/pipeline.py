@@ -26,12 +26,12 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Engine
 
 from connectors import KeyStore, StateStore, get_connector
-from connectors import replay as replay_landing
+from connectors.replay import landed_pages
 from ecohub.db import get_engine
 from ecohub.kafka import EventEncoder, Publisher, ensure_topics
 from ecohub.landing import Landing
 from ecohub.lineage import traced_replay, traced_sync
-from ecohub.prepare import PagePreparer, default_workers
+from ecohub.prepare import DeferredPage, PagePreparer, default_workers
 from ecohub.records import SourceRecord
 from ecohub.settings import Settings, load_settings
 from ecohub.warehouse import init_db
@@ -47,6 +47,7 @@ __all__ = [
     "prefetched",
     "publish_batches",
     "replay",
+    "replay_streams",
     "resume_report",
     "sync",
     "sync_stream",
@@ -54,6 +55,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_REPLAY_READ_AHEAD = 4  # landed pages read ahead of the workers: file reads, no parsing
 _DONE = object()
 
 
@@ -116,19 +118,23 @@ dead-lettered) and counts it into the report: ``fetched``, ``published``, ``dead
 
 
 def kafka_page_publisher(
-    settings: Settings, publisher: Any, preparer: PagePreparer | None = None
-) -> PublishPage:
+    settings: Settings, publisher: Any, preparer: PagePreparer | None = None, *,
+    flush: bool = True,
+) -> Callable[[Page | DeferredPage, StreamReport], None]:
     """The production :data:`PublishPage`: each record's messages (its events, or its
     dead-letter entry) as ``preparer`` built them, sent; then the producer flushed (acks=all).
 
     ``preparer`` (default: in process) normalizes, checks and encodes the records; pages that
-    went through its :meth:`~ecohub.prepare.PagePreparer.ahead` were prepared in workers."""
+    went through its :meth:`~ecohub.prepare.PagePreparer.ahead` were prepared in workers.
+    ``flush=False`` (a replay: no cursor waits on a page) leaves the waiting for the broker's
+    acknowledgements to the publisher's ``close``, which raises what failed; the next pages
+    are sent meanwhile instead of waiting one round trip per page."""
     prepare = preparer or PagePreparer(publisher.encoder, workers=0)
 
-    def publish_page(batch: Page, report: StreamReport) -> None:
-        for record, outcome in zip(batch.records, prepare.outcomes(batch), strict=True):
+    def publish_page(batch: Page | DeferredPage, report: StreamReport) -> None:
+        for outcome in prepare.outcomes(batch):  # one per record, in order
             report.fetched += 1
-            report.deletes += record.deleted
+            report.deletes += outcome.deleted
             for message in outcome.messages:
                 publisher.send(message)
             if outcome.dead_letter_reason is not None:
@@ -138,23 +144,26 @@ def kafka_page_publisher(
             report.events += len(outcome.entity_types)
             report.events_by_type.update(outcome.entity_types)
             report.published += 1
-        publisher.flush()
+        if flush:
+            publisher.flush()
 
     return publish_page
 
 
 def publish_batches(
-    batches: Iterable[Page],
+    batches: Iterable[Page] | Iterable[DeferredPage],
     report: StreamReport,
     *,
     settings: Settings,
     publisher: Any,
     on_batch_published: Any = None,
     preparer: PagePreparer | None = None,
+    flush: bool = True,
 ) -> StreamReport:
-    """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush.
-    With a ``preparer``, batches are prepared in its workers ahead of their turn."""
-    publish_page = kafka_page_publisher(settings, publisher, preparer)
+    """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush
+    (after each send with ``flush=False``: see :func:`kafka_page_publisher`). With a
+    ``preparer``, batches are prepared in its workers ahead of their turn."""
+    publish_page = kafka_page_publisher(settings, publisher, preparer, flush=flush)
     pages = preparer.ahead(batches) if preparer is not None else batches
     for batch in pages:
         report.pages += 1
@@ -415,15 +424,24 @@ def replay(
     date_from: Any = None,
     date_to: Any = None,
     settings: Settings | None = None,
+    run_id: str | None = None,
+    preparer: PagePreparer | None = None,
 ) -> StreamReport:
-    """Rebuild and republish events from the raw landing zone, without calling the portal."""
+    """Rebuild and republish events from the raw landing zone, without calling the portal.
+
+    The main process only reads the landed files (ahead, in a thread) and sends; each page is
+    parsed, normalized, checked and encoded in a worker (:class:`~ecohub.prepare.PagePreparer`
+    with the pages unparsed: :func:`connectors.replay.landed_pages`). ``pages`` counts every
+    landed page read, a key listing without records included. ``run_id`` and ``preparer``:
+    those of a replay of several streams (:func:`replay_streams`), whose workers were built
+    for that run id."""
     settings = settings or load_settings()
     ensure_topics(settings)
-    run_id = new_run_id(f"replay-{portal}")
+    run_id = run_id or new_run_id(f"replay-{portal}")
     report = StreamReport(portal, stream, run_id)
     landing = Landing.from_settings(settings)
     batches = prefetched(
-        replay_landing(
+        landed_pages(
             landing,
             portal=portal,
             stream=stream,
@@ -431,14 +449,46 @@ def replay(
             date_from=date_from,
             date_to=date_to,
             settings=settings,  # the caller's, never a fresh read of the process environment
-        )
+        ),
+        depth=_REPLAY_READ_AHEAD,
     )
     publisher = Publisher(settings, run_id=run_id)
-    preparer = PagePreparer(publisher.encoder, workers=_workers(settings))
+    own = preparer is None
+    preparer = preparer or _replay_preparer(publisher.encoder, settings)
     try:
-        publish_batches(batches, report, settings=settings, publisher=publisher, preparer=preparer)
+        publish_batches(batches, report, settings=settings, publisher=publisher,
+                        preparer=preparer, flush=False)
     finally:
-        preparer.close()
-        publisher.close()
+        if own:
+            preparer.close()
+        publisher.close()  # waits for every acknowledgement; raises if one failed
     record_extract(_warehouse(settings), **_extract_row(report))
     return report
+
+
+def replay_streams(
+    portal: str,
+    streams: list[str] | None = None,
+    *,
+    source_run_id: str | None = None,
+    date_from: Any = None,
+    date_to: Any = None,
+    settings: Settings | None = None,
+) -> list[StreamReport]:
+    """Replay every (or the named) stream of a portal under one run id and one worker pool
+    (as :func:`sync` does), rather than a pool per stream."""
+    settings = settings or load_settings()
+    run_id = new_run_id(f"replay-{portal}")
+    names = streams or get_connector(portal, settings).stream_names
+    encoder = EventEncoder.from_settings(settings, run_id)
+    with _replay_preparer(encoder, settings) as preparer:
+        return [
+            replay(portal, s, source_run_id=source_run_id, date_from=date_from,
+                   date_to=date_to, settings=settings, run_id=run_id, preparer=preparer)
+            for s in names
+        ]
+
+
+def _replay_preparer(encoder: EventEncoder, settings: Settings) -> PagePreparer:
+    """Workers that also parse the landed pages (their parsers imported once, before fork)."""
+    return PagePreparer(encoder, workers=_workers(settings), preload=["connectors.replay"])

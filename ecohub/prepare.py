@@ -10,6 +10,10 @@ cores instead of one thread under the GIL. Results come back in page order, at m
 messages are flushed. The check is the same code in a worker as in process (workers=0): same
 schemas, same PII scan, same deterministic event ids.
 
+A page may also come unread (:class:`DeferredPage`, e.g. a landed page of a replay): the worker
+then reads its records itself, so parsing is done where the records are used, once, and the
+records never travel between processes (only the encoded messages come back).
+
 Workers are forked from a ``forkserver`` (a clean, single-threaded process that has imported
 the mappers once): forking the sync process itself, which runs the prefetch and Kafka sender
 threads, could copy a lock held by one of them.
@@ -25,7 +29,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ecohub.errors import DataQualityError, SchemaValidationError
 from ecohub.kafka import EventEncoder, OutMessage
@@ -34,6 +38,7 @@ from ecohub.portals import PortalSpec, adopt_portals, portal_specs
 from ecohub.records import CanonicalRecord, SourceRecord
 
 __all__ = [
+    "DeferredPage",
     "PagePreparer",
     "RecordOutcome",
     "default_workers",
@@ -52,12 +57,22 @@ class Checker(Protocol):
 
 class RecordOutcome(NamedTuple):
     """What became of one source record: its messages (events and restricted values, or the
-    one dead-letter message), the dead-letter reason (``None`` when published) and the entity
-    types of its events."""
+    one dead-letter message), the dead-letter reason (``None`` when published), the entity
+    types of its events, and whether the record was a delete."""
 
     messages: list[OutMessage]
     dead_letter_reason: str | None
     entity_types: list[str]
+    deleted: bool = False
+
+
+@runtime_checkable
+class DeferredPage(Protocol):
+    """A page whose records are read by whoever prepares them (a worker): it pickles small
+    (e.g. a landed page's compressed bytes) and :meth:`load` parses it there. ``load`` gives
+    ``None`` for a page that carries no records."""
+
+    def load(self) -> list[SourceRecord] | None: ...
 
 
 def normalize_checked(record: SourceRecord, pii_key: bytes, checker: Checker) -> list[
@@ -88,11 +103,19 @@ def prepare_records(records: Sequence[SourceRecord], encoder: EventEncoder) -> l
             key = exc.context.get("entitykey")
             message = encoder.dead_letter(record, str(exc), stage=stage,
                                           entity_key=key if isinstance(key, str) else None)
-            outcomes.append(RecordOutcome([message], exc.message, []))
+            outcomes.append(RecordOutcome([message], exc.message, [], record.deleted))
             continue
         messages = [m for entity in entities for m in encoder.messages(entity)]
-        outcomes.append(RecordOutcome(messages, None, [e.entity_type for e in entities]))
+        outcomes.append(RecordOutcome(messages, None, [e.entity_type for e in entities],
+                                      record.deleted))
     return outcomes
+
+
+def _prepare_page(page: Any, encoder: EventEncoder) -> list[RecordOutcome]:
+    """The outcomes of a page's records, reading them first if the page is deferred."""
+    if isinstance(page, DeferredPage):
+        return prepare_records(page.load() or [], encoder)
+    return prepare_records(page.records, encoder)
 
 
 def default_workers() -> int:
@@ -136,9 +159,12 @@ def _init_worker(encoder: EventEncoder, portals: Sequence[PortalSpec] = ()) -> N
     adopt_portals(portals)
 
 
-def _prepare_in_worker(records: list[SourceRecord]) -> list[RecordOutcome]:
+def _prepare_in_worker(page: Any) -> list[RecordOutcome]:
+    """A page's outcomes in a worker: ``page`` is a :class:`DeferredPage` or its records."""
     assert _worker_encoder is not None, "worker started without its encoder"
-    return prepare_records(records, _worker_encoder)
+    if isinstance(page, DeferredPage):
+        return _prepare_page(page, _worker_encoder)
+    return prepare_records(page, _worker_encoder)
 
 
 class PagePreparer:
@@ -150,10 +176,15 @@ class PagePreparer:
     first page is prepared in process too, while the pool starts on the second: a run of one
     page (a small increment) forks nothing, and a longer one hides the pool's start-up. One
     preparer may serve every stream of a run (:func:`ecohub.pipeline.sync`): one pool.
+    ``preload``: modules the workers need beyond the mappers (the parsers of deferred pages),
+    imported once in the forkserver rather than in every worker of every pool; it takes
+    effect when this process starts its forkserver (its first pool).
     """
 
-    def __init__(self, encoder: EventEncoder, *, workers: int, depth: int | None = None) -> None:
+    def __init__(self, encoder: EventEncoder, *, workers: int, depth: int | None = None,
+                 preload: Sequence[str] = ()) -> None:
         self.encoder, self.workers = encoder, workers
+        self.preload = [*_PRELOAD, *preload]
         self.depth = depth if depth is not None else max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
         self._futures: dict[int, Future[list[RecordOutcome]]] = {}
@@ -181,7 +212,7 @@ class PagePreparer:
         raised here, as it would be in process)."""
         future = self._futures.pop(id(page), None)
         if future is None:
-            return prepare_records(page.records, self.encoder)
+            return _prepare_page(page, self.encoder)
         return future.result()
 
     def close(self) -> None:
@@ -199,17 +230,21 @@ class PagePreparer:
         self.close()
 
     def _submit(self, page: Any) -> None:
-        records = list(page.records)
         self._pages += 1
-        if self.workers <= 0 or self._pages == 1 or len(records) < _MIN_RECORDS_FOR_POOL:
+        if self.workers <= 0 or self._pages == 1:
             return
+        work: Any = page  # a deferred page travels as itself, unread
+        if not isinstance(page, DeferredPage):
+            work = list(page.records)
+            if len(work) < _MIN_RECORDS_FOR_POOL:
+                return
         with _main_not_rerun():  # the pool starts its processes here, on demand
-            self._futures[id(page)] = self._executor().submit(_prepare_in_worker, records)
+            self._futures[id(page)] = self._executor().submit(_prepare_in_worker, work)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(_PRELOAD)
+            context.set_forkserver_preload(self.preload)
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_init_worker,
                 initargs=(self.encoder, portal_specs()),

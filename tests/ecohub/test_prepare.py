@@ -99,6 +99,36 @@ def test_clear_pii_is_dead_lettered_by_a_worker_too(sample: Any, pii_key: bytes,
     assert fine.dead_letter_reason is None and fine.entity_types == ["organization"]
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A page that reads its own records where it is prepared (as a landed page of a replay
+    does); ``None`` records: a page that carries none."""
+
+    stored: tuple[SourceRecord, ...] | None
+    loaded_in: list[int]
+
+    def load(self) -> list[SourceRecord] | None:
+        self.loaded_in.append(os.getpid())  # in a worker, the parent's list does not change
+        return None if self.stored is None else list(self.stored)
+
+
+def test_deferred_pages_are_read_and_prepared_in_the_workers(sample: Any,
+                                                             pii_key: bytes) -> None:
+    pages = _pages(sample)
+    expected = [prepare_records(p.records, _encoder(pii_key)) for p in pages]
+    loaded: list[int] = []
+    deferred = [Deferred(tuple(p.records), loaded) for p in pages] + [Deferred(None, loaded)]
+    with PagePreparer(_encoder(pii_key), workers=2) as preparer:
+        got = [preparer.outcomes(page) for page in preparer.ahead(deferred)]
+        assert preparer._pool is not None
+    assert [[_comparable(o) for o in outcomes] for outcomes in got] == [
+        [_comparable(o) for o in outcomes] for outcomes in expected] + [[]]
+    assert loaded == [os.getpid()]  # only the first page was read here, the rest in workers
+    flat = [o for outcomes in got for o in outcomes]
+    assert [o.deleted for o in flat].count(True) == 1  # the delete, told without its record
+    assert flat[len(NAMES)].deleted and flat[len(NAMES)].entity_types == ["document"]
+
+
 def test_look_ahead_is_bounded_by_depth(sample: Any, pii_key: bytes) -> None:
     read: list[int] = []
 

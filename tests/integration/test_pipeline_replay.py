@@ -56,3 +56,16 @@ def test_replay_builds_its_connector_from_the_given_settings(settings, monkeypat
     assert (replayed.pages, replayed.fetched, replayed.published, replayed.dead_lettered) == (
         report.pages, report.fetched, report.published, report.dead_lettered)  # fmt: skip
     assert replayed.events_by_type == report.events_by_type
+
+
+def test_a_replay_of_several_streams_shares_one_run_id_and_gives_each_streams_counts(settings):
+    from ecohub.pipeline import replay_streams, sync
+
+    synced = sync("techport", [STREAM, "partner_projects"], settings=settings)
+    replayed = replay_streams("techport", [STREAM, "partner_projects"], settings=settings)
+
+    assert [(r.stream, r.pages, r.fetched, r.published, r.dead_lettered, r.events_by_type)
+            for r in replayed] == [(r.stream, r.pages, r.fetched, r.published, r.dead_lettered,
+                                    r.events_by_type) for r in synced]
+    assert len({r.run_id for r in replayed}) == 1
+    assert replayed[0].run_id.startswith("replay-techport-")

@@ -7,6 +7,7 @@ made to shift, repeat or lose records at chosen moments.
 from __future__ import annotations
 
 import math
+import pickle
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from fake_techport import FORMAT, LOCAL, PATH, START, FakeTechport
 from pydantic import SecretStr
 
 from connectors import replay
+from connectors.replay import landed_pages
 from connectors.techport import TechportConnector
 from ecohub.errors import PaginationLoopError, ReconciliationError
 from ecohub.landing import Landing
@@ -260,6 +262,14 @@ def test_replay_yields_what_the_runs_emitted_without_calling_the_portal(
     assert len(server.seen) == calls
     assert [(r.key, r.cursor, r.deleted) for b in replayed for r in b.records] == emitted
     assert all(b.state == {} for b in replayed)
+    # unparsed, the pages travel to a worker process and give the same records there
+    landed = list(landed_pages(landing, portal="techport", stream="technologies", settings=cfg))
+    loaded = [(p.page, pickle.loads(pickle.dumps(p)).load()) for p in landed]
+    assert [(page, [r.ref for r in records]) for page, records in loaded if records is not None
+            ] == [(b.page, [r.ref for r in b.records]) for b in replayed]
+    assert [p.kind for p, (_, records) in zip(landed, loaded, strict=True) if records is None
+            ] == ["listing"] * (len(landed) - len(replayed))  # the key listing: no records
+    assert len(landed) > len(replayed)
     only_second = list(
         replay(
             landing, portal="techport", stream="technologies", run_id="techport-run-2", settings=cfg

@@ -42,7 +42,7 @@ from ecohub.settings import Settings
 from ecohub.warehouse import init_db
 from ecohub.warehouse.history import apply_events
 from ecohub.warehouse.offsets import stored_offsets, write_offsets
-from ecohub.warehouse.sqlutil import chunks, insert_ignore
+from ecohub.warehouse.sqlutil import insert_ignore, one_of
 from ecohub.warehouse.tables import entity_version, load_receipts, quarantine
 
 __all__ = [
@@ -236,13 +236,12 @@ def _known_events(engine: Engine, ids: Sequence[str]) -> dict[str, _Known]:
     ev, q = entity_version.c, quarantine.c
     quarantined: dict[str, tuple[set[str | None], tuple[str, ...]]] = {}
     with engine.connect() as conn:
-        for part in chunks(sorted(set(ids))):
-            query = select(ev.event_id, ev.content_hash).where(ev.event_id.in_(list(part)))
-            for event_id, digest in conn.execute(query):
+        for among in one_of(conn, ev.event_id, ids):
+            for event_id, digest in conn.execute(select(ev.event_id, ev.content_hash).where(among)):
                 known[event_id] = _Known("loaded", frozenset({digest}))
-            query = select(q.event_id, q.content_hash, q.failed_expectations).where(
-                q.event_id.in_([i for i in part if i not in known])
-            )
+        unloaded = [i for i in ids if i not in known]
+        for among in one_of(conn, q.event_id, unloaded):
+            query = select(q.event_id, q.content_hash, q.failed_expectations).where(among)
             for row in conn.execute(query):
                 names: tuple[str, ...] = tuple(row.failed_expectations or ())
                 if CONFLICT in names:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, delete, func, or_, select, update
 
 from ecohub.events import content_hash, upgrade_envelope
-from ecohub.warehouse.sqlutil import chunks, insert_ignore, upsert
+from ecohub.warehouse.sqlutil import insert_ignore, one_of, upsert
 from ecohub.warehouse.tables import entity_field, entity_version, staging_table
 
 __all__ = ["OPERATION_RANK", "apply_events", "field_codes", "version_time"]
@@ -98,14 +98,14 @@ def _restitch(conn: Connection, keys: Iterable[str]) -> int:
         return func.lead(col).over(partition_by=ev.entity_key, order_by=order)
 
     changed = 0
-    for part in chunks(sorted(keys)):
+    for among in one_of(conn, ev.entity_key, keys):
         chain = (
             select(
                 ev.version_id.label("vid"),
                 following(ev.valid_from).label("vt"),
                 following(ev.version_id).is_(None).label("cur"),
             )
-            .where(ev.entity_key.in_(list(part)))
+            .where(among)
             .subquery()
         )
         stmt = (
@@ -142,10 +142,10 @@ def _refresh_fields(
     """
     ev = entity_version.c
     fresh: dict[str, Mapping[str, Any]] = {}
-    for part in chunks(sorted(keys)):
+    for among in one_of(conn, ev.entity_key, keys):
         current = conn.execute(
             select(ev.entity_key, ev.event_id, ev.content_hash).where(
-                ev.entity_key.in_(list(part)), ev.is_current.is_(True)
+                among, ev.is_current.is_(True)
             )
         )
         for key, event_id, digest in current:
@@ -154,8 +154,8 @@ def _refresh_fields(
                 fresh[key] = row
             elif row is not None:  # an older copy of this id stayed: read what it holds
                 fresh[key] = _stored_version(conn, event_id)
-    for part in chunks(sorted(fresh)):
-        conn.execute(delete(entity_field).where(entity_field.c.entity_key.in_(list(part))))
+    for among in one_of(conn, entity_field.c.entity_key, fresh):
+        conn.execute(delete(entity_field).where(among))
     rows = [
         {"entity_key": key, "entity_type": row["entity_type"], "field_code": code}
         for key, row in fresh.items()

@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Table, column, select, table
+from sqlalchemy import JSON, Connection, String, Table, any_, bindparam, column, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["chunks", "insert_ignore", "json_text", "upsert"]
+__all__ = ["chunks", "insert_ignore", "json_text", "one_of", "upsert"]
 
 _CHUNK = 500
 # below this many rows creating a temporary table costs more than it saves
@@ -34,6 +34,22 @@ def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     """Slices of ``items``: keeps statements under the SQLite variable limit."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def one_of(conn: Connection, col: Any, values: Iterable[str]) -> list[ColumnElement[bool]]:
+    """Conditions ``col IN values`` (string values), as few as the database allows: one
+    statement per condition, together covering every value once.
+
+    PostgreSQL: a single ``col = ANY(:array)``, one bound parameter whatever the count. An
+    ``IN`` list of 500 parameters was rendered by SQLAlchemy and re-parsed by psycopg on
+    every call (too long for psycopg's statement cache): ~5 % of the loader's CPU in the
+    profile of ``ecohub consume``. SQLite: ``IN`` lists of at most 500 values (its variable
+    limit)."""
+    items = sorted(set(values))
+    if conn.dialect.name == "postgresql":
+        array = bindparam(None, items, type_=postgresql.ARRAY(String))
+        return [col == any_(array)] if items else []
+    return [col.in_(list(part)) for part in chunks(items)]
 
 
 def json_text(value: Any) -> str | None:

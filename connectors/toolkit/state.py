@@ -11,7 +11,8 @@ fresh SQLite file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,16 @@ from ecohub.warehouse.tables import source_keys, sync_state
 __all__ = ["KeyStore", "StateStore"]
 
 _CHUNK = 500
+
+
+@contextmanager
+def _joined(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """``conn`` when the caller has a transaction open, else a transaction of our own."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.begin() as own:
+        yield own
 
 
 def _now() -> datetime:
@@ -100,22 +111,28 @@ class KeyStore:
         with self.engine.connect() as conn:
             return set(conn.execute(query).scalars())
 
-    def record(self, portal: str, stream: str, keys: Iterable[str], run_id: str) -> None:
-        """Remember ``keys`` as live, seen in ``run_id`` (call after publishing their batch)."""
+    def record(
+        self, portal: str, stream: str, keys: Iterable[str], run_id: str, *,
+        conn: Connection | None = None,
+    ) -> None:
+        """Remember ``keys`` as live, seen in ``run_id`` (call after publishing their batch).
+        With ``conn`` the write joins the caller's transaction."""
         rows = [
             {"portal": portal, "stream": stream, "key": k, "last_seen_run": run_id} for k in keys
         ]
         if not rows:
             return
-        with self.engine.begin() as conn:
-            conn.execute(self._upsert(), rows)  # executemany: compiled once
+        with _joined(self.engine, conn) as own:
+            own.execute(self._upsert(), rows)  # executemany: compiled once
 
-    def forget(self, portal: str, stream: str, keys: Iterable[str]) -> None:
+    def forget(
+        self, portal: str, stream: str, keys: Iterable[str], *, conn: Connection | None = None
+    ) -> None:
         """Drop deleted keys (call after publishing their deletes)."""
         doomed = list(keys)
-        with self.engine.begin() as conn:
+        with _joined(self.engine, conn) as own:
             for start in range(0, len(doomed), _CHUNK):
-                conn.execute(
+                own.execute(
                     delete(source_keys).where(
                         and_(
                             source_keys.c.portal == portal,
@@ -125,16 +142,20 @@ class KeyStore:
                     )
                 )
 
-    def apply(self, portal: str, stream: str, records: Iterable[Any], run_id: str) -> None:
-        """Record live keys and forget deleted ones of a batch of ``SourceRecord``."""
+    def apply(
+        self, portal: str, stream: str, records: Iterable[Any], run_id: str, *,
+        conn: Connection | None = None,
+    ) -> None:
+        """Record live keys and forget deleted ones of a batch of ``SourceRecord``; with
+        ``conn``, in the caller's transaction (the pipeline's per-page commit)."""
         live: list[str] = []
         gone: list[str] = []
         for record in records:
             (gone if record.deleted else live).append(record.key)
         if live:
-            self.record(portal, stream, live, run_id)
+            self.record(portal, stream, live, run_id, conn=conn)
         if gone:
-            self.forget(portal, stream, gone)
+            self.forget(portal, stream, gone, conn=conn)
 
     def _upsert(self) -> Any:
         dialect = self.engine.dialect.name

@@ -29,7 +29,7 @@ from simkit import (
 )
 
 import simulators
-from connectors import StateStore, get_connector
+from connectors import KeyStore, StateStore, get_connector
 from connectors.harness import Sink, sync
 from ecohub.landing import Landing
 
@@ -78,6 +78,10 @@ def test_sync_under_faults_matches_the_ground_truth(portal, tmp_path):
             assert Sink(engine).duplicates(portal, stream) == {}, stream
             gone = {k for k, t in expected.items() if t.deleted}
             assert all(rows[k].deleted for k in gone if k in rows), stream
+            # key sets are kept (and exact) only where deletes are found by comparing them
+            keys = KeyStore(engine).keys(portal, stream)
+            reconciled = connector.stream(stream).deletes == "reconcile"
+            assert keys == (set(expected) - gone if reconciled else set()), stream
             deleted_by_step = {k for c in changes for k in c["deleted"]} & set(expected)
             assert deleted_by_step <= {k for k, r in rows.items() if r.deleted} | (
                 deleted_by_step - set(rows)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import pytest
 
 from connectors.toolkit.safety import (
@@ -156,3 +158,56 @@ def test_xml_entity_tricks_are_refused(body):
 def test_truncated_xml_is_retriable():
     with pytest.raises(MalformedResponse, match="not well-formed"):
         parse_xml(b"<OAI-PMH><ListRecords><record><header>")
+
+
+# The C fast path (plainly safe UTF-8 without "<!") and defusedxml's budgeted path must agree:
+# a comment sends an otherwise equal document down the defused path.
+OAI_PAGE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords><record><header>'
+    '<identifier>oai:stinet.gov.vn:doc/00000001</identifier><datestamp>2026-03-01T03:12:40Z'
+    '</datestamp></header><metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/'
+    'oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Nghiên cứu &amp; ứng dụng'
+    ' &#7871;</dc:title></oai_dc:dc></metadata></record></ListRecords></OAI-PMH>'
+).encode()
+
+
+def _defused(body: bytes) -> bytes:
+    return body.replace(b"<ListRecords>", b"<ListRecords><!-- sends it down the defused path -->")
+
+
+def test_the_fast_and_the_defused_path_build_the_same_tree():
+    fast, defused = parse_xml(OAI_PAGE), parse_xml(_defused(OAI_PAGE))
+    assert ElementTree.tostring(fast) == ElementTree.tostring(defused)
+    assert fast.findtext(".//{http://purl.org/dc/elements/1.1/}title") == "Nghiên cứu & ứng dụng ế"
+
+
+@pytest.mark.parametrize("route", [lambda b: b, _defused], ids=["fast", "defused"])
+def test_the_depth_budget_is_exact_on_both_paths(route):
+    def nested(depth: int) -> bytes:
+        return route(b"<a><ListRecords>" + b"<b>" * (depth - 2) + b"</b>" * (depth - 2)
+                     + b"</ListRecords></a>")
+
+    assert parse_xml(nested(10), max_depth=10).tag == "a"
+    with pytest.raises(PortalContractError, match="nested too deeply"):
+        parse_xml(nested(11), max_depth=10)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [  # entity tricks in bytes that do not read "<!": other encodings go the defused path
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>'
+        .encode("utf-16"),
+        '<!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>'.encode("utf-16-le"),
+        b'\xef\xbb\xbf<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>',
+    ],
+    ids=["utf-16", "utf-16-le", "utf-8-bom"],
+)
+def test_entity_tricks_in_other_encodings_are_refused(body):
+    with pytest.raises(PortalContractError, match="forbidden construct"):
+        parse_xml(body)
+
+
+def test_a_latin1_document_is_parsed_by_the_defused_path():
+    body = '<?xml version="1.0" encoding="ISO-8859-1"?><r>café</r>'.encode("latin-1")
+    assert parse_xml(body).text == "café"

@@ -258,7 +258,8 @@ def _kafka_peers(settings: Any, events: list[dict[str, Any]], count: int,
     values = [json.dumps(e, ensure_ascii=False, separators=(",", ":")).encode() for e in events]
     payloads = [(topic, events[i % len(events)]["entitykey"].encode(), values[i % len(values)])
                 for i in range(count)]
-    out: dict[str, Any] = {"_bytes": sum(len(v) for _, _, v in payloads) / len(payloads)}
+    out: dict[str, Any] = {"_bytes": sum(len(v) for _, _, v in payloads) / len(payloads),
+                           "_codec": peers.KAFKA_SETTINGS["compression"]}
     runs: dict[str, list[tuple[float, float]]] = {"kafka-python (bare)": [],
                                                    "confluent-kafka (bare)": []}
     for _ in range(2):  # interleaved A/B, best of two each

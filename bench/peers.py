@@ -2,7 +2,8 @@
 
 - Kafka: ecohub's :class:`~ecohub.kafka.Publisher`, a bare kafka-python producer, a bare
   confluent-kafka (librdkafka) producer and Kafka's own ``ProducerPerformance`` (Java), all
-  with acks=all, idempotence, gzip, linger 20 ms, 256 KiB batches, on the same event payloads.
+  with the hub's producer settings (:data:`KAFKA_SETTINGS`: acks=all, idempotence, the hub's
+  codec at each client's default level, linger 20 ms, 256 KiB batches) on the same payloads.
 - PostgreSQL: ecohub's loader (GX + SCD2 history + staging + receipts + offsets) against a
   plain ``COPY`` of the same events into an unindexed table.
 
@@ -19,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ecohub.kafka import PRODUCER_DEFAULTS
+
 __all__ = [
     "KAFKA_SETTINGS",
     "bare_confluent",
@@ -31,8 +34,11 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-KAFKA_SETTINGS = {"acks": "all", "idempotence": True, "compression": "gzip", "linger_ms": 20,
-                  "batch_bytes": 256 * 1024}
+KAFKA_SETTINGS = {"acks": "all", "idempotence": True,
+                  "compression": PRODUCER_DEFAULTS["compression_type"],
+                  "linger_ms": PRODUCER_DEFAULTS["linger_ms"], "batch_bytes": 256 * 1024}
+"""The hub's producer settings (``ecohub.kafka``), which every peer uses: a peer on another
+codec or linger would measure something else."""
 
 Payload = tuple[str, bytes, bytes]  # topic, key, value
 
@@ -62,7 +68,8 @@ def bare_kafka_python(security: dict[str, Any], payloads: Sequence[Payload]) -> 
 
     producer = KafkaProducer(
         **security, acks="all", enable_idempotence=True,
-        compression_type="gzip", linger_ms=20, batch_size=KAFKA_SETTINGS["batch_bytes"],
+        compression_type=KAFKA_SETTINGS["compression"], linger_ms=KAFKA_SETTINGS["linger_ms"],
+        batch_size=KAFKA_SETTINGS["batch_bytes"],
     )
     for topic, key, value in payloads:
         producer.send(topic, key=key, value=value)
@@ -81,7 +88,8 @@ def bare_confluent(security: dict[str, Any], payloads: Sequence[Payload]) -> Non
 
     producer = Producer({
         **librdkafka_security(security), "acks": "all", "enable.idempotence": True,
-        "compression.type": "gzip", "linger.ms": 20, "batch.size": KAFKA_SETTINGS["batch_bytes"],
+        "compression.type": KAFKA_SETTINGS["compression"],
+        "linger.ms": KAFKA_SETTINGS["linger_ms"], "batch.size": KAFKA_SETTINGS["batch_bytes"],
     })
     for topic, key, value in payloads:
         while True:
@@ -135,7 +143,8 @@ def producer_performance(
         "java", "-cp", classpath, "org.apache.kafka.tools.ProducerPerformance",
         "--topic", topic, "--num-records", str(len(payloads)), "--payload-file", handle.name,
         "--throughput", "-1", "--producer.config", config.name, "--producer-props", "acks=all",
-        "enable.idempotence=true", "compression.type=gzip", "linger.ms=20",
+        "enable.idempotence=true", f"compression.type={KAFKA_SETTINGS['compression']}",
+        f"linger.ms={KAFKA_SETTINGS['linger_ms']}",
         f"batch.size={KAFKA_SETTINGS['batch_bytes']}",
     ]
     try:

@@ -96,7 +96,8 @@ def markdown(r: Results) -> str:
         f"{_ratio(stage.get('load (PostgreSQL)'), copy_rate)}** (>= 0.5); "
         f"with GX: **{_ratio(_combined(r), copy_rate)}**",
         "",
-        "Kafka producers all use acks=all, idempotence, gzip, linger 20 ms, 256 KiB batches, on",
+        f"Kafka producers all use acks=all, idempotence, {r.kafka.get('_codec', 'gzip')} "
+        "(each client's default level), linger 20 ms, 256 KiB batches, on",
         f"the same event payloads (mean {r.kafka.get('_bytes', 0):.0f} bytes); the two Python",
         "clients run interleaved, best of two each. ProducerPerformance reads the same values",
         "from `--payload-file` (its own JVM; its CPU is not in this process's column).",

@@ -141,7 +141,21 @@ def test_the_producer_is_idempotent_and_overrides_win(monkeypatch):
     kafka.producer(load_settings({}), client_id="t", linger_ms=5)
     (_args, kwargs), = recorder.built
     assert kwargs["acks"] == "all" and kwargs["enable_idempotence"] is True
-    assert kwargs["compression_type"] == "gzip" and kwargs["linger_ms"] == 5
+    assert kwargs["compression_type"] == "zstd" and kwargs["linger_ms"] == 5
+
+
+def test_the_client_runs_its_native_codec_and_checksum():
+    """Both come from kafka-python's extras; without them the client silently falls back to
+    its pure-Python CRC-32C (as much CPU as compressing) or fails on the first zstd batch."""
+    import crc32c
+    from kafka.codec import has_zstd, zstd_decode, zstd_encode
+    from kafka.record.util import calc_crc32c
+
+    assert has_zstd()
+    payload = b'{"entitykey":"person:1"}' * 100
+    assert zstd_decode(zstd_encode(payload)) == payload and len(zstd_encode(payload)) < 100
+    assert calc_crc32c.__defaults__ == (crc32c.crc32c,)
+    assert calc_crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
 
 
 def test_doctor_uses_the_security_settings(monkeypatch):

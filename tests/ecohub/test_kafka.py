@@ -10,12 +10,18 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import crc32c
 import pytest
+from kafka.codec import has_zstd, zstd_decode, zstd_encode
+from kafka.errors import KafkaTimeoutError
+from kafka.future import Future
+from kafka.record.util import calc_crc32c
 
 from ecohub import kafka
 from ecohub.catalog import ENTITY_TYPES, SIDE_TOPICS, topic_name
 from ecohub.contract import schema_index
 from ecohub.doctor import check_kafka
+from ecohub.errors import ServiceUnavailable
 from ecohub.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,12 +151,8 @@ def test_the_producer_is_idempotent_and_overrides_win(monkeypatch):
 
 
 def test_the_client_runs_its_native_codec_and_checksum():
-    """Both come from kafka-python's extras; without them the client silently falls back to
-    its pure-Python CRC-32C (as much CPU as compressing) or fails on the first zstd batch."""
-    import crc32c
-    from kafka.codec import has_zstd, zstd_decode, zstd_encode
-    from kafka.record.util import calc_crc32c
-
+    """zstandard (kafka-python's zstd extra) and crc32c: without them the client fails on the
+    first zstd batch, or silently checksums in pure Python (as much CPU as compressing)."""
     assert has_zstd()
     payload = b'{"entitykey":"person:1"}' * 100
     assert zstd_decode(zstd_encode(payload)) == payload and len(zstd_encode(payload)) < 100
@@ -222,3 +224,50 @@ def test_the_loader_bounds_each_bootstrap_by_its_outage_budget(outage_s, expecte
     assert bounded.kafka.bootstrap_timeout_s == expected_s
     assert settings.kafka.bootstrap_timeout_s == 30.0  # the caller's settings are not changed
     assert bounded.kafka.bootstrap_servers == settings.kafka.bootstrap_servers
+
+
+class _AckingProducer:
+    """Stands in for KafkaProducer: each send's future is settled at flush, as the broker's
+    acknowledgement would; a message whose key starts with ``bad`` is refused."""
+
+    def __init__(self, **_config: Any) -> None:
+        self.futures: list[tuple[Future, bytes]] = []
+
+    def send(self, topic: str, *, key: bytes, value: bytes | None,
+             headers: list[tuple[str, bytes]]) -> Future:
+        future = Future()
+        self.futures.append((future, key))
+        return future
+
+    def flush(self, timeout: float | None = None) -> None:
+        for future, key in self.futures:
+            if key.startswith(b"bad"):
+                future.failure(KafkaTimeoutError("Batch expired"))
+            else:
+                future.success(None)
+        self.futures = []
+
+    def close(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_the_publisher_counts_what_the_broker_acknowledged_at_each_flush(monkeypatch):
+    monkeypatch.setattr(kafka, "KafkaProducer", _AckingProducer)
+    publisher = kafka.Publisher(load_settings({}), run_id="r1")
+    out = [kafka.OutMessage("t.person", f"person:{i}", b"{}", [], "event:person")
+           for i in range(3)]
+    out += [kafka.OutMessage("t.restricted", "person:1", None, [], "restricted:tombstone"),
+            kafka.OutMessage("t.deadletter", "x:1", b"{}", [], "deadletter:pii")]
+    for message in out:
+        publisher.send(message)
+    counts = publisher.flush()
+    assert (counts.published, counts.restricted, counts.dead_lettered) == (3, 1, 1)
+    assert counts.by_entity_type == {"person": 3} and counts.dead_letter_reasons == {"pii": 1}
+
+    publisher.send(kafka.OutMessage("t.person", "person:9", b"{}", [], "event:person"))
+    publisher.send(kafka.OutMessage("t.person", "bad:1", b"{}", [], "event:person"))
+    with pytest.raises(ServiceUnavailable) as raised:
+        publisher.flush()
+    assert "1 message(s) not acknowledged" in str(raised.value)
+    assert raised.value.context["first"] == "t.person/bad:1: KafkaTimeoutError: Batch expired"
+    assert publisher.flush().by_entity_type == {"person": 4}  # the acknowledged one counted

@@ -54,7 +54,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from ecohub.contract import ENTITY_TYPES
-from ecohub.errors import SchemaValidationError, ServiceUnavailable
+from ecohub.errors import ConfigError, SchemaValidationError, ServiceUnavailable
 from ecohub.events import (
     deadletter_topic,
     event_headers,
@@ -149,14 +149,16 @@ def producer(
     settings: Settings, *, client_id: str, role: Role = "default", **overrides: Any
 ) -> KafkaProducer:
     """The hub's producer (:data:`PRODUCER_DEFAULTS`, ``overrides`` win) as ``role``'s
-    principal; raises :class:`ServiceUnavailable` when the brokers cannot be reached."""
+    principal; raises :class:`ServiceUnavailable` when the brokers cannot be reached and
+    :class:`ConfigError` when the codec's library is missing."""
+    config = {**PRODUCER_DEFAULTS, **client_config(settings.kafka, role), **overrides}
     try:
-        return KafkaProducer(
-            client_id=client_id,
-            **{**PRODUCER_DEFAULTS, **client_config(settings.kafka, role), **overrides},
-        )
+        return KafkaProducer(client_id=client_id, **config)
     except KafkaError as exc:
         raise _unreachable(settings, exc) from exc
+    except RuntimeError as exc:  # kafka-python: "Libraries for zstd compression codec not found"
+        raise ConfigError(f"{exc}: install requirements.txt (make venv)",
+                          compression_type=config["compression_type"]) from exc
 
 
 def consumer(

@@ -21,7 +21,7 @@ from ecohub import kafka
 from ecohub.catalog import ENTITY_TYPES, SIDE_TOPICS, topic_name
 from ecohub.contract import schema_index
 from ecohub.doctor import check_kafka
-from ecohub.errors import ServiceUnavailable
+from ecohub.errors import ConfigError, ServiceUnavailable
 from ecohub.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -271,3 +271,14 @@ def test_the_publisher_counts_what_the_broker_acknowledged_at_each_flush(monkeyp
     assert "1 message(s) not acknowledged" in str(raised.value)
     assert raised.value.context["first"] == "t.person/bad:1: KafkaTimeoutError: Batch expired"
     assert publisher.flush().by_entity_type == {"person": 4}  # the acknowledged one counted
+
+
+def test_a_missing_codec_library_is_a_config_error_saying_what_to_install(monkeypatch):
+    def refuses(**_config: Any) -> None:
+        raise RuntimeError("Libraries for zstd compression codec not found")
+
+    monkeypatch.setattr(kafka, "KafkaProducer", refuses)
+    with pytest.raises(ConfigError) as raised:
+        kafka.producer(load_settings({}), client_id="t")
+    assert str(raised.value) == ("Libraries for zstd compression codec not found: install "
+                                 "requirements.txt (make venv) (compression_type='zstd')")

@@ -126,7 +126,7 @@ def _phones(text: str) -> tuple[tuple[int, int, str], ...] | list[tuple[int, int
     of the digit-bearing strings of a sync are repeats (dates, codes, names); it is a pure
     function of the text, so a remembered answer is the same answer. Texts without a digit and
     timestamps (:data:`_TIMESTAMP`) are answered without the matcher."""
-    if not any(ch.isdigit() for ch in text) or _TIMESTAMP.fullmatch(text):
+    if not any(map(str.isdigit, text)) or _TIMESTAMP.fullmatch(text):
         return ()
     if len(text) <= _CACHED_MAX_LEN:
         return _cached_phones(text)
@@ -153,7 +153,7 @@ class PiiFinding:
 
 
 def _scan_string(text: str, path: str) -> list[PiiFinding]:
-    findings = [PiiFinding(path, "email") for _ in _EMAIL.finditer(text)][:1]
+    findings = [PiiFinding(path, "email")] if "@" in text and _EMAIL.search(text) else []
     if _phones(text):
         findings.append(PiiFinding(path, "phone"))
     return findings

@@ -56,6 +56,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _REPLAY_READ_AHEAD = 4  # landed pages read ahead of the workers: file reads, no parsing
+_REPLAY_FLUSH_AFTER = 5_000  # messages a replay sends between two waits for the broker
 _DONE = object()
 
 
@@ -119,20 +120,24 @@ dead-lettered) and counts it into the report: ``fetched``, ``published``, ``dead
 
 def kafka_page_publisher(
     settings: Settings, publisher: Any, preparer: PagePreparer | None = None, *,
-    flush: bool = True,
+    flush_after: int = 0,
 ) -> Callable[[Page | DeferredPage, StreamReport], None]:
     """The production :data:`PublishPage`: each record's messages (its events, or its
     dead-letter entry) as ``preparer`` built them, sent; then the producer flushed (acks=all).
 
     ``preparer`` (default: in process) normalizes, checks and encodes the records; pages that
     went through its :meth:`~ecohub.prepare.PagePreparer.ahead` were prepared in workers.
-    ``flush=False`` (a replay: no cursor waits on a page) leaves the waiting for the broker's
-    acknowledgements to the publisher's ``close``, which raises what failed; the next pages
-    are sent meanwhile instead of waiting one round trip per page."""
+    ``flush_after=N`` (a replay: no cursor waits on a page) flushes only once N messages were
+    sent since the last flush, so the next pages go out meanwhile instead of waiting one round
+    trip per page; the publisher's ``close`` flushes the rest and raises what failed. N bounds
+    what the publisher holds until a flush (memory stays flat)."""
     prepare = preparer or PagePreparer(publisher.encoder, workers=0)
+    unflushed = 0
 
     def publish_page(batch: Page | DeferredPage, report: StreamReport) -> None:
+        nonlocal unflushed
         for outcome in prepare.outcomes(batch):  # one per record, in order
+            unflushed += len(outcome.messages)
             report.fetched += 1
             report.deletes += outcome.deleted
             for message in outcome.messages:
@@ -144,8 +149,9 @@ def kafka_page_publisher(
             report.events += len(outcome.entity_types)
             report.events_by_type.update(outcome.entity_types)
             report.published += 1
-        if flush:
+        if unflushed >= flush_after:
             publisher.flush()
+            unflushed = 0
 
     return publish_page
 
@@ -158,12 +164,12 @@ def publish_batches(
     publisher: Any,
     on_batch_published: Any = None,
     preparer: PagePreparer | None = None,
-    flush: bool = True,
+    flush_after: int = 0,
 ) -> StreamReport:
     """Normalize and publish each batch; call ``on_batch_published(batch)`` after each flush
-    (after each send with ``flush=False``: see :func:`kafka_page_publisher`). With a
+    (after each page's sends with ``flush_after``: see :func:`kafka_page_publisher`). With a
     ``preparer``, batches are prepared in its workers ahead of their turn."""
-    publish_page = kafka_page_publisher(settings, publisher, preparer, flush=flush)
+    publish_page = kafka_page_publisher(settings, publisher, preparer, flush_after=flush_after)
     pages = preparer.ahead(batches) if preparer is not None else batches
     for batch in pages:
         report.pages += 1
@@ -466,7 +472,7 @@ def replay(
     preparer = preparer or _replay_preparer(publisher.encoder, settings)
     try:
         publish_batches(batches, report, settings=settings, publisher=publisher,
-                        preparer=preparer, flush=False)
+                        preparer=preparer, flush_after=_REPLAY_FLUSH_AFTER)
     finally:
         if own:
             preparer.close()

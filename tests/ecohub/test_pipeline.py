@@ -104,6 +104,22 @@ def test_state_saved_only_after_flush(monkeypatch):
     assert pub.log == ["publish techport:technology_offer:a", "flush", "save"]
 
 
+def test_a_replay_flushes_once_enough_messages_are_out_not_after_every_page(monkeypatch):
+    """flush_after=N: a flush once N messages went out since the last one (the publisher's
+    close flushes the rest), never one wait per page."""
+    monkeypatch.setattr(prepare, "normalize_checked", _fake_normalize)
+    pub = FakePublisher()
+    pages = [FakeBatch([_rec(f"k{i}{j}") for j in range(2)], {}) for i in range(5)]
+    report = pipeline.publish_batches(
+        pages, pipeline.StreamReport("techport", "t", "r1"), settings=load_settings({}),
+        publisher=pub, flush_after=3,
+    )
+    assert report.published == 10
+    marks = [i for i, line in enumerate(pub.log) if line == "flush"]
+    assert marks == [4, 9]  # after pages 2 and 4 (4 messages out each time); page 5 unflushed
+    assert len(pub.log) - len(marks) == 10
+
+
 def test_run_ids_sort_by_time_and_are_unique():
     from datetime import UTC, datetime
 

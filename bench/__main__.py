@@ -4,7 +4,9 @@ What one run measures, on the portal simulators (own processes, faults off, rate
 lifted) and the local Kafka / PostgreSQL:
 
 1. **end to end**: ``ecohub.pipeline.sync`` of every stream of the chosen portals, then
-   ``ecohub.loader.consume`` into a fresh warehouse database: records/s, peak RSS;
+   ``ecohub.loader.consume`` into a fresh warehouse database: records/s, peak RSS; then the
+   **replay of the landing zone** that sync left (``ecohub.pipeline.replay_streams`` of every
+   stream, no portal involved) to new topics and its consume into another fresh database;
 2. **stage breakdown** on the same records, one stage at a time: fetch + land (connector
    read, file landing), normalize + validate (schemas, PII scan), publish (Kafka),
    quality gate (Great Expectations), load (SCD2 history, staging, receipts, offsets);
@@ -139,6 +141,28 @@ def _end_to_end(settings: Any, portals: list[str]) -> dict[str, Any]:
     load_seconds = time.perf_counter() - t_load - idle  # consume waits `idle` s to see the end
     return {"records": fetched, "events": stats.loaded + stats.quarantined,
             "seconds": time.perf_counter() - t0 - idle, "sync_seconds": sync_seconds,
+            "load_seconds": load_seconds}
+
+
+def _replay(settings: Any, portals: list[str]) -> dict[str, Any]:
+    """Replay every landed stream of ``portals`` (re-parse, normalize, check, publish), then
+    consume the replayed events into the settings' (fresh) warehouse."""
+    from ecohub.kafka import ensure_topics
+    from ecohub.loader import consume
+    from ecohub.pipeline import replay_streams
+
+    idle = 5.0
+    ensure_topics(settings)
+    t0 = time.perf_counter()
+    records = sum(r.fetched for portal in portals
+                  for r in replay_streams(portal, settings=settings))
+    replay_seconds = time.perf_counter() - t0
+    ensure_topics(settings)
+    t_load = time.perf_counter()
+    stats = consume(settings, idle_timeout_s=idle)
+    load_seconds = time.perf_counter() - t_load - idle
+    return {"records": records, "events": stats.loaded + stats.quarantined,
+            "seconds": replay_seconds + load_seconds, "replay_seconds": replay_seconds,
             "load_seconds": load_seconds}
 
 
@@ -346,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
         e2e = _end_to_end(settings, portals)
         e2e["peak_rss_mb"] = _peak_rss_mb()
         print(f"  {e2e['records']} records in {e2e['seconds']:.1f} s", flush=True)
+        print("replay of the landing zone, then consume ...", flush=True)
+        replay = _replay(_settings(sims, f"{prefix}r", _fresh_database(f"bench{tag}_replay"),
+                                   str(work / "landing")), portals)
+        print(f"  {replay['records']} records in {replay['seconds']:.1f} s", flush=True)
         print("stages, one at a time ...", flush=True)
         stage_settings = _settings(sims, f"{prefix}s", warehouse, str(work / "landing2"))
         ensure_topics(stage_settings)
@@ -365,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     results = report.Results(
         command=" ".join(["make bench"] + ([f"BENCH_ARGS='{' '.join(argv)}'"] if argv else [])),
         started=started, scale=args.scale, portals=portals, e2e=e2e, stages=stages,
-        kafka=kafka, copy=copy, dlt=dlt,
+        kafka=kafka, copy=copy, dlt=dlt, replay=replay,
         machine=f"{platform.node()}: {os.cpu_count()} cores, load average "
                 f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}",
     )

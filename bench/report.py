@@ -22,6 +22,7 @@ class Results:
     copy: tuple[int, float, float]
     dlt: dict[str, Any] | None
     machine: str
+    replay: dict[str, Any] | None = None  # replay of the landing zone + its consume
 
 
 def _rate(items: int, seconds: float) -> float:
@@ -32,6 +33,9 @@ def rows(r: Results) -> list[tuple[str, str, int, float, float | None]]:
     """(group, what, items, seconds, cpu seconds or None) for the table and the chart."""
     out: list[tuple[str, str, int, float, float | None]] = [
         ("end to end", "ecohub sync + consume", r.e2e["records"], r.e2e["seconds"], None)]
+    if r.replay:
+        out.append(("end to end", "replay of the landing zone + consume", r.replay["records"],
+                    r.replay["seconds"], None))
     if r.dlt:
         out.append(("end to end", "dlt rest_api + OAI resource", r.dlt["records"],
                     r.dlt["seconds"], None))
@@ -72,6 +76,9 @@ def markdown(r: Results) -> str:
         f"- end to end: {r.e2e['records']} source records, {r.e2e['events']} events loaded "
         f"or quarantined; sync {syncs}, "
         f"consume {r.e2e['load_seconds']:.0f} s; peak RSS {r.e2e['peak_rss_mb']:.0f} MB",
+        *([f"- replay of the landing zone (no portal): {r.replay['records']} source records "
+           f"re-published in {r.replay['replay_seconds']:.0f} s, {r.replay['events']} events "
+           f"consumed in {r.replay['load_seconds']:.0f} s"] if r.replay else []),
         "",
         "| group | what | items | seconds | items/s | CPU s (this process) |",
         "|---|---|---:|---:|---:|---:|",

@@ -58,3 +58,16 @@ def test_chart_is_svg_with_one_bar_per_row() -> None:
     assert len(bars) == len(report.rows(results)) == 11
     widths = [float(b.get("width", "0")) for b in bars]
     assert max(widths) == widths[-2]  # ProducerPerformance, 20,000/s, is the longest bar
+
+
+def test_the_replay_of_the_landing_zone_is_an_end_to_end_row() -> None:
+    results = _results()
+    results.replay = {"records": 36_000, "events": 40_000, "seconds": 45.0,
+                      "replay_seconds": 30.0, "load_seconds": 15.0}
+    text = report.markdown(results)
+    assert ("| end to end | replay of the landing zone + consume | 36000 | 45.0 | 800 |  |"
+            in text)
+    assert ("- replay of the landing zone (no portal): 36000 source records re-published in "
+            "30 s, 40000 events consumed in 15 s") in text
+    assert len(report.rows(results)) == 12
+    assert "replay of the landing zone" not in report.markdown(_results())  # not run: no row

@@ -9,9 +9,15 @@ the local PostgreSQL whose connections only the loader under test uses.
 
 Kill points come from one random seed, printed at the start and in every failure message;
 ``ECOHUB_FAULT_SEED=<seed>`` replays a failure exactly. ``ECOHUB_ACCEPTANCE=1`` (``make
-acceptance``) raises the trial counts (50 kills of a sync and of a loader, 50 groups with a
-member killed) and adds the long broker outage; ``ECOHUB_FAULT_TRIALS=<n>`` sets the number of
-kills of a sync and of a loader (a soak, or 1 for a quick replay).
+acceptance``) raises the trial counts to 50 per scenario: kills of a sync and of a loader,
+groups with a member killed, database connections killed in the k-th batch transaction of a
+load, and broker bounces during a sync and during a load, 50 short (10 s) and 50 long (65 s)
+each. ``ECOHUB_FAULT_TRIALS=<n>`` sets the number of kills of a sync and of a loader (a soak,
+or 1 for a quick replay), ``ECOHUB_FAULT_BOUNCES`` / ``ECOHUB_FAULT_DB_KILLS`` the bounces per
+phase and outage and the database kills; ``ECOHUB_FAULT_LANES`` / ``ECOHUB_FAULT_BOUNCE_LANES``
+/ ``ECOHUB_FAULT_DB_LANES`` how many of their trials run side by side. Broker bounces run on
+brokers of their own (lanes, see ``test_outages.py``) on the ports after the base, never on
+the broker of the other scenarios.
 
 Scenarios whose fault is in the load start from the reference's own sync (``synced``): its
 topics and a copy of its warehouse as the sync left it, with a consumer group of their own.
@@ -28,6 +34,7 @@ from typing import Any
 
 import pytest
 
+from tests.faults import bounces as bouncing
 from tests.faults import harness
 from tests.faults.rig import (
     LOAD_PACE,
@@ -39,6 +46,7 @@ from tests.faults.rig import (
     after_sync,
     new_run_id,
     new_trial,
+    selected,
 )
 
 KAFKA_PORT, CONTROLLER_PORT = PORT_BASE, PORT_BASE + 1
@@ -122,3 +130,24 @@ def synced(children: Any, private_stack: Any, simulator: Any, tmp_path: Path,
 @pytest.fixture
 def run_id() -> Any:
     return new_run_id
+
+
+@pytest.fixture(scope="session")
+def bounces(request: pytest.FixtureRequest, children: Any, simulator: Any, reference: Reference,
+            seed: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:  # fmt: skip
+    """The session's broker bounces (:mod:`tests.faults.bounces`), by index: futures."""
+    futures, close = bouncing.start(selected(request, "bounces", "index"), children, simulator,
+                                     reference, seed, tmp_path_factory.mktemp)  # fmt: skip
+    try:
+        yield futures
+    finally:
+        close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bounces_alongside(request: pytest.FixtureRequest) -> None:
+    """Start the bounces with the session when it has any: they stop and start brokers of
+    their own (lanes), so they run alongside the other scenarios instead of after them, and
+    mostly wait while those work."""
+    if selected(request, "bounces", "index"):
+        request.getfixturevalue("bounces")

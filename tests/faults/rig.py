@@ -17,9 +17,25 @@ from typing import Any
 
 from tests.faults import harness
 
-__all__ = ["ACCEPTANCE", "LANES", "LOAD_PACE", "PORT_BASE", "SEED", "SYNC_PACE", "TRIALS",
-           "Reference", "Trial", "Window", "after_sync", "assert_like_reference", "new_run_id",
-           "new_trial", "side_by_side"]  # fmt: skip
+__all__ = [
+    "ACCEPTANCE",
+    "LANES",
+    "LOAD_PACE",
+    "PORT_BASE",
+    "SEED",
+    "SYNC_PACE",
+    "TRIALS",
+    "Reference",
+    "Trial",
+    "Window",
+    "after_sync",
+    "assert_like_reference",
+    "keyed_side_by_side",
+    "new_run_id",
+    "new_trial",
+    "selected",
+    "side_by_side",
+]  # fmt: skip
 
 ACCEPTANCE = os.environ.get("ECOHUB_ACCEPTANCE") == "1"
 # The runs a kill or an outage hits are paced, and kill points are drawn mostly inside the
@@ -259,3 +275,18 @@ def side_by_side(trial: Callable[[int], Any], count: int, lanes: int = LANES) ->
     futures = [pool.submit(trial, n) for n in range(count)]
     pool.shutdown(wait=False)
     return futures
+
+
+def selected(request: Any, fixture: str, param: str) -> list[int]:
+    """The values of ``param`` of the session's tests that use ``fixture``: the trials a
+    side-by-side fixture has to run (``-k`` may have picked a few)."""
+    items = [item for item in request.session.items if hasattr(item, "callspec")]
+    return sorted({item.callspec.params[param] for item in items
+                   if fixture in getattr(item, "fixturenames", ())})  # fmt: skip
+
+
+def keyed_side_by_side(trial: Callable[[int], Any], wanted: list[int],
+                       lanes: int) -> dict[int, Future[Any]]:  # fmt: skip
+    """:func:`side_by_side` over the trials ``wanted``, their futures by trial number."""
+    futures = side_by_side(lambda i: trial(wanted[i]), len(wanted), lanes=lanes)
+    return dict(zip(wanted, futures, strict=True))

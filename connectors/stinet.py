@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.toolkit.connector import Connector, ListingRestart
 from connectors.toolkit.http import Request
+from connectors.toolkit.incremental import parse_time
 from connectors.toolkit.pagination import (
     NextLinkPaginator,
     PageInfo,
@@ -126,7 +127,7 @@ class StinetConnector(Connector):
         try:
             if _is_oai(stream):
                 return _parse_datestamp(value)
-            return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=LOCAL)
+            return parse_time(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=LOCAL)
         except ValueError:
             raise PortalContractError(
                 "unreadable cursor value", portal=self.portal, stream=stream.name, value=value
@@ -211,5 +212,5 @@ def _dublin_core(node: Element) -> dict[str, list[str]]:
 
 def _parse_datestamp(value: str) -> datetime:
     if len(value) == 10:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return parse_time(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    return parse_time(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.toolkit.connector import Connector
 from connectors.toolkit.http import Request
+from connectors.toolkit.incremental import parse_time
 from connectors.toolkit.pagination import PageInfo, PageNumberPaginator, Paginator
 from connectors.toolkit.safety import parse_json
 from connectors.toolkit.stream import ParsedPage, Stream, raw_records, record_schema
@@ -100,7 +101,7 @@ class TechportConnector(Connector):
 
     def parse_cursor(self, stream: Stream, value: str) -> datetime:
         try:
-            return datetime.strptime(value, CURSOR_FORMAT).replace(tzinfo=LOCAL)
+            return parse_time(value, CURSOR_FORMAT).replace(tzinfo=LOCAL)
         except ValueError:
             raise PortalContractError(
                 "unreadable ngay_cap_nhat", portal=self.portal, stream=stream.name, value=value

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 
 from connectors.toolkit.pagination import PageInfo
@@ -47,9 +48,20 @@ class Stream:
     def __post_init__(self) -> None:
         Draft202012Validator.check_schema(dict(self.schema))
         object.__setattr__(self, "_validator", Draft202012Validator(dict(self.schema)))
+        object.__setattr__(self, "_compiled", jsonschema_rs.Draft202012Validator(
+            dict(self.schema), validate_formats=False))  # as the reference: formats annotate
 
     def check(self, record: Mapping[str, Any], *, where: str) -> None:
-        """Raise :class:`PortalContractError` when ``record`` breaks the declared schema."""
+        """Raise :class:`PortalContractError` when ``record`` breaks the declared schema.
+
+        Every record is checked: jsonschema-rs accepts in ~1/10 of the reference's time;
+        a record it does not accept (or cannot read) is judged, and explained, by the
+        reference validator."""
+        try:
+            if object.__getattribute__(self, "_compiled").is_valid(record):
+                return
+        except Exception:  # noqa: S110 -- a value it cannot convert: the reference decides
+            pass
         validator: Draft202012Validator = object.__getattribute__(self, "_validator")
         error = next(iter(validator.iter_errors(record)), None)
         if error is not None:

@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from connectors.toolkit.incremental import CursorTracker, from_utc_text, to_utc_text
+from connectors.toolkit.incremental import CursorTracker, from_utc_text, parse_time, to_utc_text
 
 HOUR = timedelta(hours=1)
 
@@ -130,3 +132,51 @@ def test_without_cursor_every_run_is_full_but_deduplicated():
     t = tracker(None)
     assert t.admit("a", None, False) and not t.admit("a", None, False)
     assert t.checkpoint(finished=True, pages=1)["cursor"] is None
+
+
+PORTAL_FORMATS = ["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y %H:%M",
+                  "%Y-%m-%dT%H:%M:%S.%fZ"]
+
+
+def _strptime_or_error(value: str, fmt: str) -> datetime | str:
+    try:
+        return datetime.strptime(value, fmt)
+    except ValueError:
+        return "ValueError"
+
+
+def _parse_time_or_error(value: str, fmt: str) -> datetime | str:
+    try:
+        return parse_time(value, fmt)
+    except ValueError:
+        return "ValueError"
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt"),
+    [
+        ("2026-03-01T03:12:40Z", "%Y-%m-%dT%H:%M:%SZ"),
+        ("2026-3-01T03:12:40Z", "%Y-%m-%dT%H:%M:%SZ"),  # not zero-padded: strptime's call
+        ("2026-02-30T03:12:40Z", "%Y-%m-%dT%H:%M:%SZ"),  # no such day
+        ("2026-03-01T24:00:00Z", "%Y-%m-%dT%H:%M:%SZ"),
+        ("2026-03-01T23:59:60Z", "%Y-%m-%dT%H:%M:%SZ"),
+        ("2026-03-01T03:12:40Z\n", "%Y-%m-%dT%H:%M:%SZ"),
+        ("2026-03-01T03:12:40", "%Y-%m-%dT%H:%M:%SZ"),
+        ("٢٠٢٦-03-01", "%Y-%m-%d"),  # other digits than ASCII: strptime's call
+        ("2026-03-01 10:00:00", "%Y-%m-%d %H:%M:%S"),
+        ("01/03/2026 09:40", "%d/%m/%Y %H:%M"),
+        ("31/04/2026 09:40", "%d/%m/%Y %H:%M"),
+        ("2026-03-01T02:40:00.000123Z", "%Y-%m-%dT%H:%M:%S.%fZ"),
+        ("Mar 01 2026", "%b %d %Y"),  # a format without a fast shape
+    ],
+)
+def test_parse_time_reads_exactly_what_strptime_reads(value, fmt):
+    assert _parse_time_or_error(value, fmt) == _strptime_or_error(value, fmt)
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1)), st.sampled_from(PORTAL_FORMATS),
+       st.text(alphabet="0123456789-/: TZ.", max_size=3))
+def test_parse_time_agrees_with_strptime_on_portal_shapes(moment, fmt, noise):
+    text = moment.strftime(fmt)
+    for value in (text, text + noise, noise + text, text[: len(text) // 2] + noise):
+        assert _parse_time_or_error(value, fmt) == _strptime_or_error(value, fmt), value

@@ -59,3 +59,19 @@ def test_raw_records_take_key_and_cursor_from_the_declaration():
 def test_an_invalid_schema_fails_at_declaration():
     with pytest.raises(Exception, match=r"objekt"):
         Stream(name="x", path="/x", key="id", cursor=None, schema={"type": "objekt"})
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [  # values the compiled validator cannot read are judged by the reference one
+        ({**GOOD, "ma_nha_cung_cap": 2**70}, None),
+        ({**GOOD, "ten_don_vi": object()}, "at ten_don_vi"),
+        ({**GOOD, "ngay_cap_nhat": 1.5}, "at ngay_cap_nhat: 1.5 is not of type 'string'"),
+    ],
+)
+def test_every_record_is_judged_as_the_reference_validator_judges_it(record, message):
+    if message is None:
+        SUPPLIERS.check(record, where="page-1#0")
+        return
+    with pytest.raises(PortalContractError, match=message):
+        SUPPLIERS.check(record, where="page-1#0")

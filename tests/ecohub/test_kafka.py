@@ -269,7 +269,7 @@ def test_the_publisher_counts_what_the_broker_acknowledged_at_each_flush(monkeyp
     with pytest.raises(ServiceUnavailable) as raised:
         publisher.flush()
     assert "1 message(s) not acknowledged" in str(raised.value)
-    assert raised.value.context["first"] == "t.person/bad:1: KafkaTimeoutError: Batch expired"
+    assert raised.value.context["first"] == "event:person: KafkaTimeoutError: Batch expired"
     assert publisher.flush().by_entity_type == {"person": 4}  # the acknowledged one counted
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "bare_confluent",
     "bare_kafka_python",
     "copy_rows",
+    "ecohub_publisher",
     "kafka_tools_classpath",
     "librdkafka_security",
     "producer_performance",
@@ -75,6 +76,21 @@ def bare_kafka_python(security: dict[str, Any], payloads: Sequence[Payload]) -> 
         producer.send(topic, key=key, value=value)
     producer.flush()
     producer.close()
+
+
+def ecohub_publisher(settings: Any, messages: Sequence[Any]) -> None:
+    """The hub's :class:`~ecohub.kafka.Publisher` sending prepared messages
+    (:class:`~ecohub.kafka.OutMessage`, with their event headers): what a sync's main process
+    does, the events being built and checked in worker processes (``ecohub.prepare``)."""
+    from ecohub.kafka import Publisher
+
+    publisher = Publisher(settings, run_id="bench-peers")
+    for message in messages:
+        publisher.send(message)
+    counts = publisher.flush()
+    publisher.close()
+    if counts.published != len(messages):
+        raise RuntimeError(f"Publisher: {counts.published} of {len(messages)} acknowledged")
 
 
 def bare_confluent(security: dict[str, Any], payloads: Sequence[Payload]) -> None:

@@ -18,6 +18,8 @@ KEY = b"test-pii-key"
 _PIECES = st.sampled_from([
     "0903 123 456", "+84 28 3932 0016", "(028) 3932 0016", "0316118529", "2020-12-02",
     "02/12/2015", "Nghị quyết 20/2023/NQ-HĐND", "ĐT: ", " hoặc ", "x", "٠٩٠٣١٢٣٤٥٦", "+",
+    "https://stinet.gov.vn/tai-lieu/1234", "+49 30 1234", "+683 4002", "0", "(0", "(+",
+    "9786040903123",
 ])
 _TEXT = st.lists(_PIECES | st.text(alphabet="0123456789 +()-./", max_size=12), max_size=6).map(
     "".join
@@ -68,3 +70,28 @@ def test_a_phone_next_to_a_timestamp_is_still_found() -> None:
         "+84903123456"
     ]
     assert find_clear_pii({"updated": "2026-03-01T03:12:40Z", "note": "0903 123 456"}) != []
+
+
+def test_the_fewest_digits_a_kept_number_has_follows_from_the_metadata() -> None:
+    """_phones skips texts with fewer digits than _MIN_PHONE_DIGITS: no number the scanner
+    keeps (starting with "+", or "0" for a Vietnamese national number) has fewer."""
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import (
+        COUNTRY_CODES_FOR_NON_GEO_REGIONS,
+        SUPPORTED_REGIONS,
+    )
+
+    from ecohub.normalize.pii import _MIN_PHONE_DIGITS
+
+    def shortest(metadata: PhoneMetadata) -> int:
+        return min(n for n in metadata.general_desc.possible_length if n > 0)
+
+    international = [len(str(m.country_code)) + shortest(m) for m in (
+        *(PhoneMetadata.metadata_for_region(r) for r in SUPPORTED_REGIONS),
+        *(PhoneMetadata.metadata_for_nongeo_region(c) for c in COUNTRY_CODES_FOR_NON_GEO_REGIONS),
+    )]
+    national = 1 + shortest(PhoneMetadata.metadata_for_region("VN"))  # the leading "0"
+    assert _MIN_PHONE_DIGITS <= min(*international, national)
+    assert min(international) == _MIN_PHONE_DIGITS  # not needlessly low either
+    assert [e164 for *_, e164 in _phones("ĐT +49 30 1234 ")] == list(
+        e164 for *_, e164 in _phone_spans("ĐT +49 30 1234 "))

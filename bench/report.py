@@ -144,11 +144,27 @@ def _breakdown(r: Results, kafka: dict[str, float]) -> list[str]:
             "Kafka client: bare kafka-python sends at "
             f"{bare / librd:.2f}x the rate of bare confluent-kafka on the same broker and "
             f"settings, and publishing is {100 * publish[1] / total:.0f}% of the stage time. "
-            "The project switches clients (one client, through ecohub/kafka.py) only when "
-            "these figures show the publisher is the bottleneck.",
+            f"{_client_verdict(kafka)}",
             "",
         ]
     return lines
+
+
+def _client_verdict(kafka: dict[str, float]) -> str:
+    """What the producer figures say about the client (issue 13: one client, the faster one
+    only when kafka-python cannot meet the goal)."""
+    publisher, java = kafka.get(PUBLISHER_PEER), kafka.get("Kafka ProducerPerformance (Java)")
+    if not publisher or not java:
+        return ("The Publisher or ProducerPerformance did not run: no verdict on the client "
+                "from this run.")
+    ratio = publisher / java
+    if ratio >= 0.5:
+        return (f"On kafka-python the Publisher reaches {ratio:.2f}x ProducerPerformance "
+                "(goal >= 0.5), so the project stays on it (one client, through "
+                "ecohub/kafka.py).")
+    return (f"On kafka-python the Publisher reaches only {ratio:.2f}x ProducerPerformance "
+            "(goal >= 0.5): the figures call for the faster client (one client, through "
+            "ecohub/kafka.py).")
 
 
 def _combined(r: Results) -> float | None:

@@ -47,6 +47,17 @@ def test_ratios_are_computed_from_the_same_run() -> None:
             "load (PostgreSQL) 17%.") in text
     assert ("bare kafka-python sends at 0.50x the rate of bare confluent-kafka on the same "
             "broker and settings, and publishing is 8% of the stage time") in text
+    assert ("On kafka-python the Publisher reaches only 0.40x ProducerPerformance (goal >= "
+            "0.5): the figures call for the faster client") in text
+
+
+def test_the_client_verdict_follows_the_publisher_ratio() -> None:
+    results = _results()
+    results.kafka[report.PUBLISHER_PEER] = (40_000, 3.0, 3.0)  # 13,333/s vs Java's 20,000/s
+    assert ("On kafka-python the Publisher reaches 0.67x ProducerPerformance (goal >= 0.5), "
+            "so the project stays on it") in report.markdown(results)
+    del results.kafka[report.PUBLISHER_PEER]
+    assert "no verdict on the client from this run" in report.markdown(results)
 
 
 def test_a_missing_peer_says_n_a() -> None:

@@ -29,8 +29,11 @@ with DAG(
         from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.loader import consume as run
 
+        settings = load_settings()
         with parent_run(parent_from_airflow(get_current_context())):  # OpenLineage parent
-            return asdict(run(load_settings(), idle_timeout_s=10.0))
+            # ECOHUB_LOADER_WORKERS=N: N loader processes in the task, one consumer group
+            workers = settings.loader_workers or 1
+            return asdict(run(settings, idle_timeout_s=10.0, workers=workers))
 
     @task
     def reconcile() -> list[dict]:

@@ -142,7 +142,7 @@ def _duration(seconds: float) -> str:
 def _cmd_consume(args: argparse.Namespace) -> int:
     """Load, then reconcile every run whose events are all consumed (as the load DAG does)."""
     # deferred: see "Imports" in the module docstring
-    from ecohub.loader import consume
+    from ecohub.loader import consume, default_workers
     from ecohub.ops import reconcile_pending
 
     settings = load_settings()
@@ -150,6 +150,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     _stop_on_sigterm()
     stats = consume(
         settings,
+        workers=args.workers if args.workers is not None else default_workers(settings),
         max_batches=args.max_batches,
         idle_timeout_s=idle,
         drain_timeout_s=args.drain_timeout,
@@ -192,6 +193,13 @@ def consume_progress_text(stats: Any, backlog: int | None, elapsed: float) -> st
         if rate > 0 and done < 1.0:
             text += f", ETA {_duration((backlog - stats.messages) / rate)}"
     return f"{text} (loaded {stats.loaded}, quarantined {stats.quarantined})"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _stop_on_sigterm() -> None:
@@ -358,7 +366,10 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     sp = add("consume", _cmd_consume, "validate events with Great Expectations and load them")
-    sp.add_argument("--max-batches", type=int, default=None)
+    sp.add_argument("--max-batches", type=int, default=None, help="per loader process")
+    sp.add_argument("--workers", type=_positive_int, default=None,
+                    help="loader processes in one consumer group (default: ECOHUB_LOADER_WORKERS"
+                         ", else one per core, at most the partitions per topic and 4)")
     sp.add_argument("--idle-timeout", type=float, default=5.0, help="stop after N idle seconds")
     sp.add_argument("--follow", action="store_true", help="never stop (a long-running service)")
     sp.add_argument(

@@ -22,23 +22,31 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
+import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from multiprocessing import connection as mp_connection
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
-from ecohub import kafka
+from ecohub import errors, kafka
 from ecohub.db import get_engine
-from ecohub.errors import LoadIncomplete, ServiceUnavailable
+from ecohub.errors import EcohubError, FatalError, LoadIncomplete, ServiceUnavailable
 from ecohub.events import content_hash, upgrade_envelope
 from ecohub.lineage import traced_load
+from ecohub.portals import PortalSpec, adopt_portals, portal_specs
+from ecohub.prepare import _main_not_rerun
 from ecohub.quality import validate_events
-from ecohub.settings import Settings
+from ecohub.secrets import install_log_masking
+from ecohub.settings import Settings, secret_values
 from ecohub.warehouse import init_db
 from ecohub.warehouse.history import apply_events
 from ecohub.warehouse.offsets import stored_offsets, write_offsets
@@ -51,6 +59,7 @@ __all__ = [
     "Message",
     "QuarantineItem",
     "consume",
+    "default_workers",
     "lag",
     "process_batch",
     "quarantine_topic",
@@ -672,6 +681,7 @@ def consume(
     drain_timeout_s: float = 120.0,
     outage_timeout_s: float = 60.0,
     progress: Callable[[LoadStats], None] | None = None,
+    workers: int = 1,
 ) -> LoadStats:
     """Consume entity topics into the warehouse until the lag is 0 and nothing came for
     ``idle_timeout_s`` seconds.
@@ -681,12 +691,41 @@ def consume(
     ``linger_s`` (:func:`_gather`); ``max_batches`` bounds the work for tests. Idle is not
     done: when idle, the loader asks the broker for the end offsets; if events are still
     unloaded (held by a member that crashed, until its session times out after
-    :data:`SESSION_TIMEOUT_MS`, or by a slower member) it keeps polling, and raises
-    :class:`~ecohub.errors.LoadIncomplete` after ``drain_timeout_s`` more seconds rather than
-    report success. Kafka or the warehouse down: retried with backoff, then
-    :class:`~ecohub.errors.ServiceUnavailable` after ``outage_timeout_s``. The consumer leaves
-    its group on every exit path, so the next loader gets the partitions at once.
+    :data:`SESSION_TIMEOUT_MS`, or by a slower member) it keeps polling while that lag
+    shrinks, and raises :class:`~ecohub.errors.LoadIncomplete` once it has not shrunk for
+    ``drain_timeout_s`` seconds rather than report success. Kafka or the warehouse down:
+    retried with backoff, then :class:`~ecohub.errors.ServiceUnavailable` after
+    ``outage_timeout_s``. The consumer leaves its group on every exit path, so the next
+    loader gets the partitions at once.
+
+    ``workers`` > 1 runs that many loader processes as members of the one group
+    (:func:`_consume_members`), so the quality gate and the load use every core; each member
+    follows the rules above (``max_batches`` counts per member) and the call returns their
+    summed statistics.
     """
+    options: dict[str, Any] = {
+        "topics": topics, "max_batches": max_batches, "idle_timeout_s": idle_timeout_s,
+        "batch_size": batch_size, "linger_s": linger_s, "drain_timeout_s": drain_timeout_s,
+        "outage_timeout_s": outage_timeout_s,
+    }
+    if workers > 1:
+        return _consume_members(settings, workers, options, progress)
+    return _consume_member(settings, progress=progress, **options)
+
+
+def _consume_member(
+    settings: Settings,
+    *,
+    topics: list[str] | None,
+    max_batches: int | None,
+    idle_timeout_s: float,
+    batch_size: int,
+    linger_s: float,
+    drain_timeout_s: float,
+    outage_timeout_s: float,
+    progress: Callable[[LoadStats], None] | None,
+) -> LoadStats:
+    """One member of the loader group: :func:`consume` in this process."""
     engine = get_engine(settings.warehouse_url)
     outages = {"kafka": _Outage(outage_timeout_s), "warehouse": _Outage(outage_timeout_s)}
     settings = _bootstrap_within(settings, outage_timeout_s)
@@ -748,6 +787,7 @@ def _loop(
     idle_since = time.monotonic()
     join_deadline = time.monotonic() + max(30.0, idle_timeout_s)
     drain_deadline: float | None = None
+    last_left: int | None = None
     while max_batches is None or stats.batches < max_batches:
         messages = _gather(consumer, seeker, batch_size, linger_s)
         if messages:
@@ -756,7 +796,7 @@ def _loop(
             if progress is not None:
                 progress(stats)
             kafka.commit_offsets(consumer, batch.next_offsets)  # a hint: the warehouse rules
-            idle_since, drain_deadline = time.monotonic(), None
+            idle_since, drain_deadline, last_left = time.monotonic(), None, None
             continue
         now = time.monotonic()
         if (not seeker.assigned and now < join_deadline) or now - idle_since < idle_timeout_s:
@@ -765,8 +805,9 @@ def _loop(
         now = time.monotonic()  # an outage may have been waited out
         if left == 0:
             return
-        drain_deadline = drain_deadline or now + drain_timeout_s
-        if now >= drain_deadline:
+        if last_left is None or left < last_left:  # another member is still loading
+            drain_deadline, last_left = now + drain_timeout_s, left
+        if drain_deadline is not None and now >= drain_deadline:
             raise LoadIncomplete(
                 f"{left} published event(s) still unloaded after waiting "
                 f"{drain_timeout_s:.0f}s for their partitions",
@@ -775,6 +816,204 @@ def _loop(
             )
         log.info("idle but %d event(s) unloaded: waiting for their partitions", left)
         idle_since = now
+
+
+# --------------------------------------------------------------------------- several members
+
+
+def default_workers(settings: Settings) -> int:
+    """Loader processes for ``ecohub consume``: the ``loader_workers`` setting, else about one
+    per core (the quality gate and the load are CPU-bound), as a count that divides the
+    partitions per topic; 1 where this process may not have children (a daemonic process,
+    e.g. some task runners).
+
+    Why a divisor: each topic's partitions are shared among the members, and one topic
+    (Stinet's documents, 78 % of the events at real scale) dominates. With 3 partitions two
+    members split the work 2:1 and the larger share bounds the run, while three members
+    on two cores finish together; so the smallest divisor of the partition count from the
+    core count up to twice it, else one per core (at most one per partition, at most 4)."""
+    if settings.loader_workers is not None:
+        return settings.loader_workers
+    if multiprocessing.current_process().daemon:
+        return 1
+    cores, partitions = max(1, min(os.cpu_count() or 1, 4)), settings.kafka.partitions
+    even = [n for n in range(cores, 2 * cores + 1) if partitions % n == 0]
+    return even[0] if even else max(1, min(cores, partitions))
+
+
+def _total(parts: Sequence[LoadStats]) -> LoadStats:
+    total = LoadStats()
+    for part in parts:
+        total.batches += part.batches
+        total.messages += part.messages
+        total.skipped += part.skipped
+        total.loaded += part.loaded
+        total.quarantined += part.quarantined
+        total.absorbed += part.absorbed
+        total.by_entity.update(part.by_entity)
+        total.failed_by_expectation.update(part.failed_by_expectation)
+    return total
+
+
+def _log_levels() -> dict[str, int]:
+    """This process's logging levels (root and every configured logger), for the members."""
+    levels = {"": logging.getLogger().level}
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and logger.level != logging.NOTSET:
+            levels[name] = logger.level
+    return levels
+
+
+def _log_like_parent(settings: Settings, levels: Mapping[str, int]) -> None:
+    """A member logs as the parent does (same levels, the member named on every line) and
+    masks the configured secrets (a fresh ``spawn`` process has no logging set up)."""
+    logging.basicConfig(
+        level=levels.get("", logging.WARNING),
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+    )
+    for name, level in levels.items():
+        if name:
+            logging.getLogger(name).setLevel(level)
+    install_log_masking(secret_values(settings))
+
+
+def _member_main(settings: Settings, options: dict[str, Any], levels: dict[str, int],
+                 portals: Sequence[PortalSpec], report: Connection) -> None:
+    """A member process: consume as one loader, sending its statistics after every batch
+    (``progress``), then ``done`` with the totals or ``error`` with what stopped it.
+    ``portals``: the parent's registered portals (one registered at run time, by a test or a
+    plugin, is otherwise unknown to a fresh process and has no staging table here)."""
+    adopt_portals(portals)
+
+    def stop(signum: int, _frame: Any) -> None:  # unwind: the consumer leaves the group
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    _log_like_parent(settings, levels)
+    try:
+        stats = _consume_member(settings, progress=lambda s: report.send(("progress", s)),
+                                **options)  # fmt: skip
+    except BaseException as exc:
+        report.send(("error", _portable(exc)))
+        raise SystemExit(1) from None
+    report.send(("done", stats))
+
+
+def _portable(exc: BaseException) -> tuple[str, str, dict[str, Any]]:
+    """An error as (class name, message, context): rebuilt in the parent by :func:`_rebuilt`."""
+    if isinstance(exc, EcohubError):
+        return type(exc).__name__, exc.message, dict(exc.context)
+    return type(exc).__name__, _one_line(exc), {}
+
+
+def _rebuilt(member: str, error: tuple[str, str, dict[str, Any]]) -> BaseException:
+    """A member's error as the parent raises it: the same ecohub error class (so the CLI
+    exits with the same code), anything else as :class:`~ecohub.errors.FatalError`."""
+    name, message, context = error
+    if name == "KeyboardInterrupt":
+        return KeyboardInterrupt(f"{member}: {message}")
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, EcohubError):
+        try:
+            return cls(f"{member}: {message}", **context)
+        except TypeError:  # a class with required arguments of its own
+            pass
+    return FatalError(f"{member} failed: {name}: {message}", **context)
+
+
+def _consume_members(
+    settings: Settings,
+    workers: int,
+    options: dict[str, Any],
+    progress: Callable[[LoadStats], None] | None,
+) -> LoadStats:
+    """``workers`` loader processes in one consumer group; returns their summed statistics.
+
+    Each member runs :func:`_consume_member` (fresh ``spawn`` processes: no forked Kafka or
+    database connections, no threads copied mid-state). Every member ends only when the lag
+    of the whole group is 0, so a member that dies is covered by the others (its partitions
+    move on after its session times out) and cannot make them stop early. The parent raises
+    the first error a member reports; a member that dies without a word (killed) is an error
+    too unless the lag is 0 once the others ended. Ctrl-C or SIGTERM of the parent stops the
+    members (SIGTERM: each leaves the group) and waits for them.
+    """
+    engine = get_engine(settings.warehouse_url)
+    init_db(engine)  # migrate once, before the members race for the advisory lock
+    context = multiprocessing.get_context("spawn")
+    members: dict[Connection, tuple[str, Any]] = {}
+    for index in range(workers):
+        receive, send = context.Pipe(duplex=False)
+        name = f"loader member {index + 1}/{workers}"
+        process = context.Process(
+            target=_member_main,
+            args=(settings, options, _log_levels(), portal_specs(), send),
+            name=name, daemon=True,
+        )
+        with _main_not_rerun():  # a spawned child would run our main script (airflow) again
+            process.start()
+        send.close()
+        members[receive] = (name, process)
+    latest: dict[str, LoadStats] = {}
+    reported: set[str] = set()
+    failures: list[BaseException] = []
+    silent: list[str] = []
+    try:
+        waiting = set(members)
+        while waiting:
+            for ready in mp_connection.wait(list(waiting), timeout=1.0):
+                conn = cast(Connection, ready)
+                name, process = members[conn]
+                try:
+                    kind, value = conn.recv()
+                except EOFError:  # the member ended: after its last word, or killed
+                    waiting.discard(conn)
+                    process.join()
+                    if name not in reported:
+                        log.error("%s died (exit code %s)", name, process.exitcode)
+                        silent.append(f"{name} (exit code {process.exitcode})")
+                    continue
+                if kind == "progress":
+                    latest[name] = value
+                    if progress is not None:
+                        progress(_total(list(latest.values())))
+                elif kind == "done":
+                    latest[name] = value
+                    reported.add(name)
+                    log.info("%s done: %d message(s) in %d batch(es)", name, value.messages,
+                             value.batches)
+                else:
+                    failures.append(_rebuilt(name, value))
+                    reported.add(name)
+    except BaseException:
+        _stop(members.values())
+        raise
+    finally:
+        for conn, (_name, process) in members.items():
+            conn.close()
+            process.join(timeout=30)
+    stats = _total(list(latest.values()))
+    if failures:
+        raise failures[0]
+    if silent:
+        left = sum(lag(settings, topics=options["topics"], engine=engine).values())
+        if left:
+            raise LoadIncomplete(
+                f"{', '.join(silent)} died and {left} event(s) are still unloaded",
+                group=settings.kafka.consumer_group, lag=left,
+            )
+        log.warning("%s died; the other members loaded every event", ", ".join(silent))
+    return stats
+
+
+def _stop(members: Iterable[tuple[str, Any]]) -> None:
+    """SIGTERM every live member (it leaves the group on its way out), then wait for it."""
+    live = [process for _name, process in members if process.is_alive()]
+    for process in live:
+        process.terminate()
+    for process in live:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
 
 
 def lag(

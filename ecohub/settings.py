@@ -201,6 +201,12 @@ class Settings(_Model):
         description="worker processes normalizing a sync's or replay's pages (0: in process; "
                     "default: one per core, at most 4)",
     )
+    loader_workers: int | None = Field(
+        default=None, ge=1, le=64,
+        description="loader processes of `ecohub consume`, members of one consumer group "
+                    "(default: one per core, at most the partitions per topic and 4; the "
+                    "Airflow load task: 1 unless set)",
+    )
     pii_hmac_key: SecretStr = SecretStr(DEV_PII_KEY)
     pii_key_id: str | None = Field(
         default=None, pattern=r"^[A-Za-z0-9._\-]{1,32}$",

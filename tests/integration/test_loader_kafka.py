@@ -209,3 +209,19 @@ def test_a_restarted_loader_resumes_from_the_warehouse_offsets(warehouse_url):
     assert first.messages + rest.messages == len(events) + 1
     assert rest.skipped == 0
     assert sum(lag(settings).values()) == 0
+
+
+def test_several_loader_processes_in_one_group_load_what_one_loader_does(warehouse_url, tmp_path):
+    prefix = f"it{unique_tag()}"
+    settings = _settings(warehouse_url, prefix)
+    events, bad = _events()
+    _publish(settings, events)
+
+    stats = consume(settings, idle_timeout_s=1, workers=3)  # one member per partition
+
+    assert (stats.messages, stats.loaded, stats.quarantined) == (
+        len(events) + 1, len(events) - bad, bad + 1)  # fmt: skip
+    assert sum(lag(settings).values()) == 0
+    alone = _settings(f"sqlite:///{tmp_path}/alone.db", prefix)
+    consume(alone, idle_timeout_s=1)
+    assert checksums(get_engine(warehouse_url)) == checksums(get_engine(alone.warehouse_url))

@@ -28,11 +28,12 @@ with DAG(
         # deferred: no engine at DAG parse time
         from ecohub.lineage import parent_from_airflow, parent_run
         from ecohub.loader import consume as run
+        from ecohub.loader import default_workers
 
         settings = load_settings()
         with parent_run(parent_from_airflow(get_current_context())):  # OpenLineage parent
             # ECOHUB_LOADER_WORKERS=N: N loader processes in the task, one consumer group
-            workers = settings.loader_workers or 1
+            workers = default_workers(settings)
             return asdict(run(settings, idle_timeout_s=10.0, workers=workers))
 
     @task

@@ -150,7 +150,7 @@ def _cmd_consume(args: argparse.Namespace) -> int:
     _stop_on_sigterm()
     stats = consume(
         settings,
-        workers=args.workers if args.workers is not None else default_workers(settings),
+        workers=default_workers(settings, args.workers),
         max_batches=args.max_batches,
         idle_timeout_s=idle,
         drain_timeout_s=args.drain_timeout,
@@ -195,10 +195,10 @@ def consume_progress_text(stats: Any, backlog: int | None, elapsed: float) -> st
     return f"{text} (loaded {stats.loaded}, quarantined {stats.quarantined})"
 
 
-def _positive_int(text: str) -> int:
+def _count(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
@@ -367,9 +367,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = add("consume", _cmd_consume, "validate events with Great Expectations and load them")
     sp.add_argument("--max-batches", type=int, default=None, help="per loader process")
-    sp.add_argument("--workers", type=_positive_int, default=None,
+    sp.add_argument("--workers", type=_count, default=None,
                     help="loader processes in one consumer group (default: ECOHUB_LOADER_WORKERS"
-                         ", else one per core, at most the partitions per topic and 4)")
+                         ", else 1); 0: about one per core, dividing the partitions per topic")
     sp.add_argument("--idle-timeout", type=float, default=5.0, help="stop after N idle seconds")
     sp.add_argument("--follow", action="store_true", help="never stop (a long-running service)")
     sp.add_argument(

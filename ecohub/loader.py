@@ -821,19 +821,24 @@ def _loop(
 # --------------------------------------------------------------------------- several members
 
 
-def default_workers(settings: Settings) -> int:
-    """Loader processes for ``ecohub consume``: the ``loader_workers`` setting, else about one
-    per core (the quality gate and the load are CPU-bound), as a count that divides the
-    partitions per topic; 1 where this process may not have children (a daemonic process,
-    e.g. some task runners).
+def default_workers(settings: Settings, requested: int | None = None) -> int:
+    """Loader processes for ``ecohub consume``: ``requested`` (``--workers``), else the
+    ``loader_workers`` setting (default 1); 0 means about one per core (the quality gate and
+    the load are CPU-bound), as a count that divides the partitions per topic; 1 where this
+    process may not have children (a daemonic process, e.g. some task runners).
 
+    Why 1 by default: each member pays its own start-up (imports, Great Expectations: ~5
+    CPU-s), and on the shared 2-core machine, busy with other work, 3 members were not
+    faster than one (docs/performance.md); on a machine of its own a large load gains.
     Why a divisor: each topic's partitions are shared among the members, and one topic
     (Stinet's documents, 78 % of the events at real scale) dominates. With 3 partitions two
-    members split the work 2:1 and the larger share bounds the run, while three members
-    on two cores finish together; so the smallest divisor of the partition count from the
-    core count up to twice it, else one per core (at most one per partition, at most 4)."""
-    if settings.loader_workers is not None:
-        return settings.loader_workers
+    members split the work 2:1 (measured: 125,009 vs 68,302 messages) and the larger share
+    bounds the run, while three members on two cores finish together; so the smallest
+    divisor of the partition count from the core count up to twice it, else one per core
+    (at most one per partition, at most 4)."""
+    wanted = settings.loader_workers if requested is None else requested
+    if wanted > 0:
+        return wanted
     if multiprocessing.current_process().daemon:
         return 1
     cores, partitions = max(1, min(os.cpu_count() or 1, 4)), settings.kafka.partitions

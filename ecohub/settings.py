@@ -201,11 +201,10 @@ class Settings(_Model):
         description="worker processes normalizing a sync's or replay's pages (0: in process; "
                     "default: one per core, at most 4)",
     )
-    loader_workers: int | None = Field(
-        default=None, ge=1, le=64,
-        description="loader processes of `ecohub consume`, members of one consumer group "
-                    "(default: one per core, at most the partitions per topic and 4; the "
-                    "Airflow load task: 1 unless set)",
+    loader_workers: int = Field(
+        default=1, ge=0, le=64,
+        description="loader processes of `ecohub consume` and the Airflow load task, members "
+                    "of one consumer group (0: about one per core, dividing the partitions)",
     )
     pii_hmac_key: SecretStr = SecretStr(DEV_PII_KEY)
     pii_key_id: str | None = Field(

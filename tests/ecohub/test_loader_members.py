@@ -14,11 +14,10 @@ from ecohub.errors import FatalError, LoadIncomplete, ServiceUnavailable
 from ecohub.settings import load_settings
 
 
-def _settings(partitions: int, workers: int | None = None) -> Any:
-    env = {"ECOHUB_KAFKA__PARTITIONS": str(partitions)}
-    if workers is not None:
-        env["ECOHUB_LOADER_WORKERS"] = str(workers)
-    return load_settings(env)
+def _settings(partitions: int, workers: int = 0) -> Any:
+    return load_settings(
+        {"ECOHUB_KAFKA__PARTITIONS": str(partitions), "ECOHUB_LOADER_WORKERS": str(workers)}
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,11 +42,13 @@ def test_default_workers_divide_the_partitions_near_the_core_count(
     assert loader.default_workers(_settings(partitions)) == expected
 
 
-def test_the_setting_wins_over_the_cores(monkeypatch):
-    monkeypatch.setattr(loader.os, "cpu_count", lambda: 8)
+def test_one_member_unless_asked_and_the_request_wins_over_the_setting(monkeypatch):
+    monkeypatch.setattr(loader.os, "cpu_count", lambda: 2)
 
-    assert loader.default_workers(_settings(3, workers=1)) == 1
+    assert loader.default_workers(load_settings({})) == 1
     assert loader.default_workers(_settings(3, workers=5)) == 5
+    assert loader.default_workers(_settings(3, workers=5), requested=2) == 2
+    assert loader.default_workers(_settings(3, workers=1), requested=0) == 3  # 0: from the cores
 
 
 def test_a_member_error_is_raised_as_its_own_class_with_its_context():

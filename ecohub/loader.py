@@ -828,8 +828,9 @@ def default_workers(settings: Settings, requested: int | None = None) -> int:
     process may not have children (a daemonic process, e.g. some task runners).
 
     Why 1 by default: each member pays its own start-up (imports, Great Expectations: ~5
-    CPU-s), and on the shared 2-core machine, busy with other work, 3 members were not
-    faster than one (docs/performance.md); on a machine of its own a large load gains.
+    CPU-s), and on the shared 2-core machine, busy with other work, 3 members were slower
+    than one (38,880 messages: 89.7 s and 30.3 CPU-s against 33-55 s and 14-16 CPU-s); on a
+    machine of its own a large load should gain, which is still to be measured.
     Why a divisor: each topic's partitions are shared among the members, and one topic
     (Stinet's documents, 78 % of the events at real scale) dominates. With 3 partitions two
     members split the work 2:1 (measured: 125,009 vs 68,302 messages) and the larger share

@@ -33,19 +33,18 @@ with DAG(
     @task
     def replay_stream() -> list[dict]:
         # deferred: no engine at DAG parse time
-        from connectors import get_connector
         from ecohub.lineage import parent_from_airflow, parent_run
-        from ecohub.pipeline import replay
+        from ecohub.pipeline import replay_streams
 
         context = get_current_context()
         p = context["params"]
-        streams = [p["stream"]] if p["stream"] else get_connector(p["portal"]).stream_names
         date_from = date.fromisoformat(p["date_from"]) if p["date_from"] else None
         date_to = date.fromisoformat(p["date_to"]) if p["date_to"] else None
         with parent_run(parent_from_airflow(context)):  # OpenLineage: the task is the parent
-            return [
-                replay(p["portal"], s, date_from=date_from, date_to=date_to).as_dict()
-                for s in streams
-            ]
+            reports = replay_streams(  # every stream (none named): one run id, one pool
+                p["portal"], [p["stream"]] if p["stream"] else None,
+                date_from=date_from, date_to=date_to,
+            )
+            return [report.as_dict() for report in reports]
 
     replay_stream()

@@ -229,7 +229,9 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
     init_db(engine)
     messages = _messages(events, settings.kafka.topic_prefix)
     gx = {"seconds": 0.0, "cpu": 0.0}
-    validate = loader._validate
+    # the gate row times Great Expectations alone (the loader's validate_events call);
+    # decoding, content hashes and the warehouse's known-event lookups are the load's work
+    validate = loader.validate_events
 
     def timed_validate(*args: Any, **kwargs: Any) -> Any:
         wall, cpu, result = peers.timed(lambda: validate(*args, **kwargs))
@@ -237,7 +239,7 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
         gx["cpu"] += cpu
         return result
 
-    loader._validate = timed_validate  # type: ignore[assignment]
+    loader.validate_events = timed_validate  # type: ignore[assignment]
     try:
         def load() -> None:
             size = loader.BATCH_SIZE  # the micro-batch consume() gathers
@@ -246,7 +248,7 @@ def _stages(settings: Any, portals: list[str], work: Path) -> dict[str, Any]:
 
         wall, cpu, _ = peers.timed(load)
     finally:
-        loader._validate = validate  # type: ignore[assignment]
+        loader.validate_events = validate  # type: ignore[assignment]
     out["quality gate (GX)"] = (len(messages), gx["seconds"], gx["cpu"])
     out["load (PostgreSQL)"] = (len(messages), wall - gx["seconds"], cpu - gx["cpu"])
     out["_load_url"] = str(engine.url.render_as_string(hide_password=False))

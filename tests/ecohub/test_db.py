@@ -1,5 +1,5 @@
 """One SQLite configuration: the hub's engines and the tests' throw-away engines get the same
-pragmas (WAL, foreign keys, a busy timeout), from ecohub.db alone."""
+pragmas (WAL with synchronous NORMAL, foreign keys, a busy timeout), from ecohub.db alone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import text
 from ecohub.db import get_engine, new_engine
 from tests.fixtures.warehouse_sample import sqlite_engine
 
-PRAGMAS = {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000}
+# synchronous 1 is NORMAL
+PRAGMAS = {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 30000}
 
 
 @pytest.mark.parametrize(

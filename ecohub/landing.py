@@ -46,6 +46,10 @@ _PAGE = re.compile(
 )
 _EXTENSIONS = {"json": "json", "xml": "xml", "html": "html", "csv": "csv", "text": "txt"}
 
+# zlib's default level: 1.1 ms a Stinet page against 2.0 ms at gzip's 9, for 3 % more bytes
+# (200 landed OAI pages, in process); landing is on the sync's main loop, once per page.
+_GZIP_LEVEL = 6
+
 
 @dataclass(frozen=True)
 class LandedPage:
@@ -215,7 +219,8 @@ class Landing:
         folder = self._folder(portal, stream, run_id)
         ext = _extension(content_type)
         uri = self.store.put(
-            f"{folder}/page-{page}.{ext}.gz", gzip.compress(body, mtime=0), "application/gzip"
+            f"{folder}/page-{page}.{ext}.gz",
+            gzip.compress(body, compresslevel=_GZIP_LEVEL, mtime=0), "application/gzip",
         )
         entry = {
             "page": page,

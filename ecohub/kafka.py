@@ -91,6 +91,7 @@ __all__ = [
     "entity_topic",
     "entity_topics",
     "hub_acls",
+    "poll",
     "producer",
     "quarantine_topic",
     "read_topic",
@@ -222,6 +223,18 @@ def commit_offsets(consumer: KafkaConsumer, offsets: Mapping[tuple[str, int], in
         log.warning("could not commit offsets to Kafka (hint only): %s", exc)
         return False
     return True
+
+
+def poll(consumer: KafkaConsumer, *, timeout_ms: int, max_records: int | None = None) -> Any:
+    """``consumer.poll``, with a broker gone away (a retriable client error: connection
+    refused, a timeout, no coordinator) raised as :class:`ServiceUnavailable`, the error the
+    loader waits out with backoff; other client errors propagate as they are."""
+    try:
+        return consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+    except KafkaError as exc:
+        if not getattr(exc, "retriable", False):
+            raise
+        raise ServiceUnavailable(f"Kafka poll failed: {exc}", service="kafka") from exc
 
 
 def end_offsets(consumer: KafkaConsumer, topics: Iterable[str]) -> dict[tuple[str, int], int]:

@@ -516,7 +516,8 @@ class _Seeker:
         log.info("assigned %d partition(s); positions from the warehouse", len(assigned))
 
 
-def _gather(consumer: Any, seeker: _Seeker, batch_size: int, linger_s: float) -> list[Message]:
+def _gather(consumer: Any, seeker: _Seeker, batch_size: int, linger_s: float,
+            outages: dict[str, _Outage]) -> list[Message]:
     """One micro-batch: polls until ``batch_size`` messages are held, a poll finds nothing
     more, or ``linger_s`` passed since the first message.
 
@@ -525,12 +526,25 @@ def _gather(consumer: Any, seeker: _Seeker, batch_size: int, linger_s: float) ->
     holds at most about 1 MB per partition). A rebalance while gathering re-seeks every
     assigned partition to the warehouse's position, so the messages held from before it
     are dropped: whichever member owns them now reads them again.
+
+    The broker gone (:func:`ecohub.kafka.poll`'s ServiceUnavailable): the first poll is
+    retried with backoff under ``outages`` (exit 3 past the limit); a later one ends the
+    gathering with what is held, since the poll already moved past it (the next batch's first
+    poll waits the outage out). Before, a refused connection in the poll ended the loader
+    with exit 1 at once (the fault suite's short broker bounces during a load).
     """
-    messages = _messages(consumer.poll(timeout_ms=500, max_records=batch_size))
+    messages = _messages(_with_outages(
+        outages, lambda: kafka.poll(consumer, timeout_ms=500, max_records=batch_size)))
     rebalances = seeker.rebalances  # a poll returns what it fetched after its own rebalance
     deadline = time.monotonic() + linger_s
     while messages and len(messages) < batch_size and time.monotonic() < deadline:
-        more = _messages(consumer.poll(timeout_ms=100, max_records=batch_size - len(messages)))
+        try:
+            more = _messages(kafka.poll(consumer, timeout_ms=100,
+                                        max_records=batch_size - len(messages)))
+        except ServiceUnavailable as exc:
+            log.warning("kafka unavailable while gathering (%s): loading the %d held",
+                        _one_line(exc), len(messages))
+            break
         if seeker.rebalances != rebalances:
             rebalances, messages = seeker.rebalances, []
         if not more and messages:
@@ -789,7 +803,7 @@ def _loop(
     drain_deadline: float | None = None
     last_left: int | None = None
     while max_batches is None or stats.batches < max_batches:
-        messages = _gather(consumer, seeker, batch_size, linger_s)
+        messages = _gather(consumer, seeker, batch_size, linger_s, outages)
         if messages:
             batch = _process_with_retries(engine, messages, group_id, publish, outages)
             stats.add(batch)

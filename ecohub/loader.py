@@ -600,6 +600,13 @@ LINGER_S = 1.0
 # broker's group.min.session.timeout.ms (default 6 s) is the floor.
 SESSION_TIMEOUT_MS = 10_000
 HEARTBEAT_INTERVAL_MS = 3_000
+# The rebalance timeout: a member killed while its JoinGroup was pending holds a rebalance
+# this long (the coordinator does not expire a joining member's session), so the next loader
+# waits for it. kafka-python's default is 300 s, more than a loader rerun's drain wait: the
+# acceptance fault run saw a rerun give up after 90 s (loader kill [47], killed at 1.41 s,
+# while joining). A batch takes seconds; one slower than this only costs a rejoin and a
+# re-read, absorbed (the warehouse, not Kafka, holds the offsets).
+MAX_POLL_INTERVAL_MS = 60_000
 
 
 class _Outage:
@@ -757,6 +764,7 @@ def _consume_member(
             max_poll_records=batch_size,
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            max_poll_interval_ms=MAX_POLL_INTERVAL_MS,
         )
 
     # a broker that is down (or restarting) at start is waited for, with backoff

@@ -48,6 +48,11 @@ __all__ = [
 ]
 
 _PREFIX = "ECOHUB_"
+# ECOHUB_ variables of the test tools, not settings: ``make acceptance`` exports
+# ECOHUB_ACCEPTANCE=1 and a fault run is replayed with ECOHUB_FAULT_SEED=...; a process that
+# reads its settings from that environment (the stack's scripts, a sync under test) must not
+# refuse them as unknown settings.
+_TOOL_VARIABLES = ("ECOHUB_ACCEPTANCE", "ECOHUB_FAULT_")
 _UNSAFE_IN_URL = re.compile(r"[\\\x00-\x20\x7f-\x9f]")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 DEV_PII_KEY = "dev-only-pii-key-change-me"
@@ -383,6 +388,8 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for name, value in environ.items():
         if not name.startswith(_PREFIX) or name in ("ECOHUB_CONFIG_FILE", SPECS_VARIABLE):
+            continue
+        if name.startswith(_TOOL_VARIABLES):
             continue
         path = name[len(_PREFIX) :].lower().split("__")
         if path[0] in portal_names():

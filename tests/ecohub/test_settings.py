@@ -69,6 +69,16 @@ def test_invalid_configuration_names_the_key(env, message):
     assert message in str(err.value)
 
 
+def test_the_test_tools_variables_are_not_settings():
+    """make acceptance and a fault replay export them; every process still loads its
+    settings (the CI's make test failed at the stack's start with ECOHUB_FAULT_PORT_BASE)."""
+    tools = {"ECOHUB_ACCEPTANCE": "1", "ECOHUB_FAULT_PORT_BASE": "39092",
+             "ECOHUB_FAULT_SEED": "763897613", "ECOHUB_KAFKA__PARTITIONS": "6"}
+    assert load_settings(tools) == load_settings({"ECOHUB_KAFKA__PARTITIONS": "6"})
+    with pytest.raises(ConfigError, match="faults"):  # a near miss is still refused
+        load_settings({"ECOHUB_FAULTS": "1"})
+
+
 def test_unknown_portal_lists_valid_ones():
     with pytest.raises(ConfigError, match="valid portals: hoip, stinet, techport"):
         load_settings({}).portal("vinatech")

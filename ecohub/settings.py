@@ -41,6 +41,7 @@ __all__ = [
     "WebhookSettings",
     "env_names",
     "is_loopback",
+    "is_tool_variable",
     "load_settings",
     "mask_url",
     "refuse_development_secrets",
@@ -53,6 +54,14 @@ _PREFIX = "ECOHUB_"
 # reads its settings from that environment (the stack's scripts, a sync under test) must not
 # refuse them as unknown settings.
 _TOOL_VARIABLES = ("ECOHUB_ACCEPTANCE", "ECOHUB_FAULT_")
+
+
+def is_tool_variable(name: str) -> bool:
+    """Whether ``name`` is one of the test tools' ``ECOHUB_`` variables (not a setting: the
+    settings loader skips it, and the deployment check does not ask compose to set it)."""
+    return name.startswith(_TOOL_VARIABLES)
+
+
 _UNSAFE_IN_URL = re.compile(r"[\\\x00-\x20\x7f-\x9f]")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 DEV_PII_KEY = "dev-only-pii-key-change-me"
@@ -389,7 +398,7 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     for name, value in environ.items():
         if not name.startswith(_PREFIX) or name in ("ECOHUB_CONFIG_FILE", SPECS_VARIABLE):
             continue
-        if name.startswith(_TOOL_VARIABLES):
+        if is_tool_variable(name):
             continue
         path = name[len(_PREFIX) :].lower().split("__")
         if path[0] in portal_names():

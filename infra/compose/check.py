@@ -730,12 +730,13 @@ def project_facts(root: Path = ROOT) -> Facts:
     ``ecohub.catalog`` and ``ecohub.kafka.topic_plan`` (every topic the hub creates); the local
     stack from ``infra/kafka/pom.xml`` and ``infra.stack``."""
     from ecohub import catalog, kafka
-    from ecohub.settings import env_names, load_settings
+    from ecohub.settings import env_names, is_tool_variable, load_settings
     from infra import stack as services
 
     # the code's own defaults: never the local development stack's picked-up credentials
     defaults = load_settings({"ECOHUB_STACK_CREDENTIALS": "off"})
     names = set(env_names()) | set(direct_env_reads(_iter_python(root, CODE_FOLDERS)))
+    names = {name for name in names if not is_tool_variable(name)}  # the tests', not deployed
     secrets = {name for name in names if _is_secret_setting(name)}
     prefix = defaults.kafka.topic_prefix
     topics = {catalog.topic_name(e, prefix) for e in catalog.ENTITY_TYPES}

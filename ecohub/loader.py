@@ -542,6 +542,8 @@ def _gather(consumer: Any, seeker: _Seeker, batch_size: int, linger_s: float,
             more = _messages(kafka.poll(consumer, timeout_ms=100,
                                         max_records=batch_size - len(messages)))
         except ServiceUnavailable as exc:
+            if seeker.rebalances != rebalances:  # the failed poll began a rejoin: not ours
+                messages = []
             log.warning("kafka unavailable while gathering (%s): loading the %d held",
                         _one_line(exc), len(messages))
             break
@@ -966,7 +968,11 @@ def _consume_members(
     members (SIGTERM: each leaves the group) and waits for them.
     """
     engine = get_engine(settings.warehouse_url)
-    init_db(engine)  # migrate once, before the members race for the advisory lock
+    limit = float(options.get("outage_timeout_s", 60.0))
+    outages = {"kafka": _Outage(limit), "warehouse": _Outage(limit)}
+    # migrate once, before the members race for the advisory lock; a warehouse that is down is
+    # waited out as one member would (backoff, then exit 3), not a crash
+    _with_outages(outages, lambda: init_db(engine))
     context = multiprocessing.get_context("spawn")
     members: dict[Connection, tuple[str, Any]] = {}
     for index in range(workers):

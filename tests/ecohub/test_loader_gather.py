@@ -151,3 +151,19 @@ def test_a_client_error_that_is_no_outage_propagates_at_once(sleeps):
         _gather(consumer, _Seeker(consumer, None, "g"), batch_size=10, linger_s=60,
                 outages=_outages())
     assert sleeps == []
+
+
+def test_a_broker_gone_during_a_rejoin_drops_what_was_held(sleeps):
+    """The failed poll had revoked the partitions (a rejoin): their new owner reads them."""
+    consumer = ScriptedConsumer([])
+    seeker = _Seeker(consumer, None, "g")
+
+    def revoked_then_refused() -> dict:
+        seeker.rebalances += 1  # on_partitions_revoked ran, then the join failed
+        raise KafkaConnectionError("111 ECONNREFUSED")
+
+    consumer.script = [_records("t", 0, 0, 3), revoked_then_refused]
+
+    batch = _gather(consumer, seeker, batch_size=10, linger_s=60, outages=_outages())
+
+    assert batch == [] and sleeps == []

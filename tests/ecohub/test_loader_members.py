@@ -127,3 +127,23 @@ def test_an_idle_member_waits_while_another_member_shrinks_the_lag(monkeypatch):
 def test_a_lag_that_stops_shrinking_is_load_incomplete(monkeypatch):
     with pytest.raises(LoadIncomplete, match="300 published event"):
         _idle_loop(monkeypatch, [900, 300, 300], drain_timeout_s=5.0)
+
+
+def test_a_warehouse_down_at_the_members_start_is_an_outage_not_a_crash(monkeypatch, tmp_path):
+    """The parent migrates before it starts members: a refused connection is waited out with
+    backoff and ends as ServiceUnavailable (exit 3), as with one loader, before any member."""
+    from sqlalchemy.exc import OperationalError
+
+    calls: list[int] = []
+
+    def refused(_engine: Any) -> None:
+        calls.append(1)
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(loader, "init_db", refused)
+    monkeypatch.setattr(loader.time, "sleep", lambda _s: None)
+    settings = load_settings({"ECOHUB_WAREHOUSE_URL": f"sqlite:///{tmp_path}/wh.db"})
+
+    with pytest.raises(ServiceUnavailable, match="warehouse unavailable"):
+        loader._consume_members(settings, 2, {"outage_timeout_s": 0.0}, None)
+    assert calls == [1]

@@ -152,14 +152,22 @@ class LoadStats:
     failed_by_expectation: Counter[str] = field(default_factory=Counter)
 
     def add(self, batch: BatchResult) -> None:
-        self.batches += 1
-        self.messages += batch.messages
-        self.skipped += batch.skipped
-        self.loaded += batch.loaded
-        self.quarantined += batch.quarantined
-        self.absorbed += batch.absorbed
-        self.by_entity.update(batch.by_entity)
-        self.failed_by_expectation.update(batch.failed_by_expectation)
+        """Count one loaded batch."""
+        self._sum(batch, batches=1)
+
+    def merge(self, other: LoadStats) -> None:
+        """Add another member's totals (``consume --workers``)."""
+        self._sum(other, batches=other.batches)
+
+    def _sum(self, part: BatchResult | LoadStats, *, batches: int) -> None:
+        self.batches += batches
+        self.messages += part.messages
+        self.skipped += part.skipped
+        self.loaded += part.loaded
+        self.quarantined += part.quarantined
+        self.absorbed += part.absorbed
+        self.by_entity.update(part.by_entity)
+        self.failed_by_expectation.update(part.failed_by_expectation)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -874,14 +882,7 @@ def default_workers(settings: Settings, requested: int | None = None) -> int:
 def _total(parts: Sequence[LoadStats]) -> LoadStats:
     total = LoadStats()
     for part in parts:
-        total.batches += part.batches
-        total.messages += part.messages
-        total.skipped += part.skipped
-        total.loaded += part.loaded
-        total.quarantined += part.quarantined
-        total.absorbed += part.absorbed
-        total.by_entity.update(part.by_entity)
-        total.failed_by_expectation.update(part.failed_by_expectation)
+        total.merge(part)
     return total
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar
 
 from ecohub.contract import entity_schema
@@ -28,6 +29,7 @@ from ecohub.normalize.orgnames import OrgName, parse_org_name
 from ecohub.normalize.pii import ContactTokens
 from ecohub.normalize.taxcodes import normalize_tax_code
 from ecohub.normalize.text import clean_optional, describe_json, fold, is_text_like, type_name
+from ecohub.portals import portal_names
 from ecohub.records import CanonicalRecord, Operation, SourceRecord
 
 __all__ = [
@@ -83,8 +85,21 @@ def register_stream_resolver(portal: str, resolver: Callable[[SourceRecord], str
 
 def skeleton(entity_type: str) -> dict[str, Any]:
     """Every property of the entity schema, empty (``[]`` for arrays, else ``None``)."""
+    names, arrays = _skeleton_shape(entity_type, portal_names())
+    data: dict[str, Any] = dict.fromkeys(names)
+    for name in arrays:
+        data[name] = []
+    return data
+
+
+@cache
+def _skeleton_shape(entity_type: str, portals: tuple[str, ...]) -> tuple[tuple[str, ...],
+                                                                         tuple[str, ...]]:
+    """The entity schema's property names in order, and those that are arrays: read once per
+    schema (as the schema itself is loaded), not once per record (a few % of a worker)."""
     properties = entity_schema(entity_type)["properties"]
-    return {name: [] if spec.get("type") == "array" else None for name, spec in properties.items()}
+    return (tuple(properties),
+            tuple(name for name, spec in properties.items() if spec.get("type") == "array"))
 
 
 def mapper_for(portal: str, stream: str) -> tuple[tuple[str, ...], Mapper, dict[str, str]] | None:

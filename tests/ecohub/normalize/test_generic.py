@@ -263,3 +263,19 @@ def test_parse_org_name(raw: str, name: str, legal_form: str, key: str) -> None:
 def test_a_bare_number_is_never_read_as_unix_time(value: object) -> None:
     with pytest.raises(NormalizationError, match="Unix time is not guessed"):
         parse_date(value)
+
+
+@pytest.mark.parametrize("entity_type", ["document", "organization", "person", "startup_project"])
+def test_skeleton_is_every_schema_property_empty_and_fresh_each_time(entity_type: str) -> None:
+    from ecohub.contract import entity_schema
+    from ecohub.normalize.mapping import skeleton
+
+    properties = entity_schema(entity_type)["properties"]
+    first = skeleton(entity_type)
+    assert list(first) == list(properties)  # the schema's order
+    assert first == {name: [] if spec.get("type") == "array" else None
+                     for name, spec in properties.items()}
+    for value in first.values():
+        if isinstance(value, list):
+            value.append("mapped")  # a record fills its lists in place
+    assert all(v in ([], None) for v in skeleton(entity_type).values())  # nothing shared

@@ -157,3 +157,18 @@ def test_a_v1_envelope_is_read_as_v2_with_the_same_id(sample: Any, pii_key: byte
     assert upgraded == current
     validate_event(upgraded)
     assert upgrade_envelope(current) is current  # already v2: untouched
+
+
+def test_remembered_event_ids_and_times_are_the_computed_ones() -> None:
+    import uuid
+
+    from ecohub.events import EVENT_NAMESPACE, _time, event_id
+
+    for _ in range(2):  # computed, then remembered
+        assert event_id("stinet:document:x", 1, "update") == str(
+            uuid.uuid5(EVENT_NAMESPACE, "stinet:document:x|1|update"))
+        # typed: a bool version is spelled "True", never the remembered id of 1
+        assert event_id("stinet:document:x", True, "update") == str(  # type: ignore[arg-type]
+            uuid.uuid5(EVENT_NAMESPACE, "stinet:document:x|True|update"))
+        assert _time(1_700_000_000_123) == "2023-11-14T22:13:20.123Z"
+        assert _time(1_700_000_000_000) == "2023-11-14T22:13:20Z"

@@ -113,6 +113,16 @@ _TIMESTAMP = re.compile(
     r"[1-9]\d{3}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})?)?"
 )
 
+# A token (TOKEN_PREFIX, 64 lower-case hex digits) holds no number _phone_spans keeps either,
+# and every contact of an event is one (about 80 us of matcher each, all new: a third of the
+# matcher's time, the largest share of it in Techport's contact-bearing streams). Why none:
+# such a number starts with "0" ("+" and "(" do not occur), which must be the first digit of
+# a run of digits in the hex (":" and the hex letters are no phone punctuation, so every
+# candidate of the matcher is a whole digit run); with leniency VALID a candidate next to a
+# Latin letter is refused, so the run would have to be preceded by the ":" and followed by
+# the end of the text: 64 digits, longer than any number. tests/ecohub/test_pii_cache.py
+# holds the matcher to this over random and adversarial tokens.
+_TOKEN = re.compile(r"hmac:sha256:[0-9a-f]{64}")
 
 # The fewest digits of a number _phone_spans keeps: "+" and a country code (two digits at
 # least where a national number may have four: +49, +43) and the shortest national number
@@ -131,13 +141,14 @@ def _phones(text: str) -> tuple[tuple[int, int, str], ...] | list[tuple[int, int
 
     Why: the matcher parses every digit run and is the scanner's main cost, while two thirds
     of the digit-bearing strings of a sync are repeats (dates, codes, names); it is a pure
-    function of the text, so a remembered answer is the same answer. Texts without a digit and
-    timestamps (:data:`_TIMESTAMP`) are answered without the matcher, and so are texts that
+    function of the text, so a remembered answer is the same answer. Texts without a digit,
+    timestamps (:data:`_TIMESTAMP`) and tokens (:data:`_TOKEN`) are answered without the
+    matcher, and so are texts that
     cannot hold a number :func:`_phone_spans` keeps: one starts with "0" or "+" (so the text
     holds one of them) and has at least :data:`_MIN_PHONE_DIGITS` digits. That spares the
     matcher the links and short codes every Stinet document carries
     (``https://.../tai-lieu/1234``: 3/4 of its calls, py-spy at real scale)."""
-    if not ("0" in text or "+" in text) or _TIMESTAMP.fullmatch(text):
+    if not ("0" in text or "+" in text) or _TIMESTAMP.fullmatch(text) or _TOKEN.fullmatch(text):
         return ()
     if sum(map(str.isdigit, text)) < _MIN_PHONE_DIGITS:
         return ()

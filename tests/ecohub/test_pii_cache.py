@@ -95,3 +95,40 @@ def test_the_fewest_digits_a_kept_number_has_follows_from_the_metadata() -> None
     assert min(international) == _MIN_PHONE_DIGITS  # not needlessly low either
     assert [e164 for *_, e164 in _phones("ĐT +49 30 1234 ")] == list(
         e164 for *_, e164 in _phone_spans("ĐT +49 30 1234 "))
+
+
+_PHONES_IN_HEX = ["0903123456", "0912345678", "02839320016", "84903123456", "00849031234"]
+_HEX = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+_DIGIT_HEAVY = st.text(alphabet="0123456789" * 6 + "abcdef", min_size=64, max_size=64)
+
+
+@st.composite
+def _planted(draw: st.DrawFn) -> str:
+    """64 hex digits with a valid phone number's digits planted at the start, the end or in
+    between, next to letters or digits."""
+    phone = draw(st.sampled_from(_PHONES_IN_HEX))
+    filler = draw(st.sampled_from(["0", "a", "f", "9"]))
+    at = draw(st.sampled_from([0, 64 - len(phone), draw(st.integers(0, 64 - len(phone)))]))
+    return (filler * at + phone + filler * 64)[:64]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_HEX | _DIGIT_HEAVY | _planted() | st.sampled_from(["0" * 64, "0903123456" * 6 + "0903"]))
+def test_tokens_answered_without_the_matcher_hold_no_phone(hex_digits: str) -> None:
+    """The shortcut for tokens gives the matcher's own answer, digit runs next to the ":"
+    and at the end of the token included."""
+    from ecohub.normalize.pii import _TOKEN, TOKEN_PREFIX
+
+    token = TOKEN_PREFIX + hex_digits
+    assert _TOKEN.fullmatch(token)
+    assert list(_phone_spans(token)) == []
+    assert list(_phones(token)) == []
+
+
+def test_a_token_shaped_text_with_more_around_it_still_goes_to_the_matcher() -> None:
+    from ecohub.normalize.pii import TOKEN_PREFIX, tokenize
+
+    token = tokenize("+84903123456", KEY)
+    for text in (f"{token} 0903 123 456", f"0903 123 456 {token}", TOKEN_PREFIX + "0903123456",
+                 f"{token}\n0903 123 456"):
+        assert list(_phones(text)) == list(_phone_spans(text)) != []

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Literal
 
 from ecohub.errors import NormalizationError
@@ -129,7 +130,15 @@ def parse_date(value: object) -> DateValue:
     """Parse any portal date or date-time; raise :class:`NormalizationError` saying why not.
 
     Idempotent: ``parse_date(parse_date(x).value).value == parse_date(x).value``.
+    Remembered for texts (a pure function; :class:`DateValue` is immutable): calendar dates
+    and the portals' minute-precision times repeat across records.
     """
+    if type(value) is str and len(value) <= _CACHED_MAX_LEN:
+        return _cached_parse_date(value)
+    return _parse_date(value)
+
+
+def _parse_date(value: object) -> DateValue:
     text = clean_bounded(value, "date")
     if not text:
         raise NormalizationError("date is empty", field="date", value=value)
@@ -151,6 +160,10 @@ def parse_date(value: object) -> DateValue:
         field="date",
         value=text,
     )
+
+
+_CACHED_MAX_LEN = 100  # every date a portal writes (FIELD_LIMITS["date"])
+_cached_parse_date = lru_cache(maxsize=1 << 15)(_parse_date)
 
 
 def epoch_ms(value: DateValue) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
 from ecohub.errors import NormalizationError
@@ -172,7 +173,16 @@ def _bound(text: str, currency: str) -> Money | None:
 
 
 def parse_money(value: object) -> Money:
-    """Parse money text; raise :class:`NormalizationError` (with the reason) when unreadable."""
+    """Parse money text; raise :class:`NormalizationError` (with the reason) when unreadable.
+
+    Remembered for texts (a pure function; :class:`Money` is immutable): prices and budgets
+    are written from a few round amounts."""
+    if type(value) is str and len(value) <= _CACHED_MAX_LEN:
+        return _cached_parse_money(value)
+    return _parse_money(value)
+
+
+def _parse_money(value: object) -> Money:
     text = clean_bounded(value, "money")
     if not text:
         raise _fail("empty", text)
@@ -202,6 +212,10 @@ def parse_money(value: object) -> Money:
         return Money(text=text, status="exact", amount_vnd=_to_vnd(amount))
     return Money(text=text, status="range", amount_vnd=_to_vnd(amount),
                  max_amount_vnd=_to_vnd(high))
+
+
+_CACHED_MAX_LEN = 200  # every money text a mapper reads (FIELD_LIMITS["money"])
+_cached_parse_money = lru_cache(maxsize=1 << 15)(_parse_money)
 
 
 def canonical_money_text(money: Money) -> str:

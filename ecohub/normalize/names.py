@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ecohub.errors import NormalizationError
 from ecohub.normalize.text import clean_bounded, clean_text, fold, fold_homoglyphs
@@ -196,7 +197,15 @@ def split_person_name(value: str) -> PersonName:
 
     Raises :class:`NormalizationError` when nothing but titles (or nothing at all) is left.
     Idempotent on the name: splitting ``full_name`` again yields the same name and no titles.
+    Remembered for short names (a pure function; authors and contacts repeat across records;
+    the result is shared, so its ``titles`` are read, never changed: ``to_dict`` copies them).
     """
+    if type(value) is str and len(value) <= _CACHED_MAX_LEN:
+        return _cached_split(value)
+    return _split_person_name(value)
+
+
+def _split_person_name(value: str) -> PersonName:
     as_served = clean_bounded(value, "person name")
     titles: list[str] = []
     folded, mixed = fold_homoglyphs(as_served)
@@ -211,3 +220,7 @@ def split_person_name(value: str) -> PersonName:
             "person name is empty once titles are removed", field="name", value=as_served
         )
     return PersonName(full_name=name, titles=titles, as_served=as_served, mixed_script=mixed)
+
+
+_CACHED_MAX_LEN = 80
+_cached_split = lru_cache(maxsize=1 << 15)(_split_person_name)

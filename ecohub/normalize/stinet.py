@@ -83,22 +83,42 @@ def _org_ref(ctx: MapContext, raw: Any, source_format: str = "{}") -> dict[str, 
     return {"key": key, "name": name}
 
 
+def _metadata(data: dict[str, Any]) -> Any:
+    """Where the oai_dc elements are: ``data["dc"]``, ``data["metadata"]`` or ``data`` itself."""
+    for key in ("dc", "metadata"):
+        value = data.get(key)
+        if isinstance(value, dict):
+            return value
+    return data
+
+
+# The spellings of each element's key, tried in order (spelled once, not per record: _dc runs
+# a dozen times a document).
+_DC_KEYS = {name: (name, f"dc:{name}", f"dc_{name}") for name in _DC}
+
+
 def _dc(data: dict[str, Any], name: str) -> list[str]:
     """All text values of one oai_dc element, wherever the connector put them (values that
     are not text are left out here; :func:`_dc_problems` reports them)."""
-    metadata = next((data[k] for k in ("dc", "metadata") if isinstance(data.get(k), dict)), data)
-    for key in (name, f"dc:{name}", f"dc_{name}"):
-        value = metadata.get(key) if isinstance(metadata, dict) else None
+    metadata = _metadata(data)
+    if not isinstance(metadata, dict):
+        return []
+    for key in _DC_KEYS.get(name) or (name, f"dc:{name}", f"dc_{name}"):
+        value = metadata.get(key)
         if value is not None:
-            values = value if isinstance(value, list) else [value]
-            return [text for text in (clean_optional(v) for v in values if is_text_like(v))
-                    if text]
+            texts = []
+            for item in value if isinstance(value, list) else (value,):
+                if is_text_like(item):
+                    text = clean_optional(item)
+                    if text:
+                        texts.append(text)
+            return texts
     return []
 
 
 def _dc_problems(ctx: MapContext, data: dict[str, Any]) -> None:
     """A ``type`` issue for every oai_dc value that is not text (object, list, boolean)."""
-    metadata = next((data[k] for k in ("dc", "metadata") if isinstance(data.get(k), dict)), data)
+    metadata = _metadata(data)
     if not isinstance(metadata, dict):
         return
     for key, value in metadata.items():

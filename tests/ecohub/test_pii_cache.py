@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecohub.normalize.pii import (
+    _DAY_FIRST,
     _TIMESTAMP,
     _cached_phones,
     _phone_spans,
@@ -131,4 +133,28 @@ def test_a_token_shaped_text_with_more_around_it_still_goes_to_the_matcher() -> 
     token = tokenize("+84903123456", KEY)
     for text in (f"{token} 0903 123 456", f"0903 123 456 {token}", TOKEN_PREFIX + "0903123456",
                  f"{token}\n0903 123 456"):
+        assert list(_phones(text)) == list(_phone_spans(text)) != []
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.from_regex(_TIMESTAMP, fullmatch=True) | st.from_regex(_DAY_FIRST, fullmatch=True))
+def test_dates_and_times_answered_without_the_matcher_hold_no_phone(text: str) -> None:
+    """ISO timestamps with a space and day-first dates with a time: the matcher's own answer."""
+    assert list(_phone_spans(text)) == []
+    assert list(_phones(text)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "26/08/2020 00:37", "01/01/2016 00:58:09", "1/2/2016", "31/12/2099 23:59", "09/09/2009 09:09",
+    "2016-01-11 03:58:21", "2016-01-11 00:00:00.001+07:00", "2016-01-01",
+])
+def test_the_portals_date_shapes_hold_no_phone(text: str) -> None:
+    assert _TIMESTAMP.fullmatch(text) or _DAY_FIRST.fullmatch(text)
+    assert list(_phone_spans(text)) == []
+
+
+def test_a_phone_next_to_a_day_first_date_is_still_found() -> None:
+    for text in ("26/08/2020, ĐT 0903123456", "ĐT 0903 123 456, 26/08/2020",
+                 "26/08/2020 00:37, ĐT 0903123456"):
+        assert not _DAY_FIRST.fullmatch(text)
         assert list(_phones(text)) == list(_phone_spans(text)) != []

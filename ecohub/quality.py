@@ -55,6 +55,8 @@ _NO_SUITE = "entitytype.has_a_suite"
 _TYPED = ("id", "entitykey", "entityversion", "operation", "sourceid", "data")
 _gx_lock = threading.Lock()
 _INTEGER = re.compile(r"-?[0-9]+")  # entityversion_ms: the decimal string's value, else None
+# JSON scalars: flatten_event takes them as they are (exact types; subclasses take the long way)
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True)
@@ -293,12 +295,18 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
 def _flatten_into(row: dict[str, Any], prefix: str, value: Mapping[str, Any]) -> None:
     for key, inner in value.items():
         name = f"{prefix}.{key}"
-        if isinstance(inner, Mapping):
-            _flatten_into(row, name, inner)
-        else:
+        kind = type(inner)
+        if kind in _SCALARS:  # most values: no isinstance against the Mapping ABC (slow)
+            row[name] = inner
+        elif kind is list:
+            row[name] = inner
+            row[f"len({name})"] = len(inner)
+        elif kind is not dict and not isinstance(inner, Mapping):
             row[name] = inner
             if isinstance(inner, list):
                 row[f"len({name})"] = len(inner)
+        else:
+            _flatten_into(row, name, inner)
 
 
 def _columns(suite_dict: Mapping[str, Any]) -> set[str]:

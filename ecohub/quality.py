@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +59,7 @@ _gx_lock = threading.Lock()
 _INTEGER = re.compile(r"-?[0-9]+")  # entityversion_ms: the decimal string's value, else None
 # JSON scalars: flatten_event takes them as they are (exact types; subclasses take the long way)
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_PARTS = 64  # sets of failed expectations kept per suite, each as a GX suite (_Gx.part)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ class _Gx:
         self.source = self.context.data_sources.add_pandas("ecohub")
         self.batches: dict[str, Any] = {}
         self.suites: dict[tuple[str, Path, tuple[str, ...]], _Suite | None] = {}
+        self.graphs: dict[tuple[Any, ...], tuple[list[Any], list[Any], list[Any]]] = {}
 
     def suite(self, name: str, suites_dir: Path) -> _Suite | None:
         """The GX suite of one file (``envelope``, ``delete`` or an entity type), built once.
@@ -194,16 +196,21 @@ class _Gx:
             )
         return self.suites[key]
 
-    def part(self, suite: _Suite, names: Sequence[str]) -> Any:
-        """The GX suite of only the expectations ``names`` of ``suite`` (in its order), built
-        once per set of names."""
+    def part(self, suite: _Suite, names: Sequence[str]) -> tuple[Any, tuple[str, ...] | None]:
+        """The GX suite of only the expectations ``names`` of ``suite`` (in its order), and
+        the key it is kept under: built once per set of names, for the first ``_PARTS`` sets
+        (past those, built for one run and not kept: key None)."""
         key = tuple(sorted(names))
-        if key not in suite.parts:
-            wanted = set(key)
-            spec = {**suite.spec, "expectations": [
-                e for e in suite.spec["expectations"] if e["meta"]["name"] in wanted]}
-            suite.parts[key] = self._build(f"{suite.gx.name}#{len(suite.parts) + 1}", spec)
-        return suite.parts[key]
+        if key in suite.parts:
+            return suite.parts[key], key
+        wanted = set(key)
+        spec = {**suite.spec, "expectations": [
+            e for e in suite.spec["expectations"] if e["meta"]["name"] in wanted]}
+        built = self._build(f"{suite.gx.name}#{len(suite.parts) + 1}", spec)
+        if len(suite.parts) >= _PARTS:
+            return built, None
+        suite.parts[key] = built
+        return built, key
 
     def validate(self, suite: _Suite, frame: Any) -> Any:
         """The COMPLETE GX result of ``suite`` on ``frame``, computed in up to two GX runs.
@@ -223,21 +230,83 @@ class _Gx:
         # one batch (one dataframe load and fingerprint) for both runs; Batch.validate()
         # would load the frame a second time for a validator of its own
         validator = Validator(batch_definition=self.batch_definition(suite.name),
-                              batch_parameters={"dataframe": frame},
-                              result_format={"result_format": "BOOLEAN_ONLY"})
-        screen = validator.validate_expectation_suite(suite.gx)
+                              batch_parameters={"dataframe": frame})
+        run = self._graphs_reused(validator)
+        screen = run(suite.gx, "BOOLEAN_ONLY", (suite.gx.name,))
         failed = [_name(r) for r in screen.results if not r.success]
         if not failed:
             return screen
-        validator.result_format = {"result_format": "COMPLETE"}
         if not any(_raised(r.exception_info) for r in screen.results):
-            detail = validator.validate_expectation_suite(self.part(suite, failed))
+            part, key = self.part(suite, failed)
+            detail = run(part, "COMPLETE", None if key is None else (suite.gx.name, *key))
             found = {_name(r): r for r in detail.results}
             if set(found) == set(failed) and not any(
                     r.success or _raised(r.exception_info) for r in detail.results):
                 screen.results = [found.get(_name(r), r) for r in screen.results]
                 return screen
-        return validator.validate_expectation_suite(suite.gx)
+        return run(suite.gx, "COMPLETE", (suite.gx.name,))
+
+    def _graphs_reused(
+        self, validator: Any
+    ) -> Callable[[Any, str, tuple[str, ...] | None], Any]:
+        """``run(suite, result_format, key)`` on ``validator``'s batch, with GX's metric graph
+        of each expectation built once per suite ``key`` and result format, not once per run
+        (``key`` None: built for this run only).
+
+        Why: GX builds every expectation's metric dependency graph anew for each run (its
+        domain object, configuration and metric ids, ~40 % of a run), yet the graph depends
+        only on the expectation, the result format and the batch id, and the batch id of a
+        whole-dataframe asset is its name. The first run of a (suite, format, batch id) builds
+        the graphs as GX does and keeps their edges and configurations; later runs get the
+        same edges in new graph objects bound to their own execution engine (a kept graph
+        would pin the first run's batch). Only what GX computes before touching the data is
+        reused: every metric is computed on the run's own frame.
+        """
+        # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs
+        from great_expectations.validator.validation_graph import (
+            ExpectationValidationGraph,
+            ValidationGraph,
+        )
+
+        inner = validator._wrapped_validator  # GX's Validator, built for this batch
+        build = inner._generate_metric_dependency_subgraphs_for_each_expectation_configuration
+        engine = inner._execution_engine
+        current: list[tuple[str, ...] | None] = [None]
+
+        def subgraphs(expectation_configurations: list[Any],
+                      processed_configurations: list[Any], catch_exceptions: bool,
+                      runtime_configuration: dict[str, Any] | None = None) -> Any:
+            if current[0] is None:
+                return build(expectation_configurations=expectation_configurations,
+                             processed_configurations=processed_configurations,
+                             catch_exceptions=catch_exceptions,
+                             runtime_configuration=runtime_configuration)
+            key = (*current[0], inner.active_batch_id, catch_exceptions,
+                   json.dumps(runtime_configuration, sort_keys=True, default=str))
+            if key not in self.graphs:
+                graphs, evrs, processed = build(
+                    expectation_configurations=expectation_configurations,
+                    processed_configurations=[], catch_exceptions=catch_exceptions,
+                    runtime_configuration=runtime_configuration)
+                self.graphs[key] = ([(g.configuration, list(g.graph.edges)) for g in graphs],
+                                    list(evrs), list(processed))
+            kept, evrs, processed = self.graphs[key]
+            processed_configurations.extend(processed)
+            return ([ExpectationValidationGraph(
+                        configuration=configuration,
+                        graph=ValidationGraph(execution_engine=engine, edges=list(edges)))
+                     for configuration, edges in kept],
+                    list(evrs), processed_configurations)
+
+        inner._generate_metric_dependency_subgraphs_for_each_expectation_configuration = (
+            subgraphs)
+
+        def run(suite: Any, result_format: str, key: tuple[str, ...] | None) -> Any:
+            current[0] = key
+            validator.result_format = {"result_format": result_format}
+            return validator.validate_expectation_suite(suite)
+
+        return run
 
     def _build(self, name: str, suite: Mapping[str, Any]) -> Any:
         # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs

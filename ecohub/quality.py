@@ -390,11 +390,20 @@ def flatten_event(event: Mapping[str, Any]) -> dict[str, Any]:
     ``type(<attribute>)`` (the JSON type as Python names it: ``int``, ``str``, ``dict``,
     ``NoneType``...) of the envelope attributes the warehouse computes with.
     """
+    return _flatten(event, None)
+
+
+def _flatten(event: Mapping[str, Any], wanted: _Wanted | None) -> dict[str, Any]:
+    """:func:`flatten_event`; with ``wanted``, only the ``data.*`` columns it names (and the
+    computed ones): each of those has the value :func:`flatten_event` gives it."""
     event = upgrade_envelope(dict(event))
     row: dict[str, Any] = {}
     for key, value in event.items():
         if key == "data" and isinstance(value, Mapping):
-            _flatten_into(row, key, value)
+            if wanted is None:
+                _flatten_into(row, key, value)
+            else:
+                _flatten_wanted(row, key, value, wanted)
         elif key != "data":
             row[key] = value
     version = event.get("entityversion")
@@ -432,6 +441,62 @@ def _flatten_into(row: dict[str, Any], prefix: str, value: Mapping[str, Any]) ->
                 row[f"len({name})"] = len(inner)
         else:
             _flatten_into(row, name, inner)
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """The ``data.*`` columns some suites read: ``names`` (a list's own name for its
+    ``len(...)``) and ``prefixes``, every name an object must have for a wanted column to lie
+    under it (``data.a`` and ``data.a.b`` for ``data.a.b.c``); ``children`` maps ``data`` and
+    each prefix to the keys under it that make a wanted name or prefix (``f"{prefix}.{key}"``,
+    dotted keys too: ``"b.c"`` under ``data.a`` for ``data.a.b.c``)."""
+
+    names: frozenset[str]
+    prefixes: frozenset[str]
+    children: Mapping[str, Mapping[str, str]]
+
+
+@lru_cache(maxsize=256)
+def _wanted(suites: tuple[str, ...], root: Path, portals: tuple[str, ...]) -> _Wanted:
+    """The columns of the suite files ``suites``, plus ``data.tax_code.value`` (a computed
+    column's source)."""
+    names = {"data.tax_code.value"}
+    for name in suites:
+        own = _suite_for(name, root, portals)
+        for column in _columns(own) if own is not None else ():
+            names.add(column[4:-1] if column.startswith("len(") and column.endswith(")")
+                      else column)
+    names = {n for n in names if n.startswith("data.")}
+    prefixes = {n[:i] for n in names for i, c in enumerate(n) if c == "."}
+    children: dict[str, dict[str, str]] = {}
+    for full in names | prefixes:
+        for i, c in enumerate(full):
+            if c == "." and full[:i] in prefixes:
+                children.setdefault(full[:i], {})[full[i + 1:]] = full
+    return _Wanted(frozenset(names), frozenset(prefixes), children)
+
+
+def _flatten_wanted(
+    row: dict[str, Any], prefix: str, value: Mapping[str, Any], wanted: _Wanted
+) -> None:
+    """:func:`_flatten_into` for the wanted columns only. Exact: it visits, in the same order,
+    every object whose name is a prefix of a wanted column, so it makes every write
+    :func:`_flatten_into` makes to a wanted column (the last one wins in both)."""
+    children = wanted.children.get(prefix, {})
+    for key, inner in value.items():
+        # a str key that names nothing wanted under prefix is skipped without a string built
+        name = children.get(key) if type(key) is str else f"{prefix}.{key}"
+        if name is None:
+            continue
+        kind = type(inner)
+        if kind in _SCALARS or kind is list or (
+                kind is not dict and not isinstance(inner, Mapping)):
+            if name in wanted.names:
+                row[name] = inner
+                if isinstance(inner, list):
+                    row[f"len({name})"] = len(inner)
+        elif name in wanted.prefixes:
+            _flatten_wanted(row, name, inner, wanted)
 
 
 def _columns(suite_dict: Mapping[str, Any]) -> set[str]:
@@ -581,7 +646,9 @@ def _validate(
         else:
             groups.setdefault(suite_name, []).append(i)
     checked = sorted(i for indexes in groups.values() for i in indexes)
-    flat = {i: flatten_event(rows[i]) for i in checked}
+    # only the data.* columns the suites read: a document's whole data is flattened otherwise
+    wanted = _wanted((ENVELOPE_SUITE, *sorted(groups)), root, portal_names())
+    flat = {i: _flatten(rows[i], wanted) for i in checked}
     runs = ([(ENVELOPE_SUITE, checked)] if checked else []) + sorted(groups.items())
     with _gx_lock:
         gx = _gx()

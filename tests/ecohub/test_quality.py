@@ -244,3 +244,41 @@ def test_a_malformed_suite_file_is_a_config_error(tmp_path, content, message):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_suite_file(path)
+
+
+def test_a_failed_expectation_keeps_its_complete_result_and_later_batches_are_judged_anew():
+    # each suite is screened BOOLEAN_ONLY and only its failed expectations run again COMPLETE;
+    # GX's metric graphs are reused from batch to batch, never its data or verdicts
+    good = [_event("organization", f"SRC-{i:04d}") for i in range(3)]
+    bad = _event("organization", "SRC-0100", email_token="nguyen.van.a@hcmut.edu.vn")
+
+    first = validate_batch("organization", good)
+    second = validate_batch("organization", [*good, bad])
+    third = validate_batch("organization", good)
+
+    assert first.failed == [] and third.failed == []
+    assert [list(f.expectations) for f in second.failed] == [["organization.email_token.is_hmac"]]
+    results = [r for suite in second.results for r in suite.results]
+    failed = [r for r in results if not r.success]
+    assert [(r.expectation_config.meta["name"], r.result["unexpected_index_list"])
+            for r in failed] == [("organization.email_token.is_hmac", [3])]
+    assert len(results) == sum(
+        len(load_suite_file(SUITES_DIR / f"{name}.json")["expectations"])
+        for name in ("envelope", "organization"))
+
+
+def test_the_validation_flattening_gives_every_column_a_suite_reads_its_value():
+    from ecohub.quality import _flatten, _wanted, portal_names
+
+    event = _event("organization", "SRC-0001")
+    event["data"]["tax_code.value"] = "0399999999001"  # a dotted key: the last write wins
+    event["data"]["address"] = {"scheme": {"nested": True}, "x.y": {"z": 1}}
+    event["data"]["fields"] = ["a", "b"]
+    wanted = _wanted(("envelope", "organization"), SUITES_DIR.resolve(), portal_names())
+    full, part = flatten_event(event), _flatten(event, wanted)
+
+    assert wanted.names and all(name.startswith("data.") for name in wanted.names)
+    for column in {*wanted.names, *(f"len({n})" for n in wanted.names)}:
+        assert (column in part, part.get(column)) == (column in full, full.get(column)), column
+    assert {k: v for k, v in full.items() if not k.startswith(("data.", "len(data."))} == {
+        k: v for k, v in part.items() if not k.startswith(("data.", "len(data."))}

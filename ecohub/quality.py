@@ -212,7 +212,7 @@ class _Gx:
         suite.parts[key] = built
         return built, key
 
-    def validate(self, suite: _Suite, frame: Any) -> Any:
+    def validate(self, suite: _Suite, frame: Any, *, split_on_raise: bool = False) -> Any:
         """The COMPLETE GX result of ``suite`` on ``frame``, computed in up to two GX runs.
 
         Why two: GX's cost is per expectation and per metric, and a COMPLETE result
@@ -222,7 +222,10 @@ class _Gx:
         frame, same batch); their results replace the screening ones, so every failed
         expectation carries the rows it failed. A passing expectation's result is GX's
         BOOLEAN_ONLY result (success, no counts). An expectation that *raises* in either run
-        sends the whole suite to one COMPLETE run, exactly the single run it used to be.
+        sends the whole suite to one COMPLETE run, exactly the single run it used to be;
+        unless ``split_on_raise`` (:func:`_run` then splits the rows on any raise and drops
+        this result): a raising result comes back as it is, since a COMPLETE run computes
+        every metric of the run that raised and would raise too.
         """
         # deferred: part of GX (~4 s to import), loaded by _Gx() before this runs
         from great_expectations.validator.v1_validator import Validator
@@ -236,10 +239,15 @@ class _Gx:
         failed = [_name(r) for r in screen.results if not r.success]
         if not failed:
             return screen
-        if not any(_raised(r.exception_info) for r in screen.results):
+        if any(_raised(r.exception_info) for r in screen.results):
+            if split_on_raise:
+                return screen
+        else:
             part, key = self.part(suite, failed)
             detail = run(part, "COMPLETE", None if key is None else (suite.gx.name, *key))
             found = {_name(r): r for r in detail.results}
+            if split_on_raise and any(_raised(r.exception_info) for r in detail.results):
+                return detail
             if set(found) == set(failed) and not any(
                     r.success or _raised(r.exception_info) for r in detail.results):
                 screen.results = [found.get(_name(r), r) for r in screen.results]
@@ -547,7 +555,7 @@ def _run(suite: _Suite, flat: Sequence[Mapping[str, Any]]) -> _Outcome:
     it raise stand alone: they fail that expectation, and their neighbours are judged on
     their own merits. A poisoned batch costs a few more GX runs, never the batch.
     """
-    result = _gx().validate(suite, _frame(flat, suite.columns))
+    result = _gx().validate(suite, _frame(flat, suite.columns), split_on_raise=len(flat) > 1)
     out = _Outcome(results=[result])
     raised: list[str] = []
     for res in result.results:

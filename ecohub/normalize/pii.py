@@ -121,6 +121,11 @@ _TIMESTAMP = re.compile(
 # as a slash-separated date (day 0-39 and month 0-19 before the year, its pattern), before
 # trying any part of it; the minutes and seconds are two digits each. Every Techport
 # record carries one or two, nearly all new: a third of the matcher's time at real scale.
+# A bare run of up to 64 ASCII digits not starting with "0" (a compact ISBN-13, which Stinet
+# documents carry, each new): the matcher's one candidate is the whole run (its pattern takes
+# up to 420 digits in one), which starts with that digit, and it tries no part of a run on
+# its own (an inner match starts after "/", "(", a dash, a dot or a space).
+_BARE_NUMBER = re.compile(r"[1-9][0-9]{0,63}")
 _DAY_FIRST = re.compile(
     r"(?:[0-2]?[0-9]|3[01])/(?:0?[1-9]|1[0-2])/[12][0-9]{3}"
     r"(?: (?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?"
@@ -155,14 +160,15 @@ def _phones(text: str) -> tuple[tuple[int, int, str], ...] | list[tuple[int, int
     Why: the matcher parses every digit run and is the scanner's main cost, while two thirds
     of the digit-bearing strings of a sync are repeats (dates, codes, names); it is a pure
     function of the text, so a remembered answer is the same answer. Texts without a digit,
-    timestamps (:data:`_TIMESTAMP`, :data:`_DAY_FIRST`) and tokens (:data:`_TOKEN`) are
-    answered without the matcher, and so are texts that
+    timestamps (:data:`_TIMESTAMP`, :data:`_DAY_FIRST`), tokens (:data:`_TOKEN`) and bare
+    numbers (:data:`_BARE_NUMBER`) are answered without the matcher, and so are texts that
     cannot hold a number :func:`_phone_spans` keeps: one starts with "0" or "+" (so the text
     holds one of them) and has at least :data:`_MIN_PHONE_DIGITS` digits. That spares the
     matcher the links and short codes every Stinet document carries
     (``https://.../tai-lieu/1234``: 3/4 of its calls, py-spy at real scale)."""
     if (not ("0" in text or "+" in text) or _TIMESTAMP.fullmatch(text)
-            or _TOKEN.fullmatch(text) or _DAY_FIRST.fullmatch(text)):
+            or _TOKEN.fullmatch(text) or _DAY_FIRST.fullmatch(text)
+            or _BARE_NUMBER.fullmatch(text)):
         return ()
     if sum(map(str.isdigit, text)) < _MIN_PHONE_DIGITS:
         return ()

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ecohub.normalize.pii import (
+    _BARE_NUMBER,
     _DAY_FIRST,
     _TIMESTAMP,
     _cached_phones,
@@ -158,3 +159,21 @@ def test_a_phone_next_to_a_day_first_date_is_still_found() -> None:
                  "26/08/2020 00:37, ĐT 0903123456"):
         assert not _DAY_FIRST.fullmatch(text)
         assert list(_phones(text)) == list(_phone_spans(text)) != []
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.from_regex(_BARE_NUMBER, fullmatch=True)
+       | st.sampled_from(["9786048012847", "84903123456", "903123456", "2839320016"])
+       | st.builds(lambda head, tail: head + tail, st.sampled_from("123456789"),
+                   st.text(alphabet="0123456789", max_size=63)))
+def test_bare_numbers_answered_without_the_matcher_hold_no_phone(text: str) -> None:
+    """Digits alone, not starting with "0" (ISBN-13s): the matcher keeps nothing in them."""
+    assert _BARE_NUMBER.fullmatch(text)
+    assert list(_phone_spans(text)) == []
+    assert list(_phones(text)) == []
+
+
+def test_numbers_the_shortcut_leaves_to_the_matcher() -> None:
+    for text in ("0903123456", "+84903123456", "1" * 64 + "0903123456"):
+        assert not _BARE_NUMBER.fullmatch(text)
+    assert list(_phones("0903123456")) == list(_phone_spans("0903123456")) != []

@@ -96,7 +96,8 @@ class _Clock:
         return self.now
 
 
-def _idle_loop(monkeypatch, lags: list[int], drain_timeout_s: float) -> list[int]:
+def _idle_loop(monkeypatch, lags: list[int], drain_timeout_s: float,
+               rejoin: Any = None) -> list[int]:  # fmt: skip
     """_loop of a member that gets no message while the group's lag goes through ``lags``;
     returns the lags it saw."""
     seen: list[int] = []
@@ -113,7 +114,7 @@ def _idle_loop(monkeypatch, lags: list[int], drain_timeout_s: float) -> list[int
     outages = {"kafka": loader._Outage(60), "warehouse": loader._Outage(60)}
     loader._loop(None, None, "g", ["t"], lambda items: None, seeker, loader.LoadStats(),
                  outages, max_batches=None, idle_timeout_s=0.0, batch_size=10, linger_s=0.0,
-                 drain_timeout_s=drain_timeout_s)  # type: ignore[arg-type]  # fmt: skip
+                 drain_timeout_s=drain_timeout_s, rejoin=rejoin)  # type: ignore[arg-type]  # fmt: skip
     return seen
 
 
@@ -147,3 +148,29 @@ def test_a_warehouse_down_at_the_members_start_is_an_outage_not_a_crash(monkeypa
     with pytest.raises(ServiceUnavailable, match="warehouse unavailable"):
         loader._consume_members(settings, 2, {"outage_timeout_s": 0.0}, None)
     assert calls == [1]
+
+
+def test_a_stalled_lag_makes_the_member_join_again_once_then_it_loads(monkeypatch):
+    joins: list[int] = []
+    # stalled at 300 past half the 12 s drain wait: one new join, after which the lag moves
+    seen = _idle_loop(monkeypatch, [300, 300, 300, 300, 0], drain_timeout_s=12.0,
+                      rejoin=lambda: joins.append(1) or "new consumer")
+
+    assert seen == [300, 300, 300, 300, 0]
+    assert joins == [1]
+
+
+def test_a_lag_still_stalled_after_joining_again_is_load_incomplete_and_says_so(monkeypatch):
+    joins: list[int] = []
+    with pytest.raises(LoadIncomplete, match=r"1 partition\(s\) assigned to this member, after "
+                                             r"joining again") as caught:
+        _idle_loop(monkeypatch, [300], drain_timeout_s=6.0,
+                   rejoin=lambda: joins.append(1) or "new consumer")
+
+    assert joins == [1]  # once per stall, not at every idle check
+    assert caught.value.context["assigned"] == 1 and caught.value.context["lag"] == 300
+
+
+def test_without_a_rejoin_hook_a_stall_is_load_incomplete_as_before(monkeypatch):
+    with pytest.raises(LoadIncomplete, match=r"assigned to this member\)"):
+        _idle_loop(monkeypatch, [300], drain_timeout_s=6.0)

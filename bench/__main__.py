@@ -29,6 +29,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -110,6 +111,11 @@ def _fresh_database(name: str) -> str:
 def _settings(sims: Simulators, prefix: str, warehouse: str, landing: str) -> Any:
     from ecohub.settings import load_settings
 
+    return load_settings(_env(sims, prefix, warehouse, landing))
+
+
+def _env(sims: Simulators, prefix: str, warehouse: str, landing: str) -> dict[str, str]:
+    """The bench's ECOHUB_* settings, as variables (a sync subprocess gets them too)."""
     env = {
         "ECOHUB_KAFKA__TOPIC_PREFIX": prefix,
         "ECOHUB_KAFKA__CONSUMER_GROUP": f"{prefix}-loader",
@@ -120,7 +126,7 @@ def _settings(sims: Simulators, prefix: str, warehouse: str, landing: str) -> An
     for portal, url in sims.urls.items():
         env[f"ECOHUB_{portal.upper()}__BASE_URL"] = url
         env[f"ECOHUB_{portal.upper()}__RATE_LIMIT"] = "100000"
-    return load_settings(env)
+    return env
 
 
 def _end_to_end(settings: Any, portals: list[str]) -> dict[str, Any]:
@@ -144,6 +150,67 @@ def _end_to_end(settings: Any, portals: list[str]) -> dict[str, Any]:
     return {"records": fetched, "events": stats.loaded + stats.quarantined,
             "seconds": time.perf_counter() - t0 - idle, "sync_seconds": sync_seconds,
             "load_seconds": load_seconds}
+
+
+def _side_by_side(env: dict[str, str], portals: list[str], *,
+                  full_refresh: bool = True) -> dict[str, Any]:
+    """Every portal's ``ecohub sync`` in its own process, all at once, while the loader
+    consumes (in this process) what they publish: how the DAGs run them (a sync task per
+    portal, the load on its own worker), both cores busy. The loader runs until every sync has
+    ended and the lag is 0; its idle wait at the end is not counted."""
+    from ecohub.kafka import ensure_topics
+    from ecohub.loader import LoadStats, consume
+    from ecohub.settings import load_settings
+
+    settings = load_settings(env)
+    ensure_topics(settings)
+    idle = 5.0
+    t0 = time.perf_counter()
+    logs = {portal: tempfile.TemporaryFile("w+") for portal in portals}  # a pipe could fill
+    procs = {portal: subprocess.Popen(
+        [sys.executable, "-c", "from ecohub.cli import main; raise SystemExit(main())",
+         "sync", portal, *(["--full-refresh"] if full_refresh else [])],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=logs[portal], text=True) for portal in portals}
+    ended: dict[str, float] = {}
+
+    def wait(portal: str, proc: subprocess.Popen[str]) -> None:
+        proc.wait()
+        ended[portal] = time.perf_counter() - t0
+
+    waiters = [threading.Thread(target=wait, args=item, daemon=True) for item in procs.items()]
+    for waiter in waiters:
+        waiter.start()
+    stats = LoadStats()
+    while True:
+        done = len(ended) == len(procs)
+        # one consume to the end of what is published so far; again while a sync runs
+        stats.merge(consume(settings, idle_timeout_s=idle))
+        if done:
+            break
+    seconds = time.perf_counter() - t0 - idle
+    failed = {p: _tail(logs[p]) for p, proc in procs.items() if proc.returncode != 0}
+    for log in logs.values():
+        log.close()
+    if failed:
+        raise RuntimeError(f"sync failed: {failed}")
+    records = _published_records(settings, portals)
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"records": records, "events": stats.loaded + stats.quarantined,
+            "seconds": seconds, "sync_seconds": ended, "peak_rss_mb": max(child, _peak_rss_mb())}
+
+
+def _tail(log: Any) -> str:
+    log.seek(0)
+    return str(log.read()[-2000:])
+
+
+def _published_records(settings: Any, portals: list[str]) -> int:
+    """Source records the newest run of each portal's streams fetched (the sync subprocesses
+    report them in the warehouse's run table, as ``ecohub status`` reads them)."""
+    from ecohub.ops import last_runs
+
+    return sum(row["fetched"] for row in last_runs(settings) if row["portal"] in portals)
 
 
 def _replay(settings: Any, portals: list[str]) -> dict[str, Any]:
@@ -397,6 +464,19 @@ def main(argv: list[str] | None = None) -> int:
         e2e = _end_to_end(settings, portals)
         e2e["peak_rss_mb"] = _peak_rss_mb()
         print(f"  {e2e['records']} records in {e2e['seconds']:.1f} s", flush=True)
+        print("end to end side by side: every portal's sync and the loader at once ...",
+              flush=True)
+        side_env = _env(sims, f"{prefix}p", _fresh_database(f"bench{tag}_side"),
+                        str(work / "landing-side"))
+        side = _side_by_side(side_env, portals)
+        print(f"  {side['records']} records in {side['seconds']:.1f} s", flush=True)
+        print("incremental: one simulated hour of changes (~1.4 % of the records), then "
+              "the same ...", flush=True)
+        for url in sims.urls.values():
+            _post(url + "/_admin/advance", {"steps": 1})
+        incremental = _side_by_side(side_env, portals, full_refresh=False)
+        print(f"  {incremental['records']} records in {incremental['seconds']:.1f} s",
+              flush=True)
         print("replay of the landing zone, then consume ...", flush=True)
         replay = _replay(_settings(sims, f"{prefix}r", _fresh_database(f"bench{tag}_replay"),
                                    str(work / "landing")), portals)
@@ -420,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     results = report.Results(
         command=" ".join(["make bench"] + ([f"BENCH_ARGS='{' '.join(argv)}'"] if argv else [])),
         started=started, scale=args.scale, portals=portals, e2e=e2e, stages=stages,
-        kafka=kafka, copy=copy, dlt=dlt, replay=replay,
+        kafka=kafka, copy=copy, dlt=dlt, replay=replay, side=side, incremental=incremental,
         machine=f"{platform.node()}: {os.cpu_count()} cores, load average "
                 f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}",
     )

@@ -32,7 +32,7 @@ def _results(dlt: bool = True) -> report.Results:
 
 def test_ratios_are_computed_from_the_same_run() -> None:
     text = report.markdown(_results())
-    assert "ecohub end to end / dlt: **0.50** (>= 1.0)" in text  # 300/s vs 600/s
+    assert "ecohub end to end (one step after another) / dlt: **0.50**" in text  # 300 vs 600/s
     # prepared messages 8,000/s, the encode + publish stage 4,000/s, Java 20,000/s
     assert ("ecohub Publisher / Kafka ProducerPerformance: **0.40** (>= 0.5); with the "
             "encoding of the events (the publish stage): **0.20**") in text
@@ -40,7 +40,8 @@ def test_ratios_are_computed_from_the_same_run() -> None:
     assert "bare kafka-python / bare confluent-kafka: **0.50**" in text
     # load 2,000/s vs COPY 10,000/s; with GX 40,000 / 60 s = 667/s
     assert "ecohub load (without GX) / COPY: **0.20** (>= 0.5); with GX: **0.07**" in text
-    assert "| end to end | ecohub sync + consume | 36000 | 120.0 | 300 |  |" in text
+    assert ("| end to end | ecohub sync + consume, one after another | 36000 | 120.0 | 300 |  |"
+            in text)
     assert "- command: `make bench`" in text
     assert ("Share of the summed stage seconds: fetch + land 25%, normalize + validate 17%, "
             "encode + publish (ecohub Publisher) 8%, quality gate (GX) 33%, "
@@ -62,7 +63,7 @@ def test_the_client_verdict_follows_the_publisher_ratio() -> None:
 
 def test_a_missing_peer_says_n_a() -> None:
     text = report.markdown(_results(dlt=False))
-    assert "ecohub end to end / dlt: **n/a**" in text
+    assert "ecohub end to end (one step after another) / dlt: **n/a**" in text
     assert "dlt rest_api" not in text
 
 
@@ -86,3 +87,24 @@ def test_the_replay_of_the_landing_zone_is_an_end_to_end_row() -> None:
             "30 s, 40000 events consumed in 15 s") in text
     assert len(report.rows(results)) == len(report.rows(_results())) + 1
     assert "replay of the landing zone" not in report.markdown(_results())  # not run: no row
+
+
+def test_side_by_side_and_incremental_runs_carry_the_goals() -> None:
+    results = _results()
+    results.side = {"records": 36_000, "events": 40_000, "seconds": 48.0,
+                     "sync_seconds": {"techport": 40.0, "hoip": 12.0}, "peak_rss_mb": 210.0}
+    results.incremental = {"records": 500, "events": 520, "seconds": 6.0,
+                           "sync_seconds": {"techport": 4.0, "hoip": 3.0}, "peak_rss_mb": 150.0}
+    text = report.markdown(results)
+    # 750/s side by side against dlt's 600/s
+    assert ("ecohub end to end (side by side) / dlt: **1.25** (>= 1.0); 48 s wall "
+            "(goal <= 60 s)") in text
+    assert "incremental run / full run (side by side): **0.12** (<= 0.05)" in text
+    assert (f"| end to end | {report.SIDE_BY_SIDE} | 36000 | 48.0 | 750 |  |") in text
+    assert ("- side by side: 36000 source records, 40000 events loaded or quarantined; syncs "
+            "ended at techport 40 s, hoip 12 s; loader done at 48 s; peak RSS of any process "
+            "210 MB") in text
+    assert len(report.rows(results)) == len(report.rows(_results())) + 2
+    plain = report.markdown(_results())  # not run: no row, no ratio
+    assert report.SIDE_BY_SIDE not in plain and "(side by side) / dlt" not in plain
+    assert "incremental" not in plain

@@ -281,45 +281,38 @@ def test_skeleton_is_every_schema_property_empty_and_fresh_each_time(entity_type
     assert all(v in ([], None) for v in skeleton(entity_type).values())  # nothing shared
 
 
+def _outcome(parse: object, text: str) -> object:
+    """What a parser gives for ``text``: its result, or its NormalizationError's message."""
+    try:
+        return parse(text)  # type: ignore[operator]
+    except NormalizationError as exc:
+        return exc.message
+
+
 @pytest.mark.parametrize("text", ["21/07/2019", "26/08/2020 00:37", "2016-01-11 03:58:21",
                                   "tháng 3/2025", "2016", "99/99/2020", "", "1717171717"])
 def test_remembered_dates_are_the_parsed_ones(text: str) -> None:
     from ecohub.normalize.dates import _parse_date
 
-    def outcome(parse: object) -> object:
-        try:
-            return parse(text)  # type: ignore[operator]
-        except NormalizationError as exc:
-            return exc.message
     for _ in range(2):  # parsed, then remembered
-        assert outcome(parse_date) == outcome(_parse_date)
+        assert _outcome(parse_date, text) == _outcome(_parse_date, text)
 
 
 @pytest.mark.parametrize("text", ["450.000.000 đồng", "1,5 tỷ", "Thỏa thuận", "50 USD", "abc"])
 def test_remembered_money_is_the_parsed_one(text: str) -> None:
     from ecohub.normalize.money import _parse_money
 
-    def outcome(parse: object) -> object:
-        try:
-            return parse(text)  # type: ignore[operator]
-        except NormalizationError as exc:
-            return exc.message
     for _ in range(2):
-        assert outcome(parse_money) == outcome(_parse_money)
+        assert _outcome(parse_money, text) == _outcome(_parse_money, text)
 
 
 @pytest.mark.parametrize("text", ["PGS.TS. Nguyễn Văn A", "ThS Lê C, PhD", "TS", "Ông Ích Khiêm"])
 def test_remembered_names_are_the_split_ones(text: str) -> None:
     from ecohub.normalize.names import _split_person_name
 
-    def outcome(parse: object) -> object:
-        try:
-            return parse(text)  # type: ignore[operator]
-        except NormalizationError as exc:
-            return exc.message
     for _ in range(2):
-        first = outcome(split_person_name)
-        assert first == outcome(_split_person_name)
+        first = _outcome(split_person_name, text)
+        assert first == _outcome(_split_person_name, text)
     if not isinstance(first, str):  # the shared result: to_dict hands out a copy of titles
         first.to_dict()["titles"].append("X")  # type: ignore[attr-defined]
         assert "X" not in split_person_name(text).titles
